@@ -1,0 +1,92 @@
+// The allocator's public header: the only file of allocator/ that fuzz/,
+// stress/, cli/ and tests/ include (with types.h and variants.h).
+//
+// Pool is a HAKMEM-style mid-size pool: 7 size classes (2..52 KiB) served by
+// Pool v1 (default) or, per class, by the opt-in Pool Hotbox v2 (thread-local
+// pages, lock-free remote frees); requests above 52 KiB take a large path.
+// Each Pool owns its arena and releases everything when destroyed.
+//
+// The class lives in namespace hakmem::stats_off or hakmem::stats_on,
+// chosen by HAKMEM_POOL_HOTBOX_V2_STATS_COMPILED (default 0), so both builds
+// link into one binary. Include hakmem/variants.h to see both.
+#ifndef HAKMEM_POOL_HOTBOX_V2_STATS_COMPILED
+#define HAKMEM_POOL_HOTBOX_V2_STATS_COMPILED 0
+#endif
+
+#if HAKMEM_POOL_HOTBOX_V2_STATS_COMPILED
+#ifndef HAKMEM_POOL_H_STATS_ON
+#define HAKMEM_POOL_H_STATS_ON
+#define HAKMEM_POOL_H_FLAVOR stats_on
+#endif
+#else
+#ifndef HAKMEM_POOL_H_STATS_OFF
+#define HAKMEM_POOL_H_STATS_OFF
+#define HAKMEM_POOL_H_FLAVOR stats_off
+#endif
+#endif
+
+#ifdef HAKMEM_POOL_H_FLAVOR
+#include <memory>
+
+#include "hakmem/types.h"
+
+namespace hakmem {
+namespace HAKMEM_POOL_H_FLAVOR {
+
+class Pool {
+ public:
+  static constexpr bool kStatsCompiled = HAKMEM_POOL_HOTBOX_V2_STATS_COMPILED != 0;
+  static constexpr const char* kFlavorName = kStatsCompiled ? "stats_on" : "stats_off";
+
+  // Reads the flags from options.env; throws ConfigError on a malformed value.
+  explicit Pool(PoolOptions options = {});
+  ~Pool();
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+
+  // Any size works: 0 gives a minimal block; above kMaxRequest, or when the
+  // OS (or an injected fault) refuses memory, the result is nullptr.
+  void* alloc(std::size_t size);
+  // Never crashes on a bad pointer: returns how the free was routed, or why
+  // it was rejected (state untouched; then HAKMEM_POOL_INVALID_FREE applies).
+  FreeOutcome free(void* ptr);
+
+  // v2's page lookup: ok for a v2 block start, else the failure class.
+  Verdict page_of(const void* ptr) const;
+  std::size_t usable_size(const void* ptr) const;  // 0 unless a live block
+  BlockInfo block_info(const void* ptr) const;
+
+  // Re-reads the flags. On error nothing changes and the error is returned.
+  std::optional<ConfigError> refresh_from_env();
+  // Replaces the flag source, e.g. for a later refresh_from_env().
+  void set_env_source(EnvSource env);
+  Config config() const;
+
+  StatsSnapshot stats() const;  // all zero, compiled=false when compiled out
+  // Bytes the pool holds for v2 telemetry: 0 when compiled out.
+  static std::size_t stats_storage_bytes();
+
+  // Walks every page and block; call at quiescent points only.
+  InvariantReport check() const;
+
+  void set_fault_plan(const FaultPlan& plan);
+  OsCounters os_counters() const;
+
+  std::uintptr_t arena_base() const;
+  std::optional<std::uint64_t> arena_offset(const void* ptr) const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace HAKMEM_POOL_H_FLAVOR
+
+#ifndef HAKMEM_BOTH_FLAVORS
+using HAKMEM_POOL_H_FLAVOR::Pool;
+#endif
+}  // namespace hakmem
+
+#undef HAKMEM_POOL_H_FLAVOR
+#endif  // HAKMEM_POOL_H_FLAVOR

@@ -1,0 +1,207 @@
+// Types shared by both allocator flavours (stats compiled out and in): size
+// classes, verdicts, the flag table's Config, fault plans and result records.
+// Nothing here depends on HAKMEM_POOL_HOTBOX_V2_STATS_COMPILED.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hakmem {
+
+// ---------------------------------------------------------------- size classes
+inline constexpr int kNumClasses = 7;  // POOL_NUM_CLASSES
+inline constexpr std::array<std::size_t, kNumClasses> kClassSizes = {
+    2048, 4096, 8192, 16384, 32768, 40960, 53248};
+inline constexpr std::size_t kMaxClassSize = kClassSizes[kNumClasses - 1];
+// Requests above this fail with nullptr before touching the OS: no sane
+// mid-size workload asks for a terabyte, and size arithmetic stays far from
+// overflow.
+inline constexpr std::size_t kMaxRequest = std::size_t{1} << 40;
+
+// Smallest class that fits `size` (0 counts as 1), or -1 above kMaxClassSize.
+constexpr int size_class_of(std::size_t size) {
+  for (int c = 0; c < kNumClasses; ++c)
+    if (size <= kClassSizes[c]) return c;
+  return -1;
+}
+
+// ---------------------------------------------------------------- verdicts
+enum class Verdict : std::uint8_t {
+#define HAKMEM_VERDICT(name, msg) name,
+#include "hakmem/verdicts.def"
+#undef HAKMEM_VERDICT
+};
+inline constexpr int kNumVerdicts = 0
+#define HAKMEM_VERDICT(name, msg) +1
+#include "hakmem/verdicts.def"
+#undef HAKMEM_VERDICT
+    ;
+const char* verdict_name(Verdict v);
+const char* verdict_message(Verdict v);
+
+// ---------------------------------------------------------------- v2 stats
+enum class V2Stat : std::uint8_t {
+#define HAKMEM_V2_STAT(name, doc) name,
+#include "hakmem/v2_stats.def"
+#undef HAKMEM_V2_STAT
+};
+inline constexpr int kNumV2Stats = 0
+#define HAKMEM_V2_STAT(name, doc) +1
+#include "hakmem/v2_stats.def"
+#undef HAKMEM_V2_STAT
+    ;
+static_assert(kNumV2Stats == 12, "the brief fixes exactly 12 v2 counters");
+const char* v2_stat_name(V2Stat s);
+const char* v2_stat_doc(V2Stat s);
+
+// Counters are kept per size class, plus one row for frees whose pointer lies
+// in no class's page (outside the arena, or in a never-used slab).
+inline constexpr int kNoClassRow = kNumClasses;
+inline constexpr int kNumStatRows = kNumClasses + 1;
+
+struct StatsSnapshot {
+  bool compiled = false;  // false: the build has no counters at all
+  std::array<std::array<std::uint64_t, kNumV2Stats>, kNumStatRows> rows{};
+  std::uint64_t get(int row, V2Stat s) const { return rows[row][static_cast<int>(s)]; }
+  std::uint64_t total(V2Stat s) const;
+  bool operator==(const StatsSnapshot&) const = default;
+};
+// The per-class table HAKMEM_POOL_V2_STATS=1 prints at teardown.
+std::string format_stats_table(const StatsSnapshot& s);
+
+// ---------------------------------------------------------------- flag table
+enum class FlagKind : std::uint8_t { kChoice, kMask };
+
+struct FlagSpec {
+  const char* field;
+  const char* name;
+  FlagKind kind;
+  std::uint32_t default_value;
+  std::uint32_t min, max;
+  const char* accepted;  // kChoice: '|'-separated tokens; kMask: the range
+  bool swept;
+  const char* doc;
+  bool build_switch;
+  // Every value the flag can take, in order (the sweep's domain).
+  std::vector<std::uint32_t> domain() const;
+  // Text of a value as a user would write it ("1", "0x7F", "quiet").
+  std::string value_text(std::uint32_t v) const;
+};
+
+enum class EnvFlag : std::uint8_t {
+#define HAKMEM_ENV_FLAG(field, NAME, kind, def, lo, hi, acc, swept, doc) field,
+#include "hakmem/env_flags.def"
+#undef HAKMEM_ENV_FLAG
+};
+// Env flags first, then build switches, in .def order.
+const std::vector<FlagSpec>& flag_table();
+const FlagSpec& env_flag_spec(EnvFlag f);
+
+enum class InvalidFreePolicy : std::uint8_t { report = 0, abort = 1, quiet = 2 };
+
+// Runtime configuration: one field per HAKMEM_ENV_FLAG, defaults from the table.
+struct Config {
+#define HAKMEM_ENV_FLAG(field, NAME, kind, def, lo, hi, acc, swept, doc) std::uint32_t field = def;
+#include "hakmem/env_flags.def"
+#undef HAKMEM_ENV_FLAG
+  std::uint32_t get(EnvFlag f) const;
+  void set(EnvFlag f, std::uint32_t v);
+  // Bit c set: class c allocates through v2 (0 when v2 is disabled).
+  std::uint8_t v2_route_mask() const { return v2_enabled ? static_cast<std::uint8_t>(v2_classes) : 0; }
+  InvalidFreePolicy invalid_free_policy() const { return static_cast<InvalidFreePolicy>(invalid_free); }
+  std::string describe() const;  // "HAKMEM_POOL_V2_ENABLED=1 HAKMEM_POOL_V2_CLASSES=0x7F ..."
+  bool operator==(const Config&) const = default;
+};
+
+// A malformed flag value: names the variable, the value and what is accepted.
+class ConfigError : public std::runtime_error {
+ public:
+  ConfigError(std::string variable, std::string value, std::string accepted, std::string why);
+  const std::string variable, value, accepted;
+};
+
+// Where flags come from. The default reads the process environment (getenv);
+// harnesses pass a map so concurrent pools never call setenv.
+using EnvSource = std::function<std::optional<std::string>(std::string_view name)>;
+EnvSource process_env();
+EnvSource map_env(std::vector<std::pair<std::string, std::string>> vars);
+
+// Strict parse of one value; throws ConfigError. Unset flags keep defaults,
+// a set-but-malformed one (including empty) is always an error.
+std::uint32_t parse_flag_value(const FlagSpec& spec, std::string_view text);
+Config parse_config(const EnvSource& env);
+
+// ---------------------------------------------------------------- OS faults
+// Fault injection for the OS layer: page acquisitions (a slab commit or a
+// large mapping) fail on the Nth call, from the Nth call on for `fail_count`
+// calls, and/or with probability fail_ppm/1e6 from a seeded generator.
+struct FaultPlan {
+  std::uint64_t fail_nth = 0;    // 1-based acquisition index; 0 = off
+  std::uint64_t fail_count = 1;  // how many consecutive failures from fail_nth
+  std::uint32_t fail_ppm = 0;    // random failures per million acquisitions
+  std::uint64_t seed = 0;
+  bool active() const { return fail_nth != 0 || fail_ppm != 0; }
+};
+
+// ---------------------------------------------------------------- results
+enum class FreeRoute : std::uint8_t { null, v2_local, v2_remote, v1, large, rejected };
+const char* free_route_name(FreeRoute r);
+
+struct FreeOutcome {
+  FreeRoute route = FreeRoute::null;
+  // What the v2 free path's page_of said; `ok` when v2 was not entered.
+  Verdict page_of = Verdict::ok;
+  bool entered_v2 = false;    // the v2 free path ran (and counted) for this free
+  Verdict reason = Verdict::ok;  // why a rejected free was rejected
+  int cls = -1;               // size class of the page, -1 if none
+  bool operator==(const FreeOutcome&) const = default;
+};
+
+enum class BlockKind : std::uint8_t { none, v1, v2, large };
+const char* block_kind_name(BlockKind k);
+
+// What the pool knows about an address (introspection for the tester).
+struct BlockInfo {
+  BlockKind kind = BlockKind::none;
+  int cls = -1;
+  bool live = false;             // an allocated block starts exactly here
+  std::size_t usable = 0;        // usable bytes when live
+  std::optional<std::uint64_t> arena_offset;  // offset from the arena base
+};
+
+// Result of the invariant walk plus the totals it counted.
+struct InvariantReport {
+  bool ok = true;
+  std::string first_error;
+  std::uint64_t live_blocks = 0, live_bytes = 0;  // pool + large, usable bytes
+  std::uint64_t remote_pending = 0;  // blocks pushed remotely, not yet drained
+  std::uint64_t v1_pages = 0, v2_pages = 0, orphan_pages = 0, cold_pages = 0;
+  std::uint64_t large_blocks = 0;
+};
+
+struct OsCounters {
+  std::uint64_t acquisitions = 0;  // slab commits + large maps attempted
+  std::uint64_t injected_failures = 0;
+  std::uint64_t maps = 0, unmaps = 0;  // successful OS mappings and releases
+};
+
+// Mappings made and released by every pool of the process so far (equal once
+// all pools are destroyed, else one leaked address space).
+OsCounters process_os_counters();
+
+struct PoolOptions {
+  EnvSource env = process_env();
+  std::size_t arena_bytes = std::size_t{4} << 30;  // reserved, committed per slab
+  FaultPlan faults{};
+  std::FILE* report = stderr;  // diagnostics and the teardown stats table
+};
+
+}  // namespace hakmem

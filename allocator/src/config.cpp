@@ -1,0 +1,172 @@
+// Strict parsing of the flag table (env_flags.def). A malformed value is an
+// error naming the variable, the value and the accepted forms; unlike
+// mimalloc's warn-and-default we never guess what the user meant.
+#include <cstdlib>
+#include <map>
+
+#include "hakmem/types.h"
+
+namespace hakmem {
+
+namespace {
+
+std::vector<std::string> split_tokens(std::string_view accepted) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= accepted.size()) {
+    std::size_t bar = accepted.find('|', start);
+    if (bar == std::string_view::npos) bar = accepted.size();
+    out.emplace_back(accepted.substr(start, bar - start));
+    start = bar + 1;
+  }
+  return out;
+}
+
+std::string hex_byte(std::uint32_t v) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "0x%02X", v);
+  return buf;
+}
+
+// Digits only, in the given base, no sign, no whitespace, no overflow.
+std::optional<std::uint64_t> parse_unsigned(std::string_view s, int base) {
+  if (s.empty() || s.size() > 20) return std::nullopt;
+  std::uint64_t v = 0;
+  for (char ch : s) {
+    int d;
+    if (ch >= '0' && ch <= '9') d = ch - '0';
+    else if (base == 16 && ch >= 'a' && ch <= 'f') d = ch - 'a' + 10;
+    else if (base == 16 && ch >= 'A' && ch <= 'F') d = ch - 'A' + 10;
+    else return std::nullopt;
+    if (d >= base) return std::nullopt;
+    if (v > (UINT64_MAX - d) / base) return std::nullopt;
+    v = v * base + d;
+  }
+  return v;
+}
+
+}  // namespace
+
+std::vector<std::uint32_t> FlagSpec::domain() const {
+  std::vector<std::uint32_t> out;
+  for (std::uint32_t v = min; v <= max; ++v) out.push_back(v);
+  return out;
+}
+
+std::string FlagSpec::value_text(std::uint32_t v) const {
+  if (kind == FlagKind::kMask) return hex_byte(v);
+  auto tokens = split_tokens(accepted);
+  return v < tokens.size() ? tokens[v] : std::to_string(v);
+}
+
+const std::vector<FlagSpec>& flag_table() {
+  static const std::vector<FlagSpec> table = {
+#define HAKMEM_ENV_FLAG(field, NAME, kind, def, lo, hi, acc, swept, doc) \
+  {#field, NAME, FlagKind::kind, def, lo, hi, acc, swept, doc, false},
+#define HAKMEM_BUILD_SWITCH(field, NAME, def, acc, swept, doc) \
+  {#field, NAME, FlagKind::kChoice, def, 0, 1, acc, swept, doc, true},
+#include "hakmem/env_flags.def"
+#undef HAKMEM_ENV_FLAG
+#undef HAKMEM_BUILD_SWITCH
+  };
+  return table;
+}
+
+const FlagSpec& env_flag_spec(EnvFlag f) { return flag_table()[static_cast<int>(f)]; }
+
+std::uint32_t Config::get(EnvFlag f) const {
+  switch (f) {
+#define HAKMEM_ENV_FLAG(field, NAME, kind, def, lo, hi, acc, swept, doc) \
+  case EnvFlag::field:                                                   \
+    return field;
+#include "hakmem/env_flags.def"
+#undef HAKMEM_ENV_FLAG
+  }
+  return 0;
+}
+
+void Config::set(EnvFlag f, std::uint32_t v) {
+  switch (f) {
+#define HAKMEM_ENV_FLAG(field, NAME, kind, def, lo, hi, acc, swept, doc) \
+  case EnvFlag::field:                                                   \
+    field = v;                                                           \
+    return;
+#include "hakmem/env_flags.def"
+#undef HAKMEM_ENV_FLAG
+  }
+}
+
+std::string Config::describe() const {
+  std::string out;
+  for (const FlagSpec& spec : flag_table()) {
+    if (spec.build_switch) continue;
+    if (!out.empty()) out += ' ';
+    out += spec.name;
+    out += '=';
+    out += spec.value_text(get(static_cast<EnvFlag>(&spec - flag_table().data())));
+  }
+  return out;
+}
+
+ConfigError::ConfigError(std::string variable_, std::string value_, std::string accepted_,
+                         std::string why)
+    : std::runtime_error(variable_ + "='" + value_ + "': " + why + "; accepted: " + accepted_),
+      variable(std::move(variable_)),
+      value(std::move(value_)),
+      accepted(std::move(accepted_)) {}
+
+std::uint32_t parse_flag_value(const FlagSpec& spec, std::string_view text) {
+  std::string accepted = spec.accepted;
+  if (spec.kind == FlagKind::kChoice) {
+    auto tokens = split_tokens(spec.accepted);
+    for (std::size_t i = 0; i < tokens.size(); ++i)
+      if (text == tokens[i]) return static_cast<std::uint32_t>(i);
+    std::string list;
+    for (auto& t : tokens) list += (list.empty() ? "" : ", ") + t;
+    throw ConfigError(spec.name, std::string(text), "one of " + list,
+                      text.empty() ? "empty value" : "not an accepted value");
+  }
+  accepted = hex_byte(spec.min) + ".." + hex_byte(spec.max) +
+             " (hex with 0x prefix, or decimal " + std::to_string(spec.min) + ".." +
+             std::to_string(spec.max) + ")";
+  std::optional<std::uint64_t> v;
+  if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X'))
+    v = parse_unsigned(text.substr(2), 16);
+  else
+    v = parse_unsigned(text, 10);
+  if (!v)
+    throw ConfigError(spec.name, std::string(text), accepted,
+                      text.empty() ? "empty value" : "not a number");
+  if (*v < spec.min || *v > spec.max)
+    throw ConfigError(spec.name, std::string(text), accepted, "out of range");
+  return static_cast<std::uint32_t>(*v);
+}
+
+Config parse_config(const EnvSource& env) {
+  Config cfg;
+  for (const FlagSpec& spec : flag_table()) {
+    if (spec.build_switch) continue;
+    if (std::optional<std::string> text = env(spec.name))
+      cfg.set(static_cast<EnvFlag>(&spec - flag_table().data()), parse_flag_value(spec, *text));
+  }
+  return cfg;
+}
+
+EnvSource process_env() {
+  return [](std::string_view name) -> std::optional<std::string> {
+    const char* v = std::getenv(std::string(name).c_str());
+    if (!v) return std::nullopt;
+    return std::string(v);
+  };
+}
+
+EnvSource map_env(std::vector<std::pair<std::string, std::string>> vars) {
+  std::map<std::string, std::string, std::less<>> m(vars.begin(), vars.end());
+  return [m = std::move(m)](std::string_view name) -> std::optional<std::string> {
+    auto it = m.find(name);
+    if (it == m.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+}  // namespace hakmem

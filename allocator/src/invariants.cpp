@@ -1,0 +1,153 @@
+// The invariant walk. For every committed slab: the header is intact; every
+// block is in exactly one state (allocated, on the free stack, on the remote
+// stack) and the counts agree with used/free_top; v2 pages sit on exactly the
+// queue their owner field implies. Reports the first inconsistency found.
+// Needs quiescence: no concurrent alloc/free on this pool.
+#include <string>
+
+#include "pool_impl.h"
+
+namespace hakmem::HAKMEM_FLAVOR_NS {
+
+namespace {
+
+std::string page_name(const PageDesc* d) {
+  return "slab " + std::to_string(d->index) + " (" + (d->kind == PageKind::v1 ? "v1" : "v2") +
+         ", class " + std::to_string(d->cls) + ")";
+}
+
+}  // namespace
+
+InvariantReport Pool::Impl::check() const {
+  InvariantReport r;
+  auto fail = [&](const std::string& what) {
+    if (r.ok) {
+      r.ok = false;
+      r.first_error = what;
+    }
+  };
+
+  // Where each v2 page is expected to be: list id and owner.
+  std::unordered_map<const PageDesc*, std::pair<PageList, const ThreadCtx*>> placed;
+  auto place = [&](const PageQueue& q, PageList id, const ThreadCtx* owner) {
+    std::size_t guard = 0;
+    for (const PageDesc* d = q.head; d; d = d->next) {
+      if (++guard > arena_slabs) return fail("page queue cycle");
+      if (!placed.emplace(d, std::make_pair(id, owner)).second)
+        return fail(page_name(d) + " is on two page queues");
+    }
+  };
+  {
+    std::lock_guard lock(ctx_mutex);
+    for (const auto& ctx : ctxs) {
+      if (ctx->slot == detail::kNoThreadSlot) {
+        for (const auto& pages : ctx->classes)
+          if (pages.current || pages.partial.head || pages.full.head)
+            fail("an idle thread context still owns pages");
+        continue;
+      }
+      for (const auto& pages : ctx->classes) {
+        if (pages.current && !placed.emplace(pages.current, std::make_pair(PageList::current, ctx.get())).second)
+          fail(page_name(pages.current) + " is current and on a queue");
+        place(pages.partial, PageList::partial, ctx.get());
+        place(pages.full, PageList::full, ctx.get());
+      }
+    }
+  }
+  for (int cls = 0; cls < kNumClasses; ++cls) {
+    std::lock_guard lock(v2_shared[cls].mutex);
+    place(v2_shared[cls].orphans, PageList::orphan, nullptr);
+    place(v2_shared[cls].cold, PageList::cold, nullptr);
+    std::lock_guard lock1(v1[cls].mutex);
+    place(v1[cls].partial, PageList::v1_partial, nullptr);
+    place(v1[cls].full, PageList::v1_full, nullptr);
+  }
+
+  std::uint32_t used_slabs = slabs_used.load(std::memory_order_acquire);
+  for (std::uint32_t i = 0; i < used_slabs && r.ok; ++i) {
+    const PageDesc* d = &descs[i];
+    const PageKind kind = d->kind.load(std::memory_order_relaxed);
+    const std::string name = page_name(d);
+    if (kind != PageKind::v1 && kind != PageKind::v2) { fail(name + ": bad kind"); break; }
+    if (d->cls >= kNumClasses || d->capacity != kGeometry[d->cls].capacity || d->index != i) {
+      fail(name + ": bad class geometry");
+      break;
+    }
+    const std::uint8_t* base = arena + std::size_t{i} * kSlabSize;
+    detail::unpoison(base, sizeof(SlabHeader));
+    SlabHeader header;
+    std::memcpy(&header, base, sizeof header);
+    detail::poison(base, sizeof(SlabHeader));
+    if (header.magic != kSlabMagic || header.slab_index != i || header.kind != std::uint8_t(kind) ||
+        header.cls != d->cls)
+      fail(name + ": slab header corrupted (memory written before the first block)");
+
+    std::uint32_t allocated = 0, free_state = 0, remote_state = 0;
+    for (std::uint32_t b = 0; b < d->capacity; ++b) {
+      switch (d->state[b].load(std::memory_order_relaxed)) {
+        case BlockState::allocated: ++allocated; break;
+        case BlockState::free: ++free_state; break;
+        case BlockState::remote: ++remote_state; break;
+        default: fail(name + ": block " + std::to_string(b) + " has an invalid state");
+      }
+    }
+    std::vector<bool> seen(d->capacity, false);
+    if (d->free_top > d->capacity) fail(name + ": free stack overflows capacity");
+    for (std::uint32_t k = 0; k < d->free_top && k < d->capacity; ++k) {
+      std::uint32_t b = d->free_stack[k];
+      if (b >= d->capacity || seen[b]) { fail(name + ": free stack entry repeated or out of range"); break; }
+      seen[b] = true;
+      if (d->state[b].load(std::memory_order_relaxed) != BlockState::free)
+        fail(name + ": block " + std::to_string(b) + " on the free stack is not free");
+    }
+    std::uint32_t remote_len = 0;
+    for (std::uint16_t h = d->remote_head.load(std::memory_order_acquire); h != 0; h = d->remote_next[h - 1]) {
+      std::uint32_t b = h - 1u;
+      if (b >= d->capacity || seen[b] || ++remote_len > d->capacity) { fail(name + ": remote stack corrupted"); break; }
+      seen[b] = true;
+      if (d->state[b].load(std::memory_order_relaxed) != BlockState::remote)
+        fail(name + ": block " + std::to_string(b) + " on the remote stack is not remote");
+    }
+    if (free_state != d->free_top) fail(name + ": free blocks missing from the free stack (lost blocks)");
+    if (remote_state != remote_len) fail(name + ": remote-freed blocks missing from the remote stack (lost blocks)");
+    if (d->used != allocated + remote_state) fail(name + ": used count disagrees with block states");
+
+    auto it = placed.find(d);
+    if (kind == PageKind::v1) {
+      ++r.v1_pages;
+      if (remote_state) fail(name + ": v1 page has remote frees");
+      PageList want = d->free_top ? PageList::v1_partial : PageList::v1_full;
+      if (it == placed.end() || it->second.first != want || d->list != want)
+        fail(name + ": v1 page on the wrong queue");
+    } else {
+      ++r.v2_pages;
+      const ThreadCtx* owner = d->owner.load(std::memory_order_relaxed);
+      if (it == placed.end()) {
+        fail(name + ": v2 page on no queue (lost page)");
+      } else {
+        auto [list, want_owner] = it->second;
+        if (d->list != list) fail(name + ": queue tag disagrees with the queue it is on");
+        if (owner != want_owner) fail(name + ": owner disagrees with the queue it is on");
+        if (list == PageList::partial && d->free_top == 0) fail(name + ": partial page without free blocks");
+        if (list == PageList::full && d->free_top != 0) fail(name + ": full page with free blocks");
+        if (list == PageList::cold && d->used != 0) fail(name + ": cold page with live blocks");
+        if (list == PageList::orphan) ++r.orphan_pages;
+        if (list == PageList::cold) ++r.cold_pages;
+      }
+    }
+    r.live_blocks += allocated;
+    r.live_bytes += std::uint64_t{allocated} * kGeometry[d->cls].block_size;
+    r.remote_pending += remote_state;
+  }
+  if (placed.size() > used_slabs) fail("a page queue holds a page that was never committed");
+
+  std::lock_guard lock(large.mutex);
+  r.large_blocks = large.live.size();
+  for (const auto& [addr, bytes] : large.live) {
+    r.live_blocks += 1;
+    r.live_bytes += bytes;
+  }
+  return r;
+}
+
+}  // namespace hakmem::HAKMEM_FLAVOR_NS

@@ -1,0 +1,85 @@
+// Names and messages generated from verdicts.def and v2_stats.def, and the
+// per-class stats table printed at teardown.
+#include <cinttypes>
+
+#include "hakmem/types.h"
+
+namespace hakmem {
+
+const char* verdict_name(Verdict v) {
+  static const char* const names[] = {
+#define HAKMEM_VERDICT(name, msg) #name,
+#include "hakmem/verdicts.def"
+#undef HAKMEM_VERDICT
+  };
+  return names[static_cast<int>(v)];
+}
+
+const char* verdict_message(Verdict v) {
+  static const char* const msgs[] = {
+#define HAKMEM_VERDICT(name, msg) msg,
+#include "hakmem/verdicts.def"
+#undef HAKMEM_VERDICT
+  };
+  return msgs[static_cast<int>(v)];
+}
+
+const char* v2_stat_name(V2Stat s) {
+  static const char* const names[] = {
+#define HAKMEM_V2_STAT(name, doc) #name,
+#include "hakmem/v2_stats.def"
+#undef HAKMEM_V2_STAT
+  };
+  return names[static_cast<int>(s)];
+}
+
+const char* v2_stat_doc(V2Stat s) {
+  static const char* const docs[] = {
+#define HAKMEM_V2_STAT(name, doc) doc,
+#include "hakmem/v2_stats.def"
+#undef HAKMEM_V2_STAT
+  };
+  return docs[static_cast<int>(s)];
+}
+
+const char* free_route_name(FreeRoute r) {
+  static const char* const names[] = {"null", "v2_local", "v2_remote", "v1", "large", "rejected"};
+  return names[static_cast<int>(r)];
+}
+
+const char* block_kind_name(BlockKind k) {
+  static const char* const names[] = {"none", "v1", "v2", "large"};
+  return names[static_cast<int>(k)];
+}
+
+std::uint64_t StatsSnapshot::total(V2Stat s) const {
+  std::uint64_t sum = 0;
+  for (const auto& row : rows) sum += row[static_cast<int>(s)];
+  return sum;
+}
+
+std::string format_stats_table(const StatsSnapshot& s) {
+  if (!s.compiled)
+    return "[pool v2 stats] compiled out (build with HAKMEM_POOL_HOTBOX_V2_STATS_COMPILED=1)\n";
+  std::string out = "[pool v2 stats]\nclass";
+  for (int i = 0; i < kNumV2Stats; ++i) {
+    out += ' ';
+    out += v2_stat_name(static_cast<V2Stat>(i));
+  }
+  out += '\n';
+  for (int row = 0; row < kNumStatRows; ++row) {
+    char label[16];
+    if (row == kNoClassRow) std::snprintf(label, sizeof label, "none");
+    else std::snprintf(label, sizeof label, "%zuK", kClassSizes[row] / 1024);
+    out += label;
+    for (int i = 0; i < kNumV2Stats; ++i) {
+      char num[32];
+      std::snprintf(num, sizeof num, " %" PRIu64, s.rows[row][i]);
+      out += num;
+    }
+    out += '\n';
+  }
+  return out;
+}
+
+}  // namespace hakmem

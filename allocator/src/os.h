@@ -1,0 +1,42 @@
+// The OS layer: the only code that maps memory. Every page acquisition (slab
+// commit, large mapping) goes through FaultPlan so tests can make refills fail
+// deterministically. Maps go through libc mmap, which TSan intercepts.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+
+#include "hakmem/types.h"
+
+namespace hakmem::detail {
+
+class OsLayer {
+ public:
+  explicit OsLayer(const FaultPlan& plan) { set_plan(plan); }
+  void set_plan(const FaultPlan& plan);
+
+  // Address space only (PROT_NONE); no fault injection: a pool that cannot
+  // reserve its arena fails at construction.
+  void* reserve(std::size_t bytes, std::size_t alignment);
+  void release(void* p, std::size_t bytes);
+  // Read/write metadata memory (descriptor tables); no fault injection.
+  void* map_metadata(std::size_t bytes);
+  // A page acquisition: may fail by plan.
+  bool commit(void* p, std::size_t bytes);
+  void* map_large(std::size_t bytes);
+  void unmap_large(void* p, std::size_t bytes);
+
+  OsCounters counters() const;
+
+ private:
+  bool acquisition_allowed();  // consults the plan; counts
+
+  mutable std::mutex mutex_;
+  FaultPlan plan_;
+  std::uint64_t rng_ = 0;
+  OsCounters counters_;
+};
+
+extern std::atomic<std::uint64_t> g_maps, g_unmaps;  // process_os_counters()
+
+}  // namespace hakmem::detail

@@ -1,0 +1,102 @@
+#include <sys/mman.h>
+
+#include "os.h"
+
+namespace hakmem::detail {
+
+std::atomic<std::uint64_t> g_maps{0}, g_unmaps{0};
+namespace {
+
+std::uint64_t splitmix64(std::uint64_t& state) {
+  std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+}  // namespace
+
+
+void OsLayer::set_plan(const FaultPlan& plan) {
+  std::lock_guard lock(mutex_);
+  plan_ = plan;
+  rng_ = plan.seed;
+  // fail_nth counts from the moment the plan is set.
+  counters_.acquisitions = 0;
+}
+
+bool OsLayer::acquisition_allowed() {
+  std::lock_guard lock(mutex_);
+  std::uint64_t n = ++counters_.acquisitions;
+  bool fail = plan_.fail_nth != 0 && n >= plan_.fail_nth && n - plan_.fail_nth < plan_.fail_count;
+  if (plan_.fail_ppm != 0 && splitmix64(rng_) % 1000000 < plan_.fail_ppm) fail = true;
+  if (fail) ++counters_.injected_failures;
+  return !fail;
+}
+
+void* OsLayer::reserve(std::size_t bytes, std::size_t alignment) {
+  std::size_t span = bytes + alignment;
+  void* raw = mmap(nullptr, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (raw == MAP_FAILED) return nullptr;
+  auto base = reinterpret_cast<std::uintptr_t>(raw);
+  std::uintptr_t aligned = (base + alignment - 1) & ~(std::uintptr_t(alignment) - 1);
+  // Trim the unaligned head and tail so release() unmaps exactly [p, p+bytes).
+  if (aligned > base) munmap(raw, aligned - base);
+  std::uintptr_t end = aligned + bytes;
+  if (base + span > end) munmap(reinterpret_cast<void*>(end), base + span - end);
+  g_maps.fetch_add(1);
+  std::lock_guard lock(mutex_);
+  ++counters_.maps;
+  return reinterpret_cast<void*>(aligned);
+}
+
+void OsLayer::release(void* p, std::size_t bytes) {
+  if (!p) return;
+  munmap(p, bytes);
+  g_unmaps.fetch_add(1);
+  std::lock_guard lock(mutex_);
+  ++counters_.unmaps;
+}
+
+void* OsLayer::map_metadata(std::size_t bytes) {
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                 -1, 0);
+  if (p == MAP_FAILED) return nullptr;
+  g_maps.fetch_add(1);
+  std::lock_guard lock(mutex_);
+  ++counters_.maps;
+  return p;
+}
+
+bool OsLayer::commit(void* p, std::size_t bytes) {
+  if (!acquisition_allowed()) return false;
+  return mprotect(p, bytes, PROT_READ | PROT_WRITE) == 0;
+}
+
+void* OsLayer::map_large(std::size_t bytes) {
+  if (!acquisition_allowed()) return nullptr;
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                 -1, 0);
+  if (p == MAP_FAILED) return nullptr;
+  g_maps.fetch_add(1);
+  std::lock_guard lock(mutex_);
+  ++counters_.maps;
+  return p;
+}
+
+void OsLayer::unmap_large(void* p, std::size_t bytes) { release(p, bytes); }
+
+OsCounters OsLayer::counters() const {
+  std::lock_guard lock(mutex_);
+  return counters_;
+}
+
+}  // namespace hakmem::detail
+
+namespace hakmem {
+OsCounters process_os_counters() {
+  OsCounters c;
+  c.maps = detail::g_maps.load();
+  c.unmaps = detail::g_unmaps.load();
+  return c;
+}
+}  // namespace hakmem

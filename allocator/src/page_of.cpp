@@ -1,0 +1,41 @@
+// Pointer classification. locate() reads only the descriptor table, never
+// slab memory, so any pointer (stack, freed large block, a never-committed
+// slab, a page header) is classified without a fault. page_of() is v2's view:
+//   unknown        outside this pool's arena
+//   header_missing the slab is not a live v2 page (unused, or a v1 page)
+//   out_of_range   in a v2 page's header or tail, outside its block area
+//   misaligned     in the block area, not at a block start
+#include "pool_impl.h"
+
+namespace hakmem::HAKMEM_FLAVOR_NS {
+
+Location Pool::Impl::locate(const void* ptr) const {
+  Location loc;
+  auto addr = reinterpret_cast<std::uintptr_t>(ptr);
+  if (addr < arena_begin || addr >= arena_end) return loc;
+  std::size_t index = (addr - arena_begin) >> kSlabShift;
+  loc.where = Location::Where::unused_slab;
+  loc.geometry = Verdict::header_missing;
+  if (index >= slabs_used.load(std::memory_order_acquire)) return loc;
+
+  PageDesc* d = &descs[index];
+  loc.where = Location::Where::slab;
+  loc.desc = d;
+  loc.kind = d->kind.load(std::memory_order_relaxed);
+  loc.cls = d->cls;
+  const ClassGeometry& g = kGeometry[d->cls];
+  auto offset = static_cast<std::uint32_t>((addr - arena_begin) & (kSlabSize - 1));
+  if (offset < kSlabHeaderBytes || offset >= g.area_end) {
+    loc.geometry = Verdict::out_of_range;
+    return loc;
+  }
+  std::uint32_t rel = offset - kSlabHeaderBytes;
+  auto block = static_cast<std::uint32_t>((rel * g.reciprocal) >> 40);
+  loc.block = block;
+  loc.geometry = block * g.block_size == rel ? Verdict::ok : Verdict::misaligned;
+  return loc;
+}
+
+Verdict Pool::page_of(const void* ptr) const { return impl_->locate(ptr).v2_verdict(); }
+
+}  // namespace hakmem::HAKMEM_FLAVOR_NS

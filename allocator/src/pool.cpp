@@ -1,0 +1,167 @@
+// The facade: construction and teardown, dispatch by size, configuration
+// refresh, introspection. Teardown releases every mapping the pool made,
+// whatever is still allocated.
+#include <cinttypes>
+#include <cstdlib>
+
+#include "pool_impl.h"
+
+namespace hakmem::HAKMEM_FLAVOR_NS {
+
+Pool::Impl::Impl(PoolOptions opts) : options(std::move(opts)), os(options.faults) {
+  apply_config(parse_config(options.env));
+  arena_slabs = options.arena_bytes / kSlabSize;
+  if (arena_slabs == 0) throw std::invalid_argument("hakmem: arena_bytes is smaller than one 256 KiB slab");
+  arena = static_cast<std::uint8_t*>(os.reserve(arena_slabs * kSlabSize, kSlabSize));
+  descs_bytes = arena_slabs * sizeof(PageDesc);
+  // Read/write descriptor table; only entries of committed slabs are touched.
+  void* d = os.map_metadata(descs_bytes);
+  if (!arena || !d) {
+    os.release(arena, arena_slabs * kSlabSize);
+    os.release(d, descs_bytes);
+    throw std::bad_alloc();
+  }
+  descs = static_cast<PageDesc*>(d);
+  arena_begin = reinterpret_cast<std::uintptr_t>(arena);
+  arena_end = arena_begin + arena_slabs * kSlabSize;
+  detail::add_thread_exit_listener(this);
+}
+
+Pool::Impl::~Impl() {
+  detail::remove_thread_exit_listener(this);
+  if (cfg.v2_stats) {
+    std::string table = format_stats_table(Pool::Impl::snapshot());
+    std::fputs(table.c_str(), options.report);
+  }
+  for (auto& [addr, bytes] : large.live) os.unmap_large(reinterpret_cast<void*>(addr), bytes);
+  std::uint32_t n = slabs_used.load();
+  for (std::uint32_t i = 0; i < n; ++i) descs[i].~PageDesc();
+  os.release(descs, descs_bytes);
+  detail::unpoison(arena, arena_slabs * kSlabSize);  // the range may be reused by anyone
+  os.release(arena, arena_slabs * kSlabSize);
+}
+
+void Pool::Impl::apply_config(const Config& c) {
+  std::lock_guard lock(config_mutex);
+  cfg = c;
+  v2_route_mask.store(c.v2_route_mask(), std::memory_order_relaxed);
+  invalid_free.store(c.invalid_free_policy(), std::memory_order_relaxed);
+}
+
+StatsSnapshot Pool::Impl::snapshot() const {
+  StatsSnapshot s;
+#if HAKMEM_POOL_HOTBOX_V2_STATS_COMPILED
+  s.compiled = true;
+  for (int row = 0; row < kNumStatRows; ++row)
+    for (int i = 0; i < kNumV2Stats; ++i) s.rows[row][i] = stats.rows[row][i].load(std::memory_order_relaxed);
+#endif
+  return s;
+}
+
+void Pool::Impl::report_rejection(const void* ptr, const FreeOutcome& out) {
+  InvalidFreePolicy policy = invalid_free.load(std::memory_order_relaxed);
+  if (policy == InvalidFreePolicy::quiet) return;
+  auto offset = reinterpret_cast<std::uintptr_t>(ptr) - arena_begin;
+  if (out.cls >= 0)
+    std::fprintf(options.report, "hakmem: invalid free of %p: %s: %s (class %d, arena offset 0x%" PRIxPTR ")\n",
+                 ptr, verdict_name(out.reason), verdict_message(out.reason), out.cls, offset);
+  else
+    std::fprintf(options.report, "hakmem: invalid free of %p: %s: %s\n", ptr, verdict_name(out.reason),
+                 verdict_message(out.reason));
+  if (policy == InvalidFreePolicy::abort) {
+    std::fflush(options.report);
+    std::abort();
+  }
+}
+
+// ---------------------------------------------------------------- Pool
+
+Pool::Pool(PoolOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+Pool::~Pool() = default;
+
+void* Pool::alloc(std::size_t size) {
+  if (size > kMaxRequest) return nullptr;
+  int cls = size_class_of(size);
+  if (cls < 0) return impl_->large_alloc(size);
+  if ((impl_->v2_route_mask.load(std::memory_order_relaxed) >> cls) & 1)
+    if (void* p = impl_->v2_alloc(cls)) return p;
+  return impl_->v1_alloc(cls);
+}
+
+FreeOutcome Pool::free(void* ptr) {
+  FreeOutcome out = impl_->free(ptr);
+  if (out.route == FreeRoute::rejected) impl_->report_rejection(ptr, out);
+  return out;
+}
+
+BlockInfo Pool::block_info(const void* ptr) const {
+  BlockInfo info;
+  Location loc = impl_->locate(ptr);
+  if (loc.where == Location::Where::outside) {
+    if (std::size_t bytes = impl_->large_usable(ptr)) {
+      info.kind = BlockKind::large;
+      info.live = true;
+      info.usable = bytes;
+    }
+    return info;
+  }
+  info.arena_offset = reinterpret_cast<std::uintptr_t>(ptr) - impl_->arena_begin;
+  if (loc.where != Location::Where::slab) return info;
+  info.kind = loc.kind == PageKind::v1 ? BlockKind::v1 : BlockKind::v2;
+  info.cls = loc.cls;
+  if (loc.geometry == Verdict::ok &&
+      loc.desc->state[loc.block].load(std::memory_order_relaxed) == BlockState::allocated) {
+    info.live = true;
+    info.usable = kGeometry[loc.cls].block_size;
+  }
+  return info;
+}
+
+std::size_t Pool::usable_size(const void* ptr) const { return block_info(ptr).usable; }
+
+std::optional<ConfigError> Pool::refresh_from_env() {
+  EnvSource env;
+  {
+    std::lock_guard lock(impl_->config_mutex);
+    env = impl_->options.env;
+  }
+  try {
+    impl_->apply_config(parse_config(env));
+  } catch (const ConfigError& e) {
+    return e;
+  }
+  return std::nullopt;
+}
+
+void Pool::set_env_source(EnvSource env) {
+  std::lock_guard lock(impl_->config_mutex);
+  impl_->options.env = std::move(env);
+}
+
+Config Pool::config() const {
+  std::lock_guard lock(impl_->config_mutex);
+  return impl_->cfg;
+}
+
+StatsSnapshot Pool::stats() const { return impl_->snapshot(); }
+
+std::size_t Pool::stats_storage_bytes() {
+#if HAKMEM_POOL_HOTBOX_V2_STATS_COMPILED
+  return sizeof(V2Stats);
+#else
+  return 0;
+#endif
+}
+
+InvariantReport Pool::check() const { return impl_->check(); }
+void Pool::set_fault_plan(const FaultPlan& plan) { impl_->os.set_plan(plan); }
+OsCounters Pool::os_counters() const { return impl_->os.counters(); }
+std::uintptr_t Pool::arena_base() const { return impl_->arena_begin; }
+
+std::optional<std::uint64_t> Pool::arena_offset(const void* ptr) const {
+  auto addr = reinterpret_cast<std::uintptr_t>(ptr);
+  if (addr < impl_->arena_begin || addr >= impl_->arena_end) return std::nullopt;
+  return addr - impl_->arena_begin;
+}
+
+}  // namespace hakmem::HAKMEM_FLAVOR_NS

@@ -1,0 +1,70 @@
+#include "thread_registry.h"
+
+#include <mutex>
+#include <vector>
+
+namespace hakmem::detail {
+
+namespace {
+
+struct Registry {
+  std::mutex mutex;
+  std::vector<std::uint32_t> free_slots;
+  std::uint32_t next_slot = 0;
+  std::vector<ThreadExitListener*> listeners;
+};
+
+// Leaked on purpose: thread_local destructors (the main thread's included)
+// may run after static destructors.
+Registry& registry() {
+  static Registry* r = new Registry;
+  return *r;
+}
+
+struct SlotOwner {
+  std::uint32_t slot = kNoThreadSlot;
+  ~SlotOwner() {
+    if (slot == kNoThreadSlot) return;
+    Registry& r = registry();
+    std::lock_guard lock(r.mutex);
+    for (ThreadExitListener* l : r.listeners) l->on_thread_exit(slot);
+    r.free_slots.push_back(slot);
+    t_thread_slot_plus1 = 0;
+  }
+};
+thread_local SlotOwner t_slot_owner;
+
+}  // namespace
+
+std::uint32_t register_current_thread() {
+  Registry& r = registry();
+  std::uint32_t slot;
+  {
+    std::lock_guard lock(r.mutex);
+    if (!r.free_slots.empty()) {
+      slot = r.free_slots.back();
+      r.free_slots.pop_back();
+    } else if (r.next_slot < kMaxThreadSlots) {
+      slot = r.next_slot++;
+    } else {
+      return kNoThreadSlot;
+    }
+  }
+  t_slot_owner.slot = slot;
+  t_thread_slot_plus1 = slot + 1;
+  return slot;
+}
+
+void add_thread_exit_listener(ThreadExitListener* l) {
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);
+  r.listeners.push_back(l);
+}
+
+void remove_thread_exit_listener(ThreadExitListener* l) {
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);
+  std::erase(r.listeners, l);
+}
+
+}  // namespace hakmem::detail

@@ -1,0 +1,39 @@
+// Shared helpers: typed tests over both allocator flavours, pools built from
+// an in-memory environment.
+#pragma once
+#include <gtest/gtest.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "hakmem/variants.h"
+
+namespace hakmem::testing {
+
+using Env = std::vector<std::pair<std::string, std::string>>;
+
+inline PoolOptions options_with(Env env, FaultPlan faults = {}) {
+  PoolOptions o;
+  o.env = map_env(std::move(env));
+  o.arena_bytes = std::size_t{256} << 20;
+  o.faults = faults;
+  o.report = stderr;
+  return o;
+}
+
+// v2 on for every class, rejections silent (tests assert on the outcome).
+inline Env v2_env(const std::string& classes = "0x7F") {
+  return {{"HAKMEM_POOL_V2_ENABLED", "1"}, {"HAKMEM_POOL_V2_CLASSES", classes},
+          {"HAKMEM_POOL_INVALID_FREE", "quiet"}};
+}
+inline Env v1_env() { return {{"HAKMEM_POOL_INVALID_FREE", "quiet"}}; }
+
+template <class P>
+std::uint64_t count(const P& pool, int row, V2Stat s) {
+  return pool.stats().get(row, s);
+}
+
+using BothFlavours = ::testing::Types<PoolStatsOff, PoolStatsOn>;
+
+}  // namespace hakmem::testing
