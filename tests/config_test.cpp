@@ -12,20 +12,33 @@ struct Case {
 
 TEST(Config, StrictParsingTableDriven) {
   const Case cases[] = {
-      {"HAKMEM_POOL_V2_ENABLED", "0", true, 0},     {"HAKMEM_POOL_V2_ENABLED", "1", true, 1},
-      {"HAKMEM_POOL_V2_ENABLED", "", false, 0},     {"HAKMEM_POOL_V2_ENABLED", "2", false, 0},
-      {"HAKMEM_POOL_V2_ENABLED", "yes", false, 0},  {"HAKMEM_POOL_V2_ENABLED", " 1", false, 0},
-      {"HAKMEM_POOL_V2_ENABLED", "1 ", false, 0},   {"HAKMEM_POOL_V2_ENABLED", "01", false, 0},
-      {"HAKMEM_POOL_V2_CLASSES", "0x7F", true, 0x7F}, {"HAKMEM_POOL_V2_CLASSES", "0x00", true, 0},
-      {"HAKMEM_POOL_V2_CLASSES", "0x7f", true, 0x7F}, {"HAKMEM_POOL_V2_CLASSES", "0X05", true, 5},
-      {"HAKMEM_POOL_V2_CLASSES", "127", true, 127}, {"HAKMEM_POOL_V2_CLASSES", "0", true, 0},
-      {"HAKMEM_POOL_V2_CLASSES", "0x80", false, 0}, {"HAKMEM_POOL_V2_CLASSES", "128", false, 0},
-      {"HAKMEM_POOL_V2_CLASSES", "0x", false, 0},   {"HAKMEM_POOL_V2_CLASSES", "-1", false, 0},
-      {"HAKMEM_POOL_V2_CLASSES", "0x7G", false, 0}, {"HAKMEM_POOL_V2_CLASSES", "", false, 0},
+      {"HAKMEM_POOL_V2_ENABLED", "0", true, 0},
+      {"HAKMEM_POOL_V2_ENABLED", "1", true, 1},
+      {"HAKMEM_POOL_V2_ENABLED", "", false, 0},
+      {"HAKMEM_POOL_V2_ENABLED", "2", false, 0},
+      {"HAKMEM_POOL_V2_ENABLED", "yes", false, 0},
+      {"HAKMEM_POOL_V2_ENABLED", " 1", false, 0},
+      {"HAKMEM_POOL_V2_ENABLED", "1 ", false, 0},
+      {"HAKMEM_POOL_V2_ENABLED", "01", false, 0},
+      {"HAKMEM_POOL_V2_CLASSES", "0x7F", true, 0x7F},
+      {"HAKMEM_POOL_V2_CLASSES", "0x00", true, 0},
+      {"HAKMEM_POOL_V2_CLASSES", "0x7f", true, 0x7F},
+      {"HAKMEM_POOL_V2_CLASSES", "0X05", true, 5},
+      {"HAKMEM_POOL_V2_CLASSES", "127", true, 127},
+      {"HAKMEM_POOL_V2_CLASSES", "0", true, 0},
+      {"HAKMEM_POOL_V2_CLASSES", "0x80", false, 0},
+      {"HAKMEM_POOL_V2_CLASSES", "128", false, 0},
+      {"HAKMEM_POOL_V2_CLASSES", "0x", false, 0},
+      {"HAKMEM_POOL_V2_CLASSES", "-1", false, 0},
+      {"HAKMEM_POOL_V2_CLASSES", "0x7G", false, 0},
+      {"HAKMEM_POOL_V2_CLASSES", "", false, 0},
       {"HAKMEM_POOL_V2_CLASSES", "99999999999999999999999", false, 0},
-      {"HAKMEM_POOL_V2_STATS", "1", true, 1},       {"HAKMEM_POOL_V2_STATS", "true", false, 0},
-      {"HAKMEM_POOL_INVALID_FREE", "report", true, 0}, {"HAKMEM_POOL_INVALID_FREE", "abort", true, 1},
-      {"HAKMEM_POOL_INVALID_FREE", "quiet", true, 2},  {"HAKMEM_POOL_INVALID_FREE", "QUIET", false, 0},
+      {"HAKMEM_POOL_V2_STATS", "1", true, 1},
+      {"HAKMEM_POOL_V2_STATS", "true", false, 0},
+      {"HAKMEM_POOL_INVALID_FREE", "report", true, 0},
+      {"HAKMEM_POOL_INVALID_FREE", "abort", true, 1},
+      {"HAKMEM_POOL_INVALID_FREE", "quiet", true, 2},
+      {"HAKMEM_POOL_INVALID_FREE", "QUIET", false, 0},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(std::string(c.name) + "='" + c.value + "'");
@@ -101,8 +114,9 @@ TEST(Config, PoolConstructionRejectsBadEnvAndRefreshKeepsOldConfig) {
 
 TEST(Config, DescribeNamesEveryEnvFlag) {
   std::string d = parse_config(map_env({})).describe();
-  EXPECT_EQ(d, "HAKMEM_POOL_V2_ENABLED=0 HAKMEM_POOL_V2_CLASSES=0x7F HAKMEM_POOL_V2_STATS=0 "
-               "HAKMEM_POOL_INVALID_FREE=report");
+  EXPECT_EQ(d,
+            "HAKMEM_POOL_V2_ENABLED=0 HAKMEM_POOL_V2_CLASSES=0x7F HAKMEM_POOL_V2_STATS=0 "
+            "HAKMEM_POOL_INVALID_FREE=report");
 }
 
 }  // namespace

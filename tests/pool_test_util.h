@@ -24,7 +24,8 @@ inline PoolOptions options_with(Env env, FaultPlan faults = {}) {
 
 // v2 on for every class, rejections silent (tests assert on the outcome).
 inline Env v2_env(const std::string& classes = "0x7F") {
-  return {{"HAKMEM_POOL_V2_ENABLED", "1"}, {"HAKMEM_POOL_V2_CLASSES", classes},
+  return {{"HAKMEM_POOL_V2_ENABLED", "1"},
+          {"HAKMEM_POOL_V2_CLASSES", classes},
           {"HAKMEM_POOL_INVALID_FREE", "quiet"}};
 }
 inline Env v1_env() { return {{"HAKMEM_POOL_INVALID_FREE", "quiet"}}; }

@@ -29,14 +29,17 @@ std::vector<std::string> run_workload(testing::Env env) {
     x = x * 6364136223846793005ull + 1442695040888963407ull;
     unsigned op = (x >> 33) % 10;
     if (i == 1500) {
-      pool.set_env_source(map_env({{"HAKMEM_POOL_V2_ENABLED", "1"}, {"HAKMEM_POOL_V2_CLASSES", "0x2A"}, {"HAKMEM_POOL_INVALID_FREE", "quiet"}}));
+      pool.set_env_source(map_env({{"HAKMEM_POOL_V2_ENABLED", "1"},
+                                   {"HAKMEM_POOL_V2_CLASSES", "0x2A"},
+                                   {"HAKMEM_POOL_INVALID_FREE", "quiet"}}));
       trace.push_back(pool.refresh_from_env() ? "refresh error" : "refresh");
     }
     if (i == 2000) pool.set_fault_plan({.fail_nth = 1, .fail_count = 3});
     if (op < 5 || live.empty()) {
       std::size_t size = (x >> 40) % (op == 0 ? 200000 : kMaxClassSize + 1);
       void* p = pool.alloc(size);
-      trace.push_back("alloc " + std::to_string(size) + " " + where(p) + " " + std::to_string(pool.usable_size(p)));
+      trace.push_back("alloc " + std::to_string(size) + " " + where(p) + " " +
+                      std::to_string(pool.usable_size(p)));
       if (p) live.push_back(p);
     } else if (op < 9) {
       std::size_t k = (x >> 20) % live.size();

@@ -162,7 +162,8 @@ TEST(V2Teardown, EveryMappingIsReleased) {
   OsCounters before = process_os_counters();
   for (int round = 0; round < 3; ++round) {
     PoolStatsOn pool(testing::options_with(testing::v2_env()));
-    for (int i = 0; i < 200; ++i) ASSERT_NE(pool.alloc(i % 2 ? 60000 : 3000), nullptr);  // left live on purpose
+    for (int i = 0; i < 200; ++i)
+      ASSERT_NE(pool.alloc(i % 2 ? 60000 : 3000), nullptr);  // left live on purpose
     EXPECT_GE(pool.os_counters().maps, 2u + 100u);
   }
   OsCounters after = process_os_counters();

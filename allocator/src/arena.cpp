@@ -14,8 +14,10 @@ void PageQueue::push(PageDesc* p, PageList id) {
 }
 
 void PageQueue::remove(PageDesc* p) {
-  if (p->prev) p->prev->next = p->next;
-  else head = p->next;
+  if (p->prev)
+    p->prev->next = p->next;
+  else
+    head = p->next;
   if (p->next) p->next->prev = p->prev;
   p->prev = p->next = nullptr;
   p->list = PageList::none;

@@ -34,10 +34,14 @@ std::optional<std::uint64_t> parse_unsigned(std::string_view s, int base) {
   std::uint64_t v = 0;
   for (char ch : s) {
     int d;
-    if (ch >= '0' && ch <= '9') d = ch - '0';
-    else if (base == 16 && ch >= 'a' && ch <= 'f') d = ch - 'a' + 10;
-    else if (base == 16 && ch >= 'A' && ch <= 'F') d = ch - 'A' + 10;
-    else return std::nullopt;
+    if (ch >= '0' && ch <= '9')
+      d = ch - '0';
+    else if (base == 16 && ch >= 'a' && ch <= 'f')
+      d = ch - 'a' + 10;
+    else if (base == 16 && ch >= 'A' && ch <= 'F')
+      d = ch - 'A' + 10;
+    else
+      return std::nullopt;
     if (d >= base) return std::nullopt;
     if (v > (UINT64_MAX - d) / base) return std::nullopt;
     v = v * base + d;
@@ -70,6 +74,21 @@ const std::vector<FlagSpec>& flag_table() {
 #undef HAKMEM_BUILD_SWITCH
   };
   return table;
+}
+
+std::string flag_table_markdown() {
+  std::string out =
+      "| Name | Kind | Accepted | Default | Swept | Description |\n"
+      "|---|---|---|---|---|---|\n";
+  for (const FlagSpec& spec : flag_table()) {
+    std::string accepted = spec.accepted;
+    for (char& ch : accepted)
+      if (ch == '|') ch = ',';
+    out += std::string("| `") + spec.name + "` | " + (spec.build_switch ? "build switch" : "environment") +
+           " | " + accepted + " | " + spec.value_text(spec.default_value) + " | " +
+           (spec.swept ? "yes" : "no") + " | " + spec.doc + " |\n";
+  }
+  return out;
 }
 
 const FlagSpec& env_flag_spec(EnvFlag f) { return flag_table()[static_cast<int>(f)]; }
@@ -108,8 +127,7 @@ std::string Config::describe() const {
   return out;
 }
 
-ConfigError::ConfigError(std::string variable_, std::string value_, std::string accepted_,
-                         std::string why)
+ConfigError::ConfigError(std::string variable_, std::string value_, std::string accepted_, std::string why)
     : std::runtime_error(variable_ + "='" + value_ + "': " + why + "; accepted: " + accepted_),
       variable(std::move(variable_)),
       value(std::move(value_)),
@@ -126,17 +144,15 @@ std::uint32_t parse_flag_value(const FlagSpec& spec, std::string_view text) {
     throw ConfigError(spec.name, std::string(text), "one of " + list,
                       text.empty() ? "empty value" : "not an accepted value");
   }
-  accepted = hex_byte(spec.min) + ".." + hex_byte(spec.max) +
-             " (hex with 0x prefix, or decimal " + std::to_string(spec.min) + ".." +
-             std::to_string(spec.max) + ")";
+  accepted = hex_byte(spec.min) + ".." + hex_byte(spec.max) + " (hex with 0x prefix, or decimal " +
+             std::to_string(spec.min) + ".." + std::to_string(spec.max) + ")";
   std::optional<std::uint64_t> v;
   if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X'))
     v = parse_unsigned(text.substr(2), 16);
   else
     v = parse_unsigned(text, 10);
   if (!v)
-    throw ConfigError(spec.name, std::string(text), accepted,
-                      text.empty() ? "empty value" : "not a number");
+    throw ConfigError(spec.name, std::string(text), accepted, text.empty() ? "empty value" : "not a number");
   if (*v < spec.min || *v > spec.max)
     throw ConfigError(spec.name, std::string(text), accepted, "out of range");
   return static_cast<std::uint32_t>(*v);

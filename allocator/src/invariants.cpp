@@ -12,8 +12,8 @@ namespace hakmem::HAKMEM_FLAVOR_NS {
 namespace {
 
 std::string page_name(const PageDesc* d) {
-  return "slab " + std::to_string(d->index) + " (" + (d->kind == PageKind::v1 ? "v1" : "v2") +
-         ", class " + std::to_string(d->cls) + ")";
+  return "slab " + std::to_string(d->index) + " (" + (d->kind == PageKind::v1 ? "v1" : "v2") + ", class " +
+         std::to_string(d->cls) + ")";
 }
 
 }  // namespace
@@ -47,7 +47,8 @@ InvariantReport Pool::Impl::check() const {
         continue;
       }
       for (const auto& pages : ctx->classes) {
-        if (pages.current && !placed.emplace(pages.current, std::make_pair(PageList::current, ctx.get())).second)
+        if (pages.current &&
+            !placed.emplace(pages.current, std::make_pair(PageList::current, ctx.get())).second)
           fail(page_name(pages.current) + " is current and on a queue");
         place(pages.partial, PageList::partial, ctx.get());
         place(pages.full, PageList::full, ctx.get());
@@ -68,7 +69,10 @@ InvariantReport Pool::Impl::check() const {
     const PageDesc* d = &descs[i];
     const PageKind kind = d->kind.load(std::memory_order_relaxed);
     const std::string name = page_name(d);
-    if (kind != PageKind::v1 && kind != PageKind::v2) { fail(name + ": bad kind"); break; }
+    if (kind != PageKind::v1 && kind != PageKind::v2) {
+      fail(name + ": bad kind");
+      break;
+    }
     if (d->cls >= kNumClasses || d->capacity != kGeometry[d->cls].capacity || d->index != i) {
       fail(name + ": bad class geometry");
       break;
@@ -85,31 +89,46 @@ InvariantReport Pool::Impl::check() const {
     std::uint32_t allocated = 0, free_state = 0, remote_state = 0;
     for (std::uint32_t b = 0; b < d->capacity; ++b) {
       switch (d->state[b].load(std::memory_order_relaxed)) {
-        case BlockState::allocated: ++allocated; break;
-        case BlockState::free: ++free_state; break;
-        case BlockState::remote: ++remote_state; break;
-        default: fail(name + ": block " + std::to_string(b) + " has an invalid state");
+        case BlockState::allocated:
+          ++allocated;
+          break;
+        case BlockState::free:
+          ++free_state;
+          break;
+        case BlockState::remote:
+          ++remote_state;
+          break;
+        default:
+          fail(name + ": block " + std::to_string(b) + " has an invalid state");
       }
     }
     std::vector<bool> seen(d->capacity, false);
     if (d->free_top > d->capacity) fail(name + ": free stack overflows capacity");
     for (std::uint32_t k = 0; k < d->free_top && k < d->capacity; ++k) {
       std::uint32_t b = d->free_stack[k];
-      if (b >= d->capacity || seen[b]) { fail(name + ": free stack entry repeated or out of range"); break; }
+      if (b >= d->capacity || seen[b]) {
+        fail(name + ": free stack entry repeated or out of range");
+        break;
+      }
       seen[b] = true;
       if (d->state[b].load(std::memory_order_relaxed) != BlockState::free)
         fail(name + ": block " + std::to_string(b) + " on the free stack is not free");
     }
     std::uint32_t remote_len = 0;
-    for (std::uint16_t h = d->remote_head.load(std::memory_order_acquire); h != 0; h = d->remote_next[h - 1]) {
+    for (std::uint16_t h = d->remote_head.load(std::memory_order_acquire); h != 0;
+         h = d->remote_next[h - 1]) {
       std::uint32_t b = h - 1u;
-      if (b >= d->capacity || seen[b] || ++remote_len > d->capacity) { fail(name + ": remote stack corrupted"); break; }
+      if (b >= d->capacity || seen[b] || ++remote_len > d->capacity) {
+        fail(name + ": remote stack corrupted");
+        break;
+      }
       seen[b] = true;
       if (d->state[b].load(std::memory_order_relaxed) != BlockState::remote)
         fail(name + ": block " + std::to_string(b) + " on the remote stack is not remote");
     }
     if (free_state != d->free_top) fail(name + ": free blocks missing from the free stack (lost blocks)");
-    if (remote_state != remote_len) fail(name + ": remote-freed blocks missing from the remote stack (lost blocks)");
+    if (remote_state != remote_len)
+      fail(name + ": remote-freed blocks missing from the remote stack (lost blocks)");
     if (d->used != allocated + remote_state) fail(name + ": used count disagrees with block states");
 
     auto it = placed.find(d);

@@ -69,8 +69,10 @@ std::string format_stats_table(const StatsSnapshot& s) {
   out += '\n';
   for (int row = 0; row < kNumStatRows; ++row) {
     char label[16];
-    if (row == kNoClassRow) std::snprintf(label, sizeof label, "none");
-    else std::snprintf(label, sizeof label, "%zuK", kClassSizes[row] / 1024);
+    if (row == kNoClassRow)
+      std::snprintf(label, sizeof label, "none");
+    else
+      std::snprintf(label, sizeof label, "%zuK", kClassSizes[row] / 1024);
     out += label;
     for (int i = 0; i < kNumV2Stats; ++i) {
       char num[32];

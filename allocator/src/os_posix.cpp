@@ -15,7 +15,6 @@ std::uint64_t splitmix64(std::uint64_t& state) {
 }
 }  // namespace
 
-
 void OsLayer::set_plan(const FaultPlan& plan) {
   std::lock_guard lock(mutex_);
   plan_ = plan;
@@ -58,8 +57,7 @@ void OsLayer::release(void* p, std::size_t bytes) {
 }
 
 void* OsLayer::map_metadata(std::size_t bytes) {
-  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                 -1, 0);
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) return nullptr;
   g_maps.fetch_add(1);
   std::lock_guard lock(mutex_);
@@ -74,8 +72,7 @@ bool OsLayer::commit(void* p, std::size_t bytes) {
 
 void* OsLayer::map_large(std::size_t bytes) {
   if (!acquisition_allowed()) return nullptr;
-  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                 -1, 0);
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) return nullptr;
   g_maps.fetch_add(1);
   std::lock_guard lock(mutex_);

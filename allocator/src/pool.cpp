@@ -63,8 +63,9 @@ void Pool::Impl::report_rejection(const void* ptr, const FreeOutcome& out) {
   if (policy == InvalidFreePolicy::quiet) return;
   auto offset = reinterpret_cast<std::uintptr_t>(ptr) - arena_begin;
   if (out.cls >= 0)
-    std::fprintf(options.report, "hakmem: invalid free of %p: %s: %s (class %d, arena offset 0x%" PRIxPTR ")\n",
-                 ptr, verdict_name(out.reason), verdict_message(out.reason), out.cls, offset);
+    std::fprintf(options.report,
+                 "hakmem: invalid free of %p: %s: %s (class %d, arena offset 0x%" PRIxPTR ")\n", ptr,
+                 verdict_name(out.reason), verdict_message(out.reason), out.cls, offset);
   else
     std::fprintf(options.report, "hakmem: invalid free of %p: %s: %s\n", ptr, verdict_name(out.reason),
                  verdict_message(out.reason));

@@ -44,7 +44,7 @@ inline constexpr std::uint64_t kSlabMagic = 0x48414B4D454D5632ull;  // "HAKMEMV2
 struct ClassGeometry {
   std::uint32_t block_size;
   std::uint32_t capacity;
-  std::uint32_t area_end;  // slab offset one past the last block
+  std::uint32_t area_end;    // slab offset one past the last block
   std::uint64_t reciprocal;  // ceil(2^40 / block_size): exact division for offsets < 2^18
 };
 constexpr ClassGeometry make_geometry(int cls) {
@@ -75,9 +75,9 @@ struct PageDesc {
   std::uint8_t cls = 0;
   PageList list = PageList::none;
   std::uint16_t capacity = 0;
-  std::uint16_t used = 0;      // handed out, not back on the free stack
-  std::uint16_t free_top = 0;  // entries in free_stack
-  std::uint32_t index = 0;     // slab index in the arena
+  std::uint16_t used = 0;                  // handed out, not back on the free stack
+  std::uint16_t free_top = 0;              // entries in free_stack
+  std::uint32_t index = 0;                 // slab index in the arena
   std::atomic<ThreadCtx*> owner{nullptr};  // v2 only; null = orphaned or cold
   PageDesc* prev = nullptr;
   PageDesc* next = nullptr;

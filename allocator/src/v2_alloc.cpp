@@ -68,8 +68,10 @@ void* Pool::Impl::v2_alloc(int cls) {
 PageDesc* Pool::Impl::v2_refill(ThreadCtx* ctx, int cls) {
   ThreadCtx::ClassPages& pages = ctx->classes[cls];
   auto make_current = [&](PageDesc* d) {
-    if (d->list == PageList::partial) pages.partial.remove(d);
-    else if (d->list == PageList::full) pages.full.remove(d);
+    if (d->list == PageList::partial)
+      pages.partial.remove(d);
+    else if (d->list == PageList::full)
+      pages.full.remove(d);
     if (pages.current && pages.current != d) pages.full.push(pages.current, PageList::full);
     pages.current = d;
     d->list = PageList::current;

@@ -56,8 +56,8 @@ FreeOutcome Pool::Impl::v2_free_block(const Location& loc, FreeOutcome out) {
   ThreadCtx* me = owner ? my_ctx(false) : nullptr;
   const bool local = owner != nullptr && owner == me;
   BlockState expected = BlockState::allocated;
-  if (!d->state[block].compare_exchange_strong(
-          expected, local ? BlockState::free : BlockState::remote, std::memory_order_relaxed)) {
+  if (!d->state[block].compare_exchange_strong(expected, local ? BlockState::free : BlockState::remote,
+                                               std::memory_order_relaxed)) {
     out.route = FreeRoute::rejected;
     out.reason = Verdict::double_free;
     return out;

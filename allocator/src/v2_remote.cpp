@@ -17,8 +17,7 @@ void Pool::Impl::remote_push(PageDesc* d, std::uint32_t block) {
   do {
     d->remote_next[block] = static_cast<std::uint8_t>(head);
   } while (!d->remote_head.compare_exchange_weak(head, static_cast<std::uint16_t>(block + 1),
-                                                 std::memory_order_release,
-                                                 std::memory_order_relaxed));
+                                                 std::memory_order_release, std::memory_order_relaxed));
 }
 
 std::uint32_t Pool::Impl::drain_remote(PageDesc* d) {

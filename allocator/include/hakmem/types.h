@@ -18,8 +18,8 @@ namespace hakmem {
 
 // ---------------------------------------------------------------- size classes
 inline constexpr int kNumClasses = 7;  // POOL_NUM_CLASSES
-inline constexpr std::array<std::size_t, kNumClasses> kClassSizes = {
-    2048, 4096, 8192, 16384, 32768, 40960, 53248};
+inline constexpr std::array<std::size_t, kNumClasses> kClassSizes = {2048,  4096,  8192, 16384,
+                                                                     32768, 40960, 53248};
 inline constexpr std::size_t kMaxClassSize = kClassSizes[kNumClasses - 1];
 // Requests above this fail with nullptr before touching the OS: no sane
 // mid-size workload asks for a terabyte, and size arithmetic stays far from
@@ -104,6 +104,8 @@ enum class EnvFlag : std::uint8_t {
 // Env flags first, then build switches, in .def order.
 const std::vector<FlagSpec>& flag_table();
 const FlagSpec& env_flag_spec(EnvFlag f);
+// The flag table as a Markdown table (README, `hakfuzz flags --markdown`).
+std::string flag_table_markdown();
 
 enum class InvalidFreePolicy : std::uint8_t { report = 0, abort = 1, quiet = 2 };
 
@@ -159,9 +161,9 @@ struct FreeOutcome {
   FreeRoute route = FreeRoute::null;
   // What the v2 free path's page_of said; `ok` when v2 was not entered.
   Verdict page_of = Verdict::ok;
-  bool entered_v2 = false;    // the v2 free path ran (and counted) for this free
+  bool entered_v2 = false;       // the v2 free path ran (and counted) for this free
   Verdict reason = Verdict::ok;  // why a rejected free was rejected
-  int cls = -1;               // size class of the page, -1 if none
+  int cls = -1;                  // size class of the page, -1 if none
   bool operator==(const FreeOutcome&) const = default;
 };
 
@@ -172,8 +174,8 @@ const char* block_kind_name(BlockKind k);
 struct BlockInfo {
   BlockKind kind = BlockKind::none;
   int cls = -1;
-  bool live = false;             // an allocated block starts exactly here
-  std::size_t usable = 0;        // usable bytes when live
+  bool live = false;                          // an allocated block starts exactly here
+  std::size_t usable = 0;                     // usable bytes when live
   std::optional<std::uint64_t> arena_offset;  // offset from the arena base
 };
 
@@ -182,7 +184,7 @@ struct InvariantReport {
   bool ok = true;
   std::string first_error;
   std::uint64_t live_blocks = 0, live_bytes = 0;  // pool + large, usable bytes
-  std::uint64_t remote_pending = 0;  // blocks pushed remotely, not yet drained
+  std::uint64_t remote_pending = 0;               // blocks pushed remotely, not yet drained
   std::uint64_t v1_pages = 0, v2_pages = 0, orphan_pages = 0, cold_pages = 0;
   std::uint64_t large_blocks = 0;
 };
