@@ -16,7 +16,8 @@ void* Pool::Impl::large_alloc(std::size_t size) {
   auto addr = reinterpret_cast<std::uintptr_t>(p);
   std::lock_guard lock(large.mutex);
   large.live.emplace(addr, bytes);
-  large.tombstones.erase(addr);  // the OS reused a freed range
+  // The OS reused freed ranges: starts inside this mapping are no longer freed blocks.
+  large.tombstones.erase(large.tombstones.lower_bound(addr), large.tombstones.lower_bound(addr + bytes));
   return p;
 }
 

@@ -17,7 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <unordered_map>
-#include <unordered_set>
+#include <set>
 #include <vector>
 
 #include "hakmem/pool.h"
@@ -141,7 +141,7 @@ struct LargeRegistry {
   std::mutex mutex;
   std::unordered_map<std::uintptr_t, std::size_t> live;  // start -> mapped bytes
   // Recently freed starts, so a double free of a large block is named as one.
-  std::unordered_set<std::uintptr_t> tombstones;
+  std::set<std::uintptr_t> tombstones;
   std::deque<std::uintptr_t> tombstone_order;
 };
 

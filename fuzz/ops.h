@@ -1,0 +1,64 @@
+// The op language of the `ops` fuzz target and its codecs.
+//
+// Binary form (what libFuzzer mutates): every byte string decodes, so any
+// input is a valid program. Byte 0 and 1 give the starting config, then each
+// op is one opcode byte followed by its fixed-size arguments; a truncated
+// last op is dropped. Text form (what people read and write): one op per
+// line, `encode(parse_text(to_text(p))) == encode(p)` for every program.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace hakfuzz {
+
+enum class OpCode : std::uint8_t {
+  alloc,     // a = size selector, b = size fraction
+  free,      // a = live block index (mod live count)
+  bad_free,  // a = kind of crafted pointer, b = block index, c = offset
+  refresh,   // a = v2_enabled | v2_stats << 1, b = class mask
+  fault,     // a = 0: disarm; else fail acquisition a for b+1 calls
+  check,     // invariant walk + accounting
+};
+inline constexpr int kNumOpCodes = 6;
+
+// Crafted pointers of bad_free, each with a verdict the model predicts.
+enum class BadKind : std::uint8_t {
+  interior,     // inside a live block (pool or large), not at its start
+  slab_header,  // the 64-byte header of a live block's slab
+  double_free,  // a block freed earlier and not handed out since
+  stack,        // an address outside every arena
+  unused_slab,  // inside the arena, in a slab never committed
+};
+inline constexpr int kNumBadKinds = 5;
+
+struct Op {
+  OpCode code = OpCode::check;
+  std::uint8_t a = 0;
+  std::uint16_t b = 0;
+  std::uint16_t c = 0;
+  bool operator==(const Op&) const = default;
+};
+
+struct Program {
+  std::uint8_t flags = 0;  // bit0 v2_enabled, bit1 v2_stats
+  std::uint8_t classes = 0x7F;
+  std::vector<Op> ops;
+  bool operator==(const Program&) const = default;
+};
+
+// Size an alloc op asks for: 0..52 KiB across all classes, sometimes 0 or
+// a large size (capped at 1 MiB so fuzz inputs stay cheap).
+std::size_t alloc_size(const Op& op);
+
+Program decode(std::span<const std::uint8_t> bytes);
+std::vector<std::uint8_t> encode(const Program& p);
+
+std::string to_text(const Program& p);
+// Throws std::invalid_argument naming the line on malformed text.
+Program parse_text(const std::string& text);
+
+}  // namespace hakfuzz

@@ -1,0 +1,100 @@
+// The `ops` op language and its oracle: codecs round-trip exactly, random
+// programs run clean on both flavours with identical behaviour digests, and
+// the oracle does fail when the pool misbehaves (a planted page_of bug).
+#include <random>
+
+#include "oracle_impl.h"
+#include "pool_test_util.h"
+
+namespace hakfuzz {
+namespace {
+
+std::vector<std::uint8_t> random_bytes(std::mt19937_64& rng, std::size_t max_len) {
+  std::vector<std::uint8_t> out(rng() % (max_len + 1));
+  for (auto& b : out) b = static_cast<std::uint8_t>(rng());
+  return out;
+}
+
+TEST(OpsCodec, BinaryAndTextRoundTripExactly) {
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 2000; ++i) {
+    Program p = decode(random_bytes(rng, 400));
+    EXPECT_EQ(decode(encode(p)), p);
+    EXPECT_EQ(encode(parse_text(to_text(p))), encode(p)) << to_text(p);
+  }
+}
+
+TEST(OpsCodec, MalformedTextIsAClearError) {
+  for (const char* bad :
+       {"", "alloc sel=1 n=2\n", "config v2=1 stats=0 classes=200\n", "config v2=1 stats=0 classes=3\nfree\n",
+        "config v2=1 stats=0 classes=3\nbogus\n", "config v2=1 stats=0 classes=3\nfree block=999\n",
+        "config v2=1 stats=0 classes=3\ncheck extra\n"}) {
+    try {
+      parse_text(bad);
+      ADD_FAILURE() << "accepted: " << bad;
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find("trace"), std::string::npos);
+    }
+  }
+}
+
+TEST(Oracle, RandomProgramsRunCleanAndBothFlavoursAgree) {
+  std::mt19937_64 rng(20261124);
+  for (int i = 0; i < 1500; ++i) {
+    auto bytes = random_bytes(rng, 600);
+    Program p = decode(bytes);
+    RunResult off = run_program<hakmem::PoolStatsOff>(p);
+    RunResult on = run_program<hakmem::PoolStatsOn>(p);
+    ASSERT_FALSE(off.finding) << "op " << off.finding->op_index << ": " << off.finding->what << "\n"
+                              << to_text(p);
+    ASSERT_FALSE(on.finding) << "op " << on.finding->op_index << ": " << on.finding->what << "\n"
+                             << to_text(p);
+    ASSERT_EQ(off.digest, on.digest) << to_text(p);
+    Program toggled = p;
+    toggled.flags ^= 2;  // HAKMEM_POOL_V2_STATS flipped: behaviour must not move
+    ASSERT_EQ(run_program<hakmem::PoolStatsOn>(toggled).digest, on.digest);
+  }
+}
+
+// A pool whose page_of takes an interior pointer for a valid block start and
+// frees the block it lies in: the bug the fuzz targets exist to catch.
+class InteriorAcceptingPool : public hakmem::PoolStatsOn {
+ public:
+  using hakmem::PoolStatsOn::PoolStatsOn;
+  hakmem::FreeOutcome free(void* ptr) {
+    hakmem::FreeOutcome out = hakmem::PoolStatsOn::free(ptr);
+    if (out.route == hakmem::FreeRoute::rejected && out.reason == hakmem::Verdict::misaligned) {
+      out.route = hakmem::FreeRoute::v2_local;
+      out.reason = hakmem::Verdict::ok;
+      out.page_of = hakmem::Verdict::ok;
+    }
+    return out;
+  }
+};
+
+TEST(Oracle, PlantedPageOfBugIsFound) {
+  Program p = parse_text(
+      "config v2=1 stats=0 classes=127\n"
+      "alloc sel=2 n=4000\n"
+      "bad_free interior block=0 off=17\n");
+  RunResult r = run_program<InteriorAcceptingPool>(p, true);
+  ASSERT_TRUE(r.finding);
+  EXPECT_EQ(r.finding->op_index, 1u);
+  EXPECT_NE(r.finding->what.find("model expects rejected"), std::string::npos) << r.finding->what;
+  EXPECT_FALSE(run_program<hakmem::PoolStatsOn>(p).finding);
+}
+
+TEST(Oracle, TraceNamesEveryOp) {
+  Program p = parse_text(
+      "config v2=1 stats=1 classes=5\n"
+      "alloc sel=2 n=2000\nalloc sel=1 n=10\nfree block=0\nbad_free double_free block=0 off=0\n"
+      "bad_free stack block=0 off=0\nrefresh v2=0 stats=0 classes=0\nbad_free unused_slab block=0 off=3\n"
+      "fault nth=1 count=2\nalloc sel=3 n=9000\nfault nth=0 count=0\ncheck\n");
+  RunResult r = run_program<hakmem::PoolStatsOn>(p, true);
+  ASSERT_FALSE(r.finding) << r.finding->what;
+  ASSERT_GT(r.trace.size(), p.ops.size());  // plus the end-of-run frees and checks
+  EXPECT_NE(r.trace[3].find("double_free"), std::string::npos) << r.trace[3];
+}
+
+}  // namespace
+}  // namespace hakfuzz
