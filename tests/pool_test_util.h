@@ -9,6 +9,15 @@
 
 #include "hakmem/variants.h"
 
+// Defined in ASan builds (gcc spells it __SANITIZE_ADDRESS__, clang __has_feature).
+#if defined(__SANITIZE_ADDRESS__)
+#define HAKFUZZ_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HAKFUZZ_TEST_ASAN 1
+#endif
+#endif
+
 namespace hakmem::testing {
 
 using Env = std::vector<std::pair<std::string, std::string>>;

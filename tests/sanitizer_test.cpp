@@ -5,14 +5,6 @@
 
 #include "pool_test_util.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define HAKFUZZ_TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define HAKFUZZ_TEST_ASAN 1
-#endif
-#endif
-
 namespace hakmem {
 namespace {
 
