@@ -8,9 +8,9 @@ namespace hakfuzz {
 namespace {
 
 // Argument bytes per opcode: a (1), b (2), c (2) as used.
-constexpr int kArgBytes[kNumOpCodes] = {3, 1, 5, 2, 3, 0};
+constexpr int kArgBytes[kNumOpCodes] = {3, 1, 5, 2, 3, 0, 0};
 
-const char* const kOpNames[kNumOpCodes] = {"alloc", "free", "bad_free", "refresh", "fault", "check"};
+const char* const kOpNames[kNumOpCodes] = {"alloc", "free", "bad_free", "refresh", "fault", "check", "exit"};
 const char* const kBadNames[kNumBadKinds] = {"interior", "slab_header", "double_free", "stack",
                                              "unused_slab"};
 
@@ -27,14 +27,19 @@ std::size_t alloc_size(const Op& op) {
   }
 }
 
-Program decode(std::span<const std::uint8_t> bytes) {
+Program decode(std::span<const std::uint8_t> bytes, bool multi_thread) {
   Program p;
   std::size_t i = 0;
   if (i < bytes.size()) p.flags = bytes[i++] & 3;
   if (i < bytes.size()) p.classes = bytes[i++] & 0x7F;
+  if (multi_thread)
+    p.threads = static_cast<std::uint8_t>(2 + (i < bytes.size() ? bytes[i++] : 0) % (kMaxThreads - 1));
+  const int codes = multi_thread ? kNumOpCodes : kNumSingleOpCodes;
   while (i < bytes.size()) {
     Op op;
-    op.code = static_cast<OpCode>(bytes[i++] % kNumOpCodes);
+    std::uint8_t head = bytes[i++];
+    op.code = static_cast<OpCode>(head % codes);
+    op.thread = static_cast<std::uint8_t>(head / codes % p.threads);
     int need = kArgBytes[static_cast<int>(op.code)];
     if (i + need > bytes.size()) break;
     const std::uint8_t* q = bytes.data() + i;
@@ -55,8 +60,10 @@ Program decode(std::span<const std::uint8_t> bytes) {
 
 std::vector<std::uint8_t> encode(const Program& p) {
   std::vector<std::uint8_t> out = {p.flags, p.classes};
+  const int codes = p.threads > 1 ? kNumOpCodes : kNumSingleOpCodes;
+  if (p.threads > 1) out.push_back(static_cast<std::uint8_t>(p.threads - 2));
   for (const Op& op : p.ops) {
-    out.push_back(static_cast<std::uint8_t>(op.code));
+    out.push_back(static_cast<std::uint8_t>(static_cast<int>(op.code) + codes * op.thread));
     int need = kArgBytes[static_cast<int>(op.code)];
     if (op.code == OpCode::refresh) {
       out.push_back(op.a);
@@ -75,8 +82,9 @@ std::vector<std::uint8_t> encode(const Program& p) {
 std::string to_text(const Program& p) {
   std::ostringstream out;
   out << "config v2=" << (p.flags & 1) << " stats=" << ((p.flags >> 1) & 1) << " classes=" << int(p.classes)
-      << "\n";
+      << (p.threads > 1 ? " threads=" + std::to_string(p.threads) : std::string()) << "\n";
   for (const Op& op : p.ops) {
+    if (p.threads > 1) out << "t" << int(op.thread) << " ";
     out << kOpNames[static_cast<int>(op.code)];
     switch (op.code) {
       case OpCode::alloc:
@@ -129,11 +137,24 @@ Program parse_text(const std::string& text) {
     if (word == "config") {
       p.flags = static_cast<std::uint8_t>(field(ls, "v2=", 1) | field(ls, "stats=", 1) << 1);
       p.classes = static_cast<std::uint8_t>(field(ls, "classes=", 0x7F));
+      std::string more;
+      if (ls >> more) {
+        std::istringstream rest(more);
+        p.threads = static_cast<std::uint8_t>(field(rest, "threads=", kMaxThreads));
+        if (p.threads < 2) fail("threads= must be 2..8 (omit it for a single-thread program)");
+      }
       have_config = true;
       continue;
     }
     if (!have_config) fail("the first line must be 'config ...'");
     Op op;
+    if (p.threads > 1) {
+      if (word.size() < 2 || word[0] != 't' || word.find_first_not_of("0123456789", 1) != std::string::npos ||
+          std::stoul(word.substr(1)) >= p.threads)
+        fail("expected a thread 't0'..'t" + std::to_string(p.threads - 1) + "'");
+      op.thread = static_cast<std::uint8_t>(std::stoul(word.substr(1)));
+      if (!(ls >> word)) fail("missing op");
+    }
     if (word == "alloc") {
       op.code = OpCode::alloc;
       op.a = static_cast<std::uint8_t>(field(ls, "sel=", 255));
@@ -161,6 +182,8 @@ Program parse_text(const std::string& text) {
       op.b = static_cast<std::uint16_t>(field(ls, "count=", 255));
     } else if (word == "check") {
       op.code = OpCode::check;
+    } else if (word == "exit" && p.threads > 1) {
+      op.code = OpCode::exit;
     } else {
       fail("unknown op");
     }

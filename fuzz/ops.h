@@ -1,8 +1,9 @@
 // The op language of the `ops` fuzz target and its codecs.
 //
 // Binary form (what libFuzzer mutates): every byte string decodes, so any
-// input is a valid program. Byte 0 and 1 give the starting config, then each
-// op is one opcode byte followed by its fixed-size arguments; a truncated
+// input is a valid program. Byte 0 and 1 give the starting config (and byte
+// 2 the thread count of a schedule), then each op is one opcode byte (which
+// also names the thread) followed by its fixed-size arguments; a truncated
 // last op is dropped. Text form (what people read and write): one op per
 // line, `encode(parse_text(to_text(p))) == encode(p)` for every program.
 #pragma once
@@ -22,8 +23,11 @@ enum class OpCode : std::uint8_t {
   refresh,   // a = v2_enabled | v2_stats << 1, b = class mask
   fault,     // a = 0: disarm; else fail acquisition a for b+1 calls
   check,     // invariant walk + accounting
+  exit,      // the op's thread ends (multi-thread programs); a later op respawns it
 };
-inline constexpr int kNumOpCodes = 6;
+inline constexpr int kNumSingleOpCodes = 6;  // single-thread programs have no `exit`
+inline constexpr int kNumOpCodes = 7;
+inline constexpr int kMaxThreads = 8;
 
 // Crafted pointers of bad_free, each with a verdict the model predicts.
 enum class BadKind : std::uint8_t {
@@ -37,6 +41,7 @@ inline constexpr int kNumBadKinds = 5;
 
 struct Op {
   OpCode code = OpCode::check;
+  std::uint8_t thread = 0;  // logical thread that runs the op
   std::uint8_t a = 0;
   std::uint16_t b = 0;
   std::uint16_t c = 0;
@@ -46,6 +51,7 @@ struct Op {
 struct Program {
   std::uint8_t flags = 0;  // bit0 v2_enabled, bit1 v2_stats
   std::uint8_t classes = 0x7F;
+  std::uint8_t threads = 1;  // 1: single-thread program; 2..8: a schedule
   std::vector<Op> ops;
   bool operator==(const Program&) const = default;
 };
@@ -54,7 +60,9 @@ struct Program {
 // a large size (capped at 1 MiB so fuzz inputs stay cheap).
 std::size_t alloc_size(const Op& op);
 
-Program decode(std::span<const std::uint8_t> bytes);
+// Single-thread programs: [flags][classes] then ops. Schedules (multi_thread)
+// add a [threads] byte; each op byte also names the op's thread.
+Program decode(std::span<const std::uint8_t> bytes, bool multi_thread = false);
 std::vector<std::uint8_t> encode(const Program& p);
 
 std::string to_text(const Program& p);

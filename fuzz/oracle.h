@@ -31,6 +31,8 @@ struct RunResult {
 // 256 MiB arena, so the last slab is always a never-committed one.
 inline constexpr std::size_t kMaxOpsPerRun = 2048;
 
+// Single-thread programs run on the calling thread; schedules (threads > 1)
+// run each op on its logical thread through a ThreadTeam.
 template <class Pool>
 RunResult run_program(const Program& program, bool want_trace = false);
 

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "oracle.h"
+#include "schedule.h"
 
 namespace hakfuzz {
 
@@ -31,6 +32,8 @@ struct Block {
   BlockKind kind;
   int cls;
   std::uint64_t id;
+  int owner = 0;          // logical thread that allocated it
+  bool orphaned = false;  // its owner exited: any thread may adopt the page
 };
 
 inline std::uint8_t fill_byte(std::uint64_t id, std::size_t i) {
@@ -77,12 +80,17 @@ class Runner {
     options.report = discard ? discard : stderr;
     Pool pool(options);
     pool_ = &pool;
+    std::optional<ThreadTeam<Pool>> team;
+    if (program_.threads > 1) team.emplace(pool);
+    team_ = team ? &*team : nullptr;
     std::size_t n = std::min(program_.ops.size(), kMaxOpsPerRun);
     for (op_index_ = 0; op_index_ < n && !result_.finding; ++op_index_) step(program_.ops[op_index_]);
     op_index_ = n;
     if (!result_.finding) finish();
+    if (team_) team_->exit_all();
     result_.stats = pool.stats();
     result_.digest = digest_.h;
+    team_ = nullptr;
     pool_ = nullptr;
     return std::move(result_);
   }
@@ -106,6 +114,10 @@ class Runner {
   }
   void count(int row, V2Stat s) { ++expected_[row][static_cast<int>(s)]; }
 
+  // Pool calls run on the op's logical thread in a schedule, else right here.
+  void* pool_alloc(std::size_t size) { return team_ ? team_->alloc(thread_, size) : pool_->alloc(size); }
+  FreeOutcome pool_free(void* p) { return team_ ? team_->free(thread_, p) : pool_->free(p); }
+
   std::string where(const void* p) const {
     if (!p) return "null";
     if (auto off = pool_->arena_offset(p)) {
@@ -117,7 +129,8 @@ class Runner {
   }
 
   void step(const Op& op) {
-    digest_.mix(static_cast<std::uint64_t>(op.code));
+    thread_ = op.thread;
+    digest_.mix(static_cast<std::uint64_t>(op.code) | std::uint64_t(op.thread) << 8);
     switch (op.code) {
       case OpCode::alloc:
         return do_alloc(op);
@@ -137,7 +150,7 @@ class Runner {
   void do_alloc(const Op& op) {
     std::size_t size = alloc_size(op);
     int cls = hakmem::size_class_of(size);
-    auto* p = static_cast<char*>(pool_->alloc(size));
+    auto* p = static_cast<char*>(pool_alloc(size));
     if (routed(cls)) count(cls, V2Stat::alloc_calls);
     note("alloc " + std::to_string(size) + " -> " + where(p));
     digest_.mix(p ? (pool_->arena_offset(p) ? *pool_->arena_offset(p) : 1ull << 63) : 0);
@@ -164,7 +177,7 @@ class Runner {
       return find("new block overlaps the live block before it");
     by_address_[start] = start + info.usable;
     freed_.erase(freed_.lower_bound(p), freed_.lower_bound(p + info.usable));  // reused range
-    Block b{p, size, info.usable, info.kind, info.cls, next_id_++};
+    Block b{p, size, info.usable, info.kind, info.cls, next_id_++, thread_};
     for_filled(b, [&](std::size_t i) { p[i] = static_cast<char>(fill_byte(b.id, i)); });
     live_.push_back(b);
   }
@@ -181,10 +194,15 @@ class Runner {
     if (b.kind == BlockKind::large) return {FreeRoute::large, false, Verdict::ok, Verdict::ok, -1};
     bool entered = routed(b.cls);
     Verdict seen = !entered ? Verdict::ok : b.kind == BlockKind::v2 ? Verdict::ok : Verdict::header_missing;
-    return {b.kind == BlockKind::v2 ? FreeRoute::v2_local : FreeRoute::v1, entered, seen, Verdict::ok, b.cls};
+    FreeRoute route = b.kind == BlockKind::v1            ? FreeRoute::v1
+                      : b.owner == thread_ || b.orphaned ? FreeRoute::v2_local
+                                                         : FreeRoute::v2_remote;
+    return {route, entered, seen, Verdict::ok, b.cls};
   }
 
-  void compare(const FreeOutcome& got, const Expected& want, const std::string& what) {
+  void compare(FreeOutcome got, const Expected& want, const std::string& what, bool either_v2_route = false) {
+    // An orphaned page may have been adopted by any thread: both routes are right.
+    if (either_v2_route && got.route == FreeRoute::v2_remote) got.route = FreeRoute::v2_local;
     auto text = [](FreeRoute r, bool e, Verdict v, Verdict why) {
       return std::string(hakmem::free_route_name(r)) + (e ? " via v2 page_of=" : " page_of=") +
              hakmem::verdict_name(v) + " reason=" + hakmem::verdict_name(why);
@@ -225,11 +243,11 @@ class Runner {
     Block b = live_[k];
     if (!verify(b)) return;
     Expected want = expect_valid_free(b);
-    FreeOutcome got = pool_->free(b.ptr);
+    FreeOutcome got = pool_free(b.ptr);
     live_.erase(live_.begin() + static_cast<std::ptrdiff_t>(k));
     by_address_.erase(reinterpret_cast<std::uintptr_t>(b.ptr));
     freed_[b.ptr] = b;
-    compare(got, want, "free block " + std::to_string(b.id));
+    compare(got, want, "free block " + std::to_string(b.id), b.orphaned && b.kind == BlockKind::v2);
   }
 
   void do_bad_free(const Op& op) {
@@ -278,6 +296,7 @@ class Runner {
         ptr = b.ptr;
         what = "double free of block " + std::to_string(b.id);
         want.reason = Verdict::double_free;
+        want.page_of = Verdict::unknown;  // a large block lies outside the arena
         if (b.kind != BlockKind::large) {
           want.row = b.cls;
           want.entered = enters_v2(b.cls);
@@ -300,7 +319,22 @@ class Runner {
         want.reason = Verdict::not_ours;
         break;
     }
-    compare(pool_->free(ptr), want, what);
+    if (Verdict v2_view = expected_page_of(want); pool_->page_of(ptr) != v2_view)
+      return find(what + ": page_of says " + hakmem::verdict_name(pool_->page_of(ptr)) + ", model expects " +
+                  hakmem::verdict_name(v2_view));
+    compare(pool_free(ptr), want, what);
+  }
+
+  // page_of's verdict does not depend on routing: it is what the free path
+  // sees when it enters v2.
+  static Verdict expected_page_of(const Expected& want) { return want.page_of; }
+
+  void do_exit() {
+    if (!team_ || !team_->running(thread_)) return note("exit (not running)");
+    team_->exit(thread_);
+    for (Block& b : live_)
+      if (b.owner == thread_) b.orphaned = true;
+    note("exit");
   }
 
   void do_refresh(const Op& op) {
@@ -329,6 +363,7 @@ class Runner {
   }
 
   void do_check() {
+    if (team_) team_->quiesce();
     hakmem::InvariantReport r = pool_->check();
     note("check live=" + std::to_string(r.live_blocks));
     if (!r.ok) return find("invariant walk: " + r.first_error);
@@ -341,6 +376,10 @@ class Runner {
   }
 
   void finish() {
+    if (team_) team_->exit_all();  // every page orphaned; the frees below run right here
+    team_ = nullptr;
+    for (Block& b : live_) b.orphaned = true;
+    thread_ = 0;
     do_check();
     while (!result_.finding && !live_.empty()) do_free(Op{OpCode::free, 0, 0, 0});
     if (!result_.finding) do_check();
@@ -373,6 +412,8 @@ class Runner {
   unsigned mask_ = 0x7F;
   bool faults_armed_ = false, ever_armed_ = false;
   Pool* pool_ = nullptr;
+  ThreadTeam<Pool>* team_ = nullptr;
+  int thread_ = 0;  // the current op's logical thread
   std::size_t op_index_ = 0;
   std::vector<Block> live_;
   std::map<std::uintptr_t, std::uintptr_t> by_address_;  // live [start, end)

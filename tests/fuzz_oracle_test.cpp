@@ -56,6 +56,32 @@ TEST(Oracle, RandomProgramsRunCleanAndBothFlavoursAgree) {
   }
 }
 
+TEST(Oracle, RandomSchedulesOnRealThreadsRunClean) {
+  std::mt19937_64 rng(99);
+  for (int i = 0; i < 300; ++i) {
+    Program p = decode(random_bytes(rng, 500), /*multi_thread=*/true);
+    ASSERT_GE(p.threads, 2);
+    EXPECT_EQ(decode(encode(p), true), p);
+    EXPECT_EQ(encode(parse_text(to_text(p))), encode(p)) << to_text(p);
+    RunResult r = run_program<hakmem::PoolStatsOn>(p);
+    ASSERT_FALSE(r.finding) << "op " << r.finding->op_index << ": " << r.finding->what << "\n" << to_text(p);
+    // The interleaving is the input's: the same schedule behaves the same.
+    ASSERT_EQ(run_program<hakmem::PoolStatsOn>(p).digest, r.digest) << to_text(p);
+  }
+}
+
+TEST(Oracle, ScheduleWithRemoteFreesAndThreadExit) {
+  Program p = parse_text(
+      "config v2=1 stats=0 classes=127 threads=3\n"
+      "t0 alloc sel=2 n=4096\nt0 alloc sel=2 n=4096\nt1 free block=0\n"  // remote free
+      "t0 exit\nt2 free block=0\n"                                       // free of an orphan's block
+      "t1 alloc sel=2 n=4096\nt1 check\n");
+  RunResult r = run_program<hakmem::PoolStatsOn>(p, true);
+  ASSERT_FALSE(r.finding) << r.finding->what;
+  EXPECT_NE(r.trace[2].find("v2_remote"), std::string::npos) << r.trace[2];
+  EXPECT_GT(r.stats.total(hakmem::V2Stat::free_fast), 1u);
+}
+
 // A pool whose page_of takes an interior pointer for a valid block start and
 // frees the block it lies in: the bug the fuzz targets exist to catch.
 class InteriorAcceptingPool : public hakmem::PoolStatsOn {

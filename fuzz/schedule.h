@@ -1,0 +1,153 @@
+// Real OS threads that run pool calls one at a time, in exactly the order a
+// schedule gives (a Coyote/SockFuzzer-style baton). Thread-local caches,
+// owner checks, remote frees and thread exit are real; the interleaving is
+// the input's, so a failing schedule replays from its file.
+//
+// The controller (the thread running the oracle) posts one job to one
+// worker and waits for it. Every field crossing threads is an atomic. Under
+// ThreadSanitizer the baton uses relaxed ordering so that it creates no
+// happens-before of its own: a mutex/condvar baton would hide the
+// allocator's real races from TSan (measured, see the research note).
+#pragma once
+
+#include <atomic>
+#include <thread>
+
+#include "hakmem/types.h"
+#include "ops.h"
+
+#if defined(__SANITIZE_THREAD__)
+#define HAKFUZZ_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define HAKFUZZ_TSAN 1
+#endif
+#endif
+
+namespace hakfuzz {
+
+#ifdef HAKFUZZ_TSAN
+inline constexpr std::memory_order kBatonPost = std::memory_order_relaxed;
+inline constexpr std::memory_order kBatonTake = std::memory_order_relaxed;
+#else
+inline constexpr std::memory_order kBatonPost = std::memory_order_release;
+inline constexpr std::memory_order kBatonTake = std::memory_order_acquire;
+#endif
+
+template <class Pool>
+class ThreadTeam {
+ public:
+  explicit ThreadTeam(Pool& pool) : pool_(pool) {}
+  ~ThreadTeam() { exit_all(); }
+  ThreadTeam(const ThreadTeam&) = delete;
+  ThreadTeam& operator=(const ThreadTeam&) = delete;
+
+  void* alloc(int thread, std::size_t size) {
+    Worker& w = start(thread);
+    w.size.store(size, std::memory_order_relaxed);
+    run(w, Job::alloc);
+    return w.ptr.load(std::memory_order_relaxed);
+  }
+
+  hakmem::FreeOutcome free(int thread, void* ptr) {
+    Worker& w = start(thread);
+    w.ptr.store(ptr, std::memory_order_relaxed);
+    run(w, Job::free);
+    return unpack(w.outcome.load(std::memory_order_relaxed));
+  }
+
+  // Ends the thread (its pages become orphans); a later job respawns it.
+  void exit(int thread) {
+    Worker& w = workers_[thread];
+    if (!w.thread.joinable()) return;
+    run(w, Job::exit);
+    w.thread.join();
+  }
+  void exit_all() {
+    for (int t = 0; t < kMaxThreads; ++t) exit(t);
+  }
+  bool running(int thread) const { return workers_[thread].thread.joinable(); }
+
+  // A quiescent point the controller may inspect (the invariant walk reads
+  // every thread's pages): one fully synchronising round trip per worker, so
+  // TSan sees only the races between checkpoints, which is where they live.
+  void quiesce() {
+    for (Worker& w : workers_)
+      if (w.thread.joinable()) run(w, Job::sync, std::memory_order_release, std::memory_order_acquire);
+  }
+
+ private:
+  enum class Job : int { idle, alloc, free, sync, exit, done };
+
+  struct Worker {
+    std::thread thread;
+    std::atomic<Job> job{Job::idle};
+    std::atomic<std::size_t> size{0};
+    std::atomic<void*> ptr{nullptr};
+    std::atomic<std::uint64_t> outcome{0};
+  };
+
+  static std::uint64_t pack(const hakmem::FreeOutcome& o) {
+    return std::uint64_t(o.route) | std::uint64_t(o.page_of) << 8 | std::uint64_t(o.reason) << 16 |
+           std::uint64_t(o.entered_v2) << 24 | std::uint64_t(o.cls + 1) << 32;
+  }
+  static hakmem::FreeOutcome unpack(std::uint64_t v) {
+    hakmem::FreeOutcome o;
+    o.route = static_cast<hakmem::FreeRoute>(v & 0xFF);
+    o.page_of = static_cast<hakmem::Verdict>((v >> 8) & 0xFF);
+    o.reason = static_cast<hakmem::Verdict>((v >> 16) & 0xFF);
+    o.entered_v2 = (v >> 24) & 1;
+    o.cls = static_cast<int>((v >> 32) & 0xFF) - 1;
+    return o;
+  }
+
+  Worker& start(int thread) {
+    Worker& w = workers_[thread];
+    if (!w.thread.joinable()) {
+      w.job.store(Job::idle, std::memory_order_relaxed);
+      w.thread = std::thread([this, &w] { serve(w); });
+    }
+    return w;
+  }
+
+  void run(Worker& w, Job job, std::memory_order post = kBatonPost, std::memory_order take = kBatonTake) {
+    w.job.store(job, post);
+    w.job.notify_one();
+    for (Job seen = w.job.load(take); seen != Job::done; seen = w.job.load(take)) w.job.wait(seen, take);
+    w.job.store(Job::idle, std::memory_order_relaxed);
+  }
+
+  void serve(Worker& w) {
+    for (;;) {
+      Job job = w.job.load(kBatonTake);
+      while (job == Job::idle || job == Job::done) {
+        w.job.wait(job, kBatonTake);
+        job = w.job.load(kBatonTake);
+      }
+      if (job == Job::sync) {
+        std::atomic_thread_fence(std::memory_order_acquire);
+        w.job.store(Job::done, std::memory_order_release);
+        w.job.notify_one();
+        continue;
+      }
+      switch (job) {
+        case Job::alloc:
+          w.ptr.store(pool_.alloc(w.size.load(std::memory_order_relaxed)), std::memory_order_relaxed);
+          break;
+        case Job::free:
+          w.outcome.store(pack(pool_.free(w.ptr.load(std::memory_order_relaxed))), std::memory_order_relaxed);
+          break;
+        default:
+          break;
+      }
+      w.job.store(Job::done, kBatonPost);
+      w.job.notify_one();
+      if (job == Job::exit) return;
+    }
+  }
+
+  Pool& pool_;
+  Worker workers_[kMaxThreads];
+};
+
+}  // namespace hakfuzz
