@@ -365,6 +365,7 @@ class Runner {
   void do_check() {
     if (team_) team_->quiesce();
     hakmem::InvariantReport r = pool_->check();
+    if (team_) team_->quiesce();
     note("check live=" + std::to_string(r.live_blocks));
     if (!r.ok) return find("invariant walk: " + r.first_error);
     if (r.live_blocks != live_.size())

@@ -68,9 +68,10 @@ class ThreadTeam {
   }
   bool running(int thread) const { return workers_[thread].thread.joinable(); }
 
-  // A quiescent point the controller may inspect (the invariant walk reads
-  // every thread's pages): one fully synchronising round trip per worker, so
-  // TSan sees only the races between checkpoints, which is where they live.
+  // Brackets a quiescent point where the controller inspects every thread's
+  // pages (the invariant walk): call before it (workers' writes happen before
+  // the walk) and after it (the walk happens before their next writes). Only
+  // these round trips synchronise, so TSan still sees races between them.
   void quiesce() {
     for (Worker& w : workers_)
       if (w.thread.joinable()) run(w, Job::sync, std::memory_order_release, std::memory_order_acquire);
@@ -125,7 +126,7 @@ class ThreadTeam {
         job = w.job.load(kBatonTake);
       }
       if (job == Job::sync) {
-        std::atomic_thread_fence(std::memory_order_acquire);
+        (void)w.job.load(std::memory_order_acquire);  // TSan ignores fences: a real acquire load
         w.job.store(Job::done, std::memory_order_release);
         w.job.notify_one();
         continue;
