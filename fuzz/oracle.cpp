@@ -1,6 +1,6 @@
 #include "oracle_impl.h"
 
 namespace hakfuzz {
-template RunResult run_program<hakmem::PoolStatsOff>(const Program&, bool);
-template RunResult run_program<hakmem::PoolStatsOn>(const Program&, bool);
+template RunResult run_program<hakmem::PoolStatsOff>(const Program&, RunOptions);
+template RunResult run_program<hakmem::PoolStatsOn>(const Program&, RunOptions);
 }  // namespace hakfuzz

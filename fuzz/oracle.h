@@ -31,12 +31,19 @@ struct RunResult {
 // 256 MiB arena, so the last slab is always a never-committed one.
 inline constexpr std::size_t kMaxOpsPerRun = 2048;
 
+struct RunOptions {
+  bool trace = false;
+  // After every op, probe page_of at crafted addresses around the op's block
+  // (neighbours, one past, header, tail, slab edges) against the geometry.
+  bool probe_page_of = false;
+};
+
 // Single-thread programs run on the calling thread; schedules (threads > 1)
 // run each op on its logical thread through a ThreadTeam.
 template <class Pool>
-RunResult run_program(const Program& program, bool want_trace = false);
+RunResult run_program(const Program& program, RunOptions options = {});
 
-extern template RunResult run_program<hakmem::PoolStatsOff>(const Program&, bool);
-extern template RunResult run_program<hakmem::PoolStatsOn>(const Program&, bool);
+extern template RunResult run_program<hakmem::PoolStatsOff>(const Program&, RunOptions);
+extern template RunResult run_program<hakmem::PoolStatsOn>(const Program&, RunOptions);
 
 }  // namespace hakfuzz

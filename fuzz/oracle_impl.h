@@ -65,7 +65,8 @@ struct Expected {
 template <class Pool>
 class Runner {
  public:
-  Runner(const Program& p, bool want_trace) : program_(p), want_trace_(want_trace) {
+  Runner(const Program& p, RunOptions options)
+      : program_(p), want_trace_(options.trace), probe_(options.probe_page_of) {
     v2_ = p.flags & 1;
     stats_env_ = (p.flags >> 1) & 1;
     mask_ = p.classes & 0x7F;
@@ -180,6 +181,7 @@ class Runner {
     Block b{p, size, info.usable, info.kind, info.cls, next_id_++, thread_};
     for_filled(b, [&](std::size_t i) { p[i] = static_cast<char>(fill_byte(b.id, i)); });
     live_.push_back(b);
+    if (probe_) probe_around(b);
   }
 
   bool verify(const Block& b) {
@@ -248,6 +250,7 @@ class Runner {
     by_address_.erase(reinterpret_cast<std::uintptr_t>(b.ptr));
     freed_[b.ptr] = b;
     compare(got, want, "free block " + std::to_string(b.id), b.orphaned && b.kind == BlockKind::v2);
+    if (probe_) probe_around(b);
   }
 
   void do_bad_free(const Op& op) {
@@ -323,6 +326,50 @@ class Runner {
       return find(what + ": page_of says " + hakmem::verdict_name(pool_->page_of(ptr)) + ", model expects " +
                   hakmem::verdict_name(v2_view));
     compare(pool_free(ptr), want, what);
+  }
+
+  // page_of is geometric: a slab's kind and class fix the verdict of every
+  // address in it, whether or not a block there is live.
+  static Verdict geometric_verdict(const Block& b, std::uintptr_t addr) {
+    std::uintptr_t slab = reinterpret_cast<std::uintptr_t>(b.ptr) & ~(kSlabSize - 1);
+    if (addr < slab || addr >= slab + kSlabSize) return Verdict::unknown;  // not this slab
+    if (b.kind != BlockKind::v2) return Verdict::header_missing;
+    std::size_t bs = hakmem::kClassSizes[b.cls];
+    std::size_t cap = (kSlabSize - kSlabHeader) / bs, off = addr - slab;
+    if (off < kSlabHeader || off >= kSlabHeader + cap * bs) return Verdict::out_of_range;
+    return (off - kSlabHeader) % bs == 0 ? Verdict::ok : Verdict::misaligned;
+  }
+
+  void probe_around(const Block& b) {
+    if (b.kind == BlockKind::large) {
+      if (pool_->page_of(b.ptr) != Verdict::unknown) find("page_of of a large block is not unknown");
+      return;
+    }
+    auto start = reinterpret_cast<std::uintptr_t>(b.ptr);
+    std::uintptr_t slab = start & ~(kSlabSize - 1);
+    std::size_t bs = hakmem::kClassSizes[b.cls];
+    const std::uintptr_t probes[] = {start,
+                                     start + 1,
+                                     start + 8,
+                                     start + bs - 1,
+                                     start + bs,
+                                     start - 1,
+                                     start - bs,
+                                     slab,
+                                     slab + kSlabHeader - 1,
+                                     slab + kSlabHeader,
+                                     slab + kSlabSize - 1,
+                                     slab + kSlabSize - bs};
+    for (std::uintptr_t a : probes) {
+      Verdict want = geometric_verdict(b, a);
+      if (want == Verdict::unknown) continue;  // fell into a neighbouring slab
+      Verdict got = pool_->page_of(reinterpret_cast<void*>(a));
+      digest_.mix(static_cast<std::uint64_t>(got));
+      if (got != want)
+        return find("page_of(slab+" + std::to_string(a - slab) + ") of class " + std::to_string(b.cls) + " " +
+                    hakmem::block_kind_name(b.kind) + " page is " + hakmem::verdict_name(got) +
+                    ", geometry says " + hakmem::verdict_name(want));
+    }
   }
 
   // page_of's verdict does not depend on routing: it is what the free path
@@ -408,7 +455,7 @@ class Runner {
   }
 
   const Program& program_;
-  bool want_trace_;
+  bool want_trace_, probe_;
   bool v2_ = false, stats_env_ = false;
   unsigned mask_ = 0x7F;
   bool faults_armed_ = false, ever_armed_ = false;
@@ -428,8 +475,8 @@ class Runner {
 }  // namespace oracle_detail
 
 template <class Pool>
-RunResult run_program(const Program& program, bool want_trace) {
-  return oracle_detail::Runner<Pool>(program, want_trace).run();
+RunResult run_program(const Program& program, RunOptions options) {
+  return oracle_detail::Runner<Pool>(program, options).run();
 }
 
 }  // namespace hakfuzz

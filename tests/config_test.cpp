@@ -67,6 +67,20 @@ TEST(Config, StrictParsingTableDriven) {
   }
 }
 
+TEST(Config, UnprintableValuesAreEscapedInTheMessage) {
+  // Found by the env fuzz target: a NUL in the value cut the message short.
+  try {
+    parse_config(map_env({{"HAKMEM_POOL_V2_CLASSES", std::string("\0\x01", 2)}}));
+    FAIL() << "accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.value, std::string("\0\x01", 2));
+    EXPECT_STREQ(
+        e.what(),
+        "HAKMEM_POOL_V2_CLASSES='\\x00\\x01': not a number; accepted: 0x00..0x7F (hex with 0x prefix, "
+        "or decimal 0..127)");
+  }
+}
+
 TEST(Config, DefaultsComeFromTheTable) {
   Config cfg = parse_config(map_env({}));
   EXPECT_EQ(cfg.v2_enabled, 0u);

@@ -127,8 +127,23 @@ std::string Config::describe() const {
   return out;
 }
 
+// Escapes bytes a terminal would not show (a NUL would also cut what() short).
+static std::string printable(const std::string& raw) {
+  std::string out;
+  for (unsigned char ch : raw) {
+    if (ch >= 0x20 && ch < 0x7F && ch != '\\') {
+      out += static_cast<char>(ch);
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02X", ch);
+      out += buf;
+    }
+  }
+  return out;
+}
+
 ConfigError::ConfigError(std::string variable_, std::string value_, std::string accepted_, std::string why)
-    : std::runtime_error(variable_ + "='" + value_ + "': " + why + "; accepted: " + accepted_),
+    : std::runtime_error(variable_ + "='" + printable(value_) + "': " + why + "; accepted: " + accepted_),
       variable(std::move(variable_)),
       value(std::move(value_)),
       accepted(std::move(accepted_)) {}

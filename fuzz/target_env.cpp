@@ -1,0 +1,294 @@
+// `env`: arbitrary strings for every environment flag of the table, at
+// construction and again for refresh_from_env(). A reference parser written
+// here from the table's documented forms (not the allocator's parser) says
+// which strings are accepted and what they mean; the pool must agree, name
+// the right variable on an error, keep its old config when a refresh fails,
+// and route each class as the accepted config says. The input's tail is an
+// ops program run through the model.
+//
+// Bytes: for each env flag, twice (init, then refresh): one length byte
+// (0xFF = unset, else length % 33) and that many value bytes; then a Program.
+#include <cctype>
+#include <cstdio>
+#include <stdexcept>
+
+#include "targets.h"
+
+namespace hakfuzz {
+
+namespace {
+
+constexpr std::uint8_t kUnset = 0xFF;
+constexpr std::size_t kMaxValue = 32;
+
+struct EnvInput {
+  std::vector<std::optional<std::string>> init, refresh;  // one per env flag
+  std::vector<std::uint8_t> program;
+};
+
+std::vector<const hakmem::FlagSpec*> env_flags() {
+  std::vector<const hakmem::FlagSpec*> out;
+  for (const hakmem::FlagSpec& spec : hakmem::flag_table())
+    if (!spec.build_switch) out.push_back(&spec);
+  return out;
+}
+
+EnvInput split(std::span<const std::uint8_t> in) {
+  EnvInput e;
+  std::size_t i = 0, n = env_flags().size();
+  for (auto* side : {&e.init, &e.refresh}) {
+    for (std::size_t f = 0; f < n; ++f) {
+      if (i >= in.size() || in[i] == kUnset) {
+        side->push_back(std::nullopt);
+        if (i < in.size()) ++i;
+        continue;
+      }
+      std::size_t len = std::min<std::size_t>(in[i++] % (kMaxValue + 1), in.size() - i);
+      side->emplace_back(std::string(reinterpret_cast<const char*>(in.data() + i), len));
+      i += len;
+    }
+  }
+  e.program.assign(in.begin() + static_cast<std::ptrdiff_t>(std::min(i, in.size())), in.end());
+  return e;
+}
+
+std::vector<std::uint8_t> join(const EnvInput& e) {
+  std::vector<std::uint8_t> out;
+  for (auto* side : {&e.init, &e.refresh})
+    for (const auto& v : *side) {
+      if (!v) {
+        out.push_back(kUnset);
+        continue;
+      }
+      out.push_back(static_cast<std::uint8_t>(v->size()));
+      out.insert(out.end(), v->begin(), v->end());
+    }
+  out.insert(out.end(), e.program.begin(), e.program.end());
+  return out;
+}
+
+// The documented forms: a kChoice flag takes exactly one of its '|' tokens;
+// a kMask flag takes 0x/0X plus hex digits, or decimal digits, in [min, max].
+std::optional<std::uint32_t> reference_parse(const hakmem::FlagSpec& spec, const std::string& s) {
+  if (spec.kind == hakmem::FlagKind::kChoice) {
+    std::string accepted = spec.accepted;
+    std::uint32_t index = 0;
+    std::size_t start = 0;
+    for (;;) {
+      std::size_t bar = accepted.find('|', start);
+      if (accepted.substr(start, bar == std::string::npos ? std::string::npos : bar - start) == s)
+        return index;
+      if (bar == std::string::npos) return std::nullopt;
+      start = bar + 1;
+      ++index;
+    }
+  }
+  bool hex = s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+  std::string digits = hex ? s.substr(2) : s;
+  if (digits.empty()) return std::nullopt;
+  std::uint64_t v = 0;
+  for (char ch : digits) {
+    int d = std::isdigit(static_cast<unsigned char>(ch))           ? ch - '0'
+            : hex && std::isxdigit(static_cast<unsigned char>(ch)) ? std::tolower(ch) - 'a' + 10
+                                                                   : -1;
+    if (d < 0) return std::nullopt;
+    v = std::min<std::uint64_t>(v * (hex ? 16 : 10) + d, 1ull << 40);
+  }
+  if (v < spec.min || v > spec.max) return std::nullopt;
+  return static_cast<std::uint32_t>(v);
+}
+
+struct Expectation {
+  hakmem::Config config;
+  std::optional<std::string> bad_variable;  // the first flag (table order) that is malformed
+};
+
+Expectation expect(const std::vector<std::optional<std::string>>& values, hakmem::Config base) {
+  Expectation e{base, std::nullopt};
+  auto flags = env_flags();
+  hakmem::Config fresh;  // unset flags take table defaults, as at construction
+  for (std::size_t f = 0; f < flags.size(); ++f) {
+    auto field = static_cast<hakmem::EnvFlag>(flags[f] - hakmem::flag_table().data());
+    if (!values[f]) continue;
+    std::optional<std::uint32_t> v = reference_parse(*flags[f], *values[f]);
+    if (!v) {
+      e.bad_variable = flags[f]->name;
+      return e;
+    }
+    fresh.set(field, *v);
+  }
+  e.config = fresh;
+  return e;
+}
+
+hakmem::EnvSource source(const std::vector<std::optional<std::string>>& values) {
+  std::vector<std::pair<std::string, std::string>> vars;
+  auto flags = env_flags();
+  for (std::size_t f = 0; f < flags.size(); ++f)
+    if (values[f]) vars.emplace_back(flags[f]->name, *values[f]);
+  return hakmem::map_env(std::move(vars));
+}
+
+std::string quote(const std::optional<std::string>& v) {
+  if (!v) return "unset";
+  std::string out = "\"";
+  for (unsigned char ch : *v) {
+    if (ch == '"' || ch == '\\' || ch < 0x20 || ch >= 0x7F) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02X", ch);
+      out += buf;
+    } else {
+      out += static_cast<char>(ch);
+    }
+  }
+  return out + "\"";
+}
+
+std::optional<std::string> unquote(const std::string& text, int lineno) {
+  auto fail = [&](const char* why) {
+    throw std::invalid_argument("trace line " + std::to_string(lineno) + ": " + why + ": " + text);
+  };
+  if (text == "unset") return std::nullopt;
+  if (text.size() < 2 || text.front() != '"' || text.back() != '"') fail("expected \"value\" or unset");
+  std::string out;
+  for (std::size_t i = 1; i + 1 < text.size(); ++i) {
+    if (text[i] != '\\') {
+      out += text[i];
+      continue;
+    }
+    if (i + 3 >= text.size() || text[i + 1] != 'x' ||
+        !std::isxdigit(static_cast<unsigned char>(text[i + 2])) ||
+        !std::isxdigit(static_cast<unsigned char>(text[i + 3])))
+      fail("bad escape (use \\xHH)");
+    out += static_cast<char>(std::stoi(text.substr(i + 2, 2), nullptr, 16));
+    i += 3;
+  }
+  if (out.size() > kMaxValue) fail("value longer than 32 bytes");
+  return out;
+}
+
+}  // namespace
+
+std::string env_input_to_text(std::span<const std::uint8_t> input) {
+  EnvInput e = split(input);
+  auto flags = env_flags();
+  std::string out;
+  for (std::size_t f = 0; f < flags.size(); ++f)
+    out += std::string("init ") + flags[f]->name + " " + quote(e.init[f]) + "\n";
+  for (std::size_t f = 0; f < flags.size(); ++f)
+    out += std::string("refresh_env ") + flags[f]->name + " " + quote(e.refresh[f]) + "\n";
+  return out + to_text(decode(e.program));
+}
+
+std::vector<std::uint8_t> env_input_from_text(const std::string& text) {
+  auto flags = env_flags();
+  EnvInput e;
+  e.init.assign(flags.size(), std::nullopt);
+  e.refresh.assign(flags.size(), std::nullopt);
+  std::string rest;
+  std::size_t pos = 0;
+  int lineno = 0;
+  while (pos < text.size()) {
+    std::size_t eol = text.find('\n', pos);
+    std::string line = text.substr(pos, eol == std::string::npos ? std::string::npos : eol - pos);
+    pos = eol == std::string::npos ? text.size() : eol + 1;
+    ++lineno;
+    bool init = line.rfind("init ", 0) == 0, refresh = line.rfind("refresh_env ", 0) == 0;
+    if (!init && !refresh) {
+      rest += line + "\n";
+      continue;
+    }
+    std::string body = line.substr(init ? 5 : 12);
+    std::size_t space = body.find(' ');
+    std::string name = body.substr(0, space);
+    std::size_t f = 0;
+    while (f < flags.size() && name != flags[f]->name) ++f;
+    if (f == flags.size() || space == std::string::npos)
+      throw std::invalid_argument("trace line " + std::to_string(lineno) + ": unknown flag '" + name + "'");
+    (init ? e.init : e.refresh)[f] = unquote(body.substr(space + 1), lineno);
+  }
+  Program p = parse_text(rest);
+  if (p.threads != 1) throw std::invalid_argument("trace: the env target takes a single-thread program");
+  e.program = encode(p);
+  return join(e);
+}
+
+TargetRun run_env_target(std::span<const std::uint8_t> input, bool trace) {
+  EnvInput e = split(input);
+  TargetRun out;
+  auto note = [&](const std::string& s) {
+    if (trace) out.trace.push_back(s);
+  };
+  auto find = [&](const std::string& what) {
+    if (!out.finding) out.finding = Finding{0, what};
+  };
+
+  Expectation at_init = expect(e.init, hakmem::Config{});
+  std::optional<hakmem::PoolStatsOn> pool;
+  hakmem::PoolOptions options;
+  options.env = source(e.init);
+  options.arena_bytes = std::size_t{64} << 20;
+  try {
+    pool.emplace(options);
+    if (at_init.bad_variable) return find("construction accepted a malformed " + *at_init.bad_variable), out;
+  } catch (const hakmem::ConfigError& err) {
+    note(std::string("init rejected: ") + err.what());
+    if (!at_init.bad_variable)
+      return find(std::string("construction rejected a valid env: ") + err.what()), out;
+    if (err.variable != *at_init.bad_variable)
+      return find("construction blamed " + err.variable + ", the first malformed flag is " +
+                  *at_init.bad_variable),
+             out;
+    if (std::string(err.what()).find("accepted") == std::string::npos)
+      find("error does not say what is accepted");
+    return out;
+  }
+  note("init " + pool->config().describe());
+  if (!(pool->config() == at_init.config))
+    return find("config after construction differs from the table"), out;
+
+  // Route one block per class under the config, refresh, route again, then
+  // free everything: blocks of the old route must still find their way.
+  auto route_blocks = [&](const hakmem::Config& cfg, std::vector<void*>& blocks) {
+    for (int c = 0; c < hakmem::kNumClasses; ++c) {
+      void* p = pool->alloc(hakmem::kClassSizes[c]);
+      hakmem::BlockKind want = (cfg.v2_route_mask() >> c) & 1 ? hakmem::BlockKind::v2 : hakmem::BlockKind::v1;
+      if (!p || pool->block_info(p).kind != want)
+        return find("class " + std::to_string(c) + " not routed as " + cfg.describe() + " says");
+      out.digest = out.digest * 31 + *pool->arena_offset(p);
+      blocks.push_back(p);
+    }
+  };
+  std::vector<void*> blocks;
+  route_blocks(at_init.config, blocks);
+  Expectation at_refresh = expect(e.refresh, pool->config());
+  pool->set_env_source(source(e.refresh));
+  std::optional<hakmem::ConfigError> err = pool->refresh_from_env();
+  note(err ? std::string("refresh rejected: ") + err->what() : "refresh " + pool->config().describe());
+  if (err.has_value() != at_refresh.bad_variable.has_value())
+    find(err ? std::string("refresh rejected a valid env: ") + err->what()
+             : "refresh accepted a malformed env");
+  else if (err && err->variable != *at_refresh.bad_variable)
+    find("refresh blamed " + err->variable + ", the first malformed flag is " + *at_refresh.bad_variable);
+  else if (!(pool->config() == at_refresh.config))
+    find("config after refresh_from_env differs from the table (a failed refresh must change nothing)");
+  if (out.finding) return out;
+  route_blocks(at_refresh.config, blocks);
+  for (void* p : blocks)
+    if (pool->free(p).route == hakmem::FreeRoute::rejected)
+      return find("a block of the old route was rejected"), out;
+  if (hakmem::InvariantReport r = pool->check(); !r.ok || r.live_blocks != 0)
+    return find("after the env phase: " + (r.ok ? std::string("blocks left live") : r.first_error)), out;
+  pool.reset();
+
+  TargetRun program = to_target_run(run_program<hakmem::PoolStatsOn>(decode(e.program), {.trace = trace}));
+  if (program.finding) {
+    program.trace.insert(program.trace.begin(), out.trace.begin(), out.trace.end());
+    return program;
+  }
+  out.digest = out.digest * 31 + program.digest;
+  out.trace.insert(out.trace.end(), program.trace.begin(), program.trace.end());
+  return out;
+}
+
+}  // namespace hakfuzz

@@ -1,0 +1,11 @@
+// `ops`: single-thread op programs on the stats-on flavour, so the model
+// also checks every counter.
+#include "targets.h"
+
+namespace hakfuzz {
+
+TargetRun run_ops_target(std::span<const std::uint8_t> input, bool trace) {
+  return to_target_run(run_program<hakmem::PoolStatsOn>(decode(input), {.trace = trace}));
+}
+
+}  // namespace hakfuzz
