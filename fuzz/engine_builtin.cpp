@@ -1,0 +1,226 @@
+// The built-in engine for builds without libFuzzer (g++): replays corpus
+// paths, then mutates corpus entries and random bytes with a seeded
+// generator. It has no coverage feedback, so it finds bugs more slowly than
+// libFuzzer, but every feature of the tool works with it. It never writes to
+// the corpus dirs (grow a corpus with libFuzzer's -merge=1 in a clang build).
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "engine.h"
+#include "sha1.h"
+
+namespace hakfuzz {
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+struct Flags {
+  long long runs = -1;  // -1: until -max_total_time (or forever)
+  long long max_total_time = 0;
+  std::uint64_t seed = 0;
+  std::string artifact_prefix = "./";
+  std::string exact_artifact_path;
+  std::size_t max_len = 4096;
+  bool print_final_stats = false;
+  std::vector<std::string> inputs;
+};
+
+std::uint64_t next(std::uint64_t& s) {
+  std::uint64_t z = (s += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+bool parse_number(const std::string& text, long long& out) {
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && ptr == text.data() + text.size();
+}
+
+// libFuzzer's conventions: only -name=value is a flag; unknown flags warn.
+bool parse_flags(const std::vector<std::string>& args, Flags& f) {
+  for (const std::string& a : args) {
+    std::size_t eq = a.find('=');
+    if (a.size() < 2 || a[0] != '-' || a[1] == '-' || eq == std::string::npos) {
+      f.inputs.push_back(a);
+      continue;
+    }
+    std::string name = a.substr(1, eq - 1), value = a.substr(eq + 1);
+    long long n = 0;
+    bool numeric = parse_number(value, n);
+    if (name == "runs" && numeric)
+      f.runs = n;
+    else if (name == "max_total_time" && numeric && n >= 0)
+      f.max_total_time = n;
+    else if (name == "seed" && numeric && n >= 0)
+      f.seed = static_cast<std::uint64_t>(n);
+    else if (name == "max_len" && numeric && n > 0)
+      f.max_len = static_cast<std::size_t>(n);
+    else if (name == "print_final_stats" && numeric)
+      f.print_final_stats = n != 0;
+    else if (name == "artifact_prefix")
+      f.artifact_prefix = value;
+    else if (name == "exact_artifact_path")
+      f.exact_artifact_path = value;
+    else if (name == "help" && numeric && n) {
+      std::printf(
+          "built-in engine flags (libFuzzer spelling): -runs=N -max_total_time=S -seed=N -max_len=N\n"
+          "  -artifact_prefix=P -exact_artifact_path=P -print_final_stats=1; then corpus dirs or files\n");
+      return false;
+    } else if (name == "runs" || name == "max_total_time" || name == "seed" || name == "max_len") {
+      std::fprintf(stderr, "ERROR: bad value in '%s'\n", a.c_str());
+      std::exit(2);
+    } else {
+      std::fprintf(stderr, "WARNING: unrecognized flag '%s' (built-in engine); use -help=1 to list flags\n",
+                   a.c_str());
+    }
+  }
+  return true;
+}
+
+std::vector<std::uint8_t> read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::string write_artifact(const Flags& f, std::span<const std::uint8_t> input) {
+  std::string path =
+      f.exact_artifact_path.empty() ? f.artifact_prefix + "crash-" + sha1_hex(input) : f.exact_artifact_path;
+  fs::path parent = fs::path(path).parent_path();
+  if (!parent.empty()) fs::create_directories(parent);
+  std::ofstream out(path, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(input.data()), static_cast<std::streamsize>(input.size()));
+  out.close();
+  std::fprintf(stderr, "artifact_prefix='%s'; Test unit written to %s\n", f.artifact_prefix.c_str(),
+               path.c_str());
+  return path;
+}
+
+void mutate(std::vector<std::uint8_t>& d, const std::vector<std::vector<std::uint8_t>>& corpus,
+            std::uint64_t& rng, std::size_t max_len) {
+  static const std::uint8_t kInteresting[] = {0, 1, 0x7F, 0x80, 0xFF, 0x40, 0x20};
+  int rounds = 1 + static_cast<int>(next(rng) % 4);
+  for (int r = 0; r < rounds; ++r) {
+    std::uint64_t x = next(rng);
+    std::size_t at = d.empty() ? 0 : x % d.size();
+    switch ((x >> 32) % 7) {
+      case 0:
+        if (!d.empty()) d[at] ^= static_cast<std::uint8_t>(1u << ((x >> 40) % 8));
+        break;
+      case 1:
+        if (!d.empty()) d[at] = static_cast<std::uint8_t>(x >> 48);
+        break;
+      case 2:
+        d.insert(d.begin() + static_cast<std::ptrdiff_t>(at), 1 + (x >> 50) % 8,
+                 static_cast<std::uint8_t>(x >> 24));
+        break;
+      case 3:
+        if (!d.empty())
+          d.erase(d.begin() + static_cast<std::ptrdiff_t>(at),
+                  d.begin() + static_cast<std::ptrdiff_t>(std::min(d.size(), at + 1 + (x >> 50) % 8)));
+        break;
+      case 4:
+        if (!d.empty()) d[at] = kInteresting[(x >> 40) % std::size(kInteresting)];
+        break;
+      case 5:
+        if (!corpus.empty()) {
+          const auto& other = corpus[(x >> 16) % corpus.size()];
+          std::size_t from = other.empty() ? 0 : (x >> 40) % other.size();
+          d.insert(d.begin() + static_cast<std::ptrdiff_t>(at),
+                   other.begin() + static_cast<std::ptrdiff_t>(from), other.end());
+        }
+        break;
+      default:
+        for (int k = 0; k < 8; ++k) d.push_back(static_cast<std::uint8_t>(next(rng)));
+        break;
+    }
+  }
+  if (d.size() > max_len) d.resize(max_len);
+}
+
+}  // namespace
+
+int run_builtin_engine(const Target& target, const std::vector<std::string>& args) {
+  Flags f;
+  if (!parse_flags(args, f)) return 0;
+  if (f.seed == 0)
+    f.seed = static_cast<std::uint64_t>(Clock::now().time_since_epoch().count()) % 4000000000u + 1;
+  std::printf("INFO: built-in engine (no libFuzzer in this build), target '%s'\nINFO: Seed: %llu\n",
+              target.name, static_cast<unsigned long long>(f.seed));
+  const auto start = Clock::now();
+  long long execs = 0;
+  auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
+  auto check = [&](std::span<const std::uint8_t> input, bool save) -> bool {
+    TargetRun r = target.run(input, false);
+    ++execs;
+    if (!r.finding) return true;
+    if (save) write_artifact(f, input);
+    print_finding(target, input, r);
+    return false;
+  };
+
+  // Files only: replay them (libFuzzer's mode for reproducers); each file is its own reproducer.
+  std::vector<std::vector<std::uint8_t>> corpus;
+  bool any_dir = false;
+  for (const std::string& in : f.inputs) any_dir = any_dir || fs::is_directory(in);
+  for (const std::string& in : f.inputs) {
+    if (!fs::exists(in)) {
+      std::fprintf(stderr, "ERROR: no such corpus path: %s\n", in.c_str());
+      return 2;
+    }
+    std::vector<fs::path> files;
+    if (fs::is_directory(in)) {
+      for (const auto& e : fs::recursive_directory_iterator(in))
+        if (e.is_regular_file()) files.push_back(e.path());
+      std::sort(files.begin(), files.end());
+    } else {
+      files.push_back(in);
+    }
+    for (const fs::path& p : files) {
+      auto data = read_file(p);
+      if (!any_dir) std::printf("Running: %s\n", p.c_str());
+      if (!check(data, any_dir)) return 1;
+      corpus.push_back(std::move(data));
+    }
+  }
+  std::printf("INFO: seed corpus: files: %zu\n", corpus.size());
+  if (!f.inputs.empty() && !any_dir) {
+    std::printf("Executed %zu inputs; no finding\n", corpus.size());
+    return 0;
+  }
+
+  std::uint64_t rng = f.seed;
+  long long next_report = 1;
+  for (long long i = 0; f.runs < 0 || i < f.runs; ++i) {
+    if (f.max_total_time > 0 && elapsed() >= static_cast<double>(f.max_total_time)) break;
+    std::vector<std::uint8_t> input;
+    if (!corpus.empty() && next(rng) % 8 != 0) input = corpus[next(rng) % corpus.size()];
+    mutate(input, corpus, rng, f.max_len);
+    if (!check(input, true)) return 1;
+    if (next(rng) % 8 == 0) {  // no coverage signal: keep a random sample to mutate further
+      if (corpus.size() < 4096)
+        corpus.push_back(std::move(input));
+      else
+        corpus[next(rng) % corpus.size()] = std::move(input);
+    }
+    if (execs >= next_report) {
+      std::printf("#%lld\tpulse  corp: %zu exec/s: %.0f\n", execs, corpus.size(),
+                  execs / std::max(elapsed(), 1e-9));
+      std::fflush(stdout);
+      next_report *= 2;
+    }
+  }
+  std::printf("Done %lld runs in %.0f second(s)\n", execs, elapsed());
+  if (f.print_final_stats)
+    std::printf("stat::number_of_executed_units: %lld\nstat::average_exec_per_sec:     %.0f\n", execs,
+                execs / std::max(elapsed(), 1e-9));
+  return 0;
+}
+
+}  // namespace hakfuzz
