@@ -1,0 +1,105 @@
+#include "cli/commands.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <iostream>
+
+#include "hakmem/types.h"
+
+namespace hakfuzz::cli {
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> table = {
+      {"sweep", "run every build-switch x environment config: workload digest, parallel stress, path proof",
+       sweep_options, run_sweep},
+      {"flags", "print the allocator's flag table (environment flags and build switches)", flags_options,
+       run_flags},
+  };
+  return table;
+}
+
+namespace {
+
+void print_general_help(std::ostream& os, const po::options_description& global) {
+  os << "usage: hakfuzz [--help] <command> [options]\n\n"
+        "hakfuzz embeds a HAKMEM-style mid-size pool allocator and tortures it.\n\n"
+        "commands:\n";
+  for (const Command& c : commands()) os << fmt::format("  {:<8} {}\n", c.name, c.summary);
+  os << "\n"
+     << global << "\nexit codes: 0 clean, 1 a finding, 2 usage or configuration error, 3 internal error\n"
+     << "`hakfuzz <command> --help` lists a command's options.\n";
+}
+
+po::options_description with_help(const Command& c) {
+  po::options_description desc = c.options();
+  desc.add_options()("help,h", "show this command's options");
+  return desc;
+}
+
+int run_command(const Command& cmd, const std::vector<std::string>& args, bool help) {
+  po::options_description desc = with_help(cmd);
+  // No command takes positional arguments; collect them to name the first.
+  po::options_description parse_desc;
+  parse_desc.add(desc).add_options()("stray-args", po::value<std::vector<std::string>>());
+  po::positional_options_description pos;
+  pos.add("stray-args", -1);
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(parse_desc).positional(pos).run(), vm);
+  if (vm.count("stray-args"))
+    throw UsageError("unexpected argument '" + vm["stray-args"].as<std::vector<std::string>>().front() + "'");
+  if (help || vm.count("help")) {
+    std::cout << fmt::format("usage: hakfuzz {} [options]\n\n{}\n\n", cmd.name, cmd.summary) << desc;
+    return kExitClean;
+  }
+  po::notify(vm);
+  return cmd.run(vm);
+}
+
+}  // namespace
+
+int dispatch(int argc, char** argv) {
+  po::options_description global("global options");
+  global.add_options()("help,h", "show this help");
+  po::options_description hidden;
+  hidden.add_options()("command", po::value<std::string>())("args", po::value<std::vector<std::string>>());
+  po::options_description all;
+  all.add(global).add(hidden);
+  po::positional_options_description pos;
+  pos.add("command", 1).add("args", -1);
+
+  std::string where = "hakfuzz";
+  try {
+    // Pass 1: the command word; everything else is left for pass 2.
+    po::parsed_options parsed =
+        po::command_line_parser(argc, argv).options(all).positional(pos).allow_unregistered().run();
+    po::variables_map vm;
+    po::store(parsed, vm);
+    if (!vm.count("command")) {
+      if (vm.count("help")) {
+        print_general_help(std::cout, global);
+        return kExitClean;
+      }
+      auto stray = po::collect_unrecognized(parsed.options, po::include_positional);
+      if (!stray.empty()) throw UsageError("unrecognised option '" + stray.front() + "'");
+      print_general_help(std::cerr, global);
+      return kExitUsage;
+    }
+    const std::string name = vm["command"].as<std::string>();
+    auto it = std::ranges::find_if(commands(), [&](const Command& c) { return name == c.name; });
+    if (it == commands().end()) throw UsageError("unknown command '" + name + "'");
+    where = "hakfuzz " + name;
+    std::vector<std::string> rest = po::collect_unrecognized(parsed.options, po::include_positional);
+    rest.erase(rest.begin());  // the command word itself
+    return run_command(*it, rest, vm.count("help") > 0);
+  } catch (const po::error& e) {
+    std::cerr << where << ": error: " << e.what() << " (see '" << where << " --help')\n";
+  } catch (const UsageError& e) {
+    std::cerr << where << ": error: " << e.what() << " (see '" << where << " --help')\n";
+  } catch (const hakmem::ConfigError& e) {
+    std::cerr << where << ": configuration error: " << e.what() << "\n";
+  }
+  return kExitUsage;
+}
+
+}  // namespace hakfuzz::cli

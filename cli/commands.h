@@ -1,0 +1,46 @@
+// The subcommand table: one explicit row per command, no static
+// registration. Each command describes its options once; the same
+// description parses argv and prints `hakfuzz <command> --help`.
+#pragma once
+#include <boost/program_options.hpp>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace hakfuzz::cli {
+
+namespace po = boost::program_options;
+
+// Exit codes, as the brief fixes them.
+inline constexpr int kExitClean = 0;
+inline constexpr int kExitFinding = 1;
+inline constexpr int kExitUsage = 2;     // usage or configuration error
+inline constexpr int kExitInternal = 3;  // a bug in hakfuzz itself
+
+// A bad option value the parser could not catch (ranges, formats).
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct Command {
+  const char* name;
+  const char* summary;
+  po::options_description (*options)();
+  int (*run)(const po::variables_map& vm);
+};
+
+const std::vector<Command>& commands();
+
+// Parses argv in two passes (command, then that command's options) and runs
+// it; every usage or configuration error becomes one line on stderr and
+// kExitUsage.
+int dispatch(int argc, char** argv);
+
+// Per-command entry points (cmd_<name>.cpp).
+po::options_description sweep_options();
+int run_sweep(const po::variables_map& vm);
+po::options_description flags_options();
+int run_flags(const po::variables_map& vm);
+
+}  // namespace hakfuzz::cli

@@ -1,0 +1,38 @@
+// One sweep cell: its config realised (Pool flavour from the build switch,
+// an in-memory environment for the env flags), the deterministic workload,
+// the parallel stress, and the proof that every enabled path actually ran.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "stress/matrix.h"
+
+namespace hakfuzz::stress {
+
+// Ordered by severity: a cell reports the worst that happened to it.
+enum class Status : std::uint8_t { pass, inactive, finding, harness_error };
+const char* status_name(Status s);  // "pass", "inactive", "finding", "harness-error"
+
+struct CellOptions {
+  std::uint64_t seed = 1;
+  std::uint64_t ops = 10000;  // per phase: workload ops; stress allocations (split among threads)
+  int threads = 2;
+};
+
+struct CellResult {
+  Cell cell;
+  Status status = Status::pass;
+  bool has_digest = false;
+  std::uint64_t digest = 0;
+  std::uint64_t ops = 0;
+  double seconds = 0;
+  std::vector<std::string> notes;  // why the status is not pass
+
+  void raise(Status s, std::string note);
+  double ops_per_sec() const { return seconds > 0 ? static_cast<double>(ops) / seconds : 0; }
+};
+
+CellResult run_cell(const Matrix& m, const Cell& cell, const CellOptions& opts);
+
+}  // namespace hakfuzz::stress

@@ -1,0 +1,71 @@
+#include "stress/sweep.h"
+
+#include <fmt/format.h>
+#include <tbb/blocked_range.h>
+#include <tbb/global_control.h>
+#include <tbb/info.h>
+#include <tbb/parallel_for.h>
+#include <tbb/partitioner.h>
+#include <tbb/task_arena.h>
+
+#include <algorithm>
+#include <map>
+
+#include "stress/digest.h"
+
+namespace hakfuzz::stress {
+
+std::string hex64(std::uint64_t v) { return fmt::format("0x{:016x}", v); }
+
+std::vector<CellResult> run_sweep(const Matrix& m, const std::vector<Cell>& cells, const SweepOptions& opts,
+                                  SweepProgress& progress) {
+  const int jobs = opts.jobs > 0 ? opts.jobs : tbb::info::default_concurrency();
+  // Each running cell owns a nested arena of `threads` workers; without this
+  // TBB would cap the process at one thread per core and the stress workers
+  // of concurrent cells would share threads, making their frees local.
+  const int wanted = std::max(jobs * opts.cell.threads, tbb::info::default_concurrency());
+  tbb::global_control threads_cap(tbb::global_control::max_allowed_parallelism,
+                                  static_cast<std::size_t>(wanted));
+
+  std::vector<CellResult> results(cells.size());
+  tbb::task_arena arena(jobs);
+  arena.execute([&] {
+    // One cell per task, in matrix order: cells vary in cost, so no chunking.
+    tbb::parallel_for(
+        tbb::blocked_range<std::size_t>(0, cells.size(), 1),
+        [&](const tbb::blocked_range<std::size_t>& r) {
+          for (std::size_t i = r.begin(); i != r.end(); ++i) {
+            results[i] = run_cell(m, cells[i], opts.cell);
+            if (results[i].status != Status::pass) progress.not_passed.fetch_add(1);
+            progress.done.fetch_add(1);
+          }
+        },
+        tbb::simple_partitioner());
+  });
+  return results;
+}
+
+std::size_t check_equivalence(const Matrix& m, std::vector<CellResult>& results) {
+  std::map<std::string, std::vector<CellResult*>> groups;
+  for (CellResult& r : results)
+    if (r.has_digest) groups[m.equivalence_key(r.cell)].push_back(&r);
+  std::size_t broken = 0;
+  for (auto& [key, members] : groups) {
+    std::map<std::uint64_t, std::size_t> votes;
+    for (CellResult* r : members) ++votes[r->digest];
+    if (votes.size() < 2) continue;
+    ++broken;
+    auto majority = std::ranges::max_element(votes, {}, [](const auto& kv) { return kv.second; })->first;
+    for (CellResult* r : members)
+      r->raise(
+          Status::finding,
+          r->digest == majority
+              ? fmt::format("equivalent cells disagree: {} distinct digests among {} cells with key '{}'",
+                            votes.size(), members.size(), key)
+              : fmt::format("digest {} differs from {} shared by {} of {} equivalent cells (key '{}')",
+                            hex64(r->digest), hex64(majority), votes[majority], members.size(), key));
+  }
+  return broken;
+}
+
+}  // namespace hakfuzz::stress

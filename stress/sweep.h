@@ -1,0 +1,30 @@
+// Runs a list of cells concurrently on oneTBB (pools are independent
+// instances) and then holds equivalent cells to identical digests.
+#pragma once
+#include <atomic>
+#include <cstddef>
+#include <vector>
+
+#include "stress/cell.h"
+#include "stress/matrix.h"
+
+namespace hakfuzz::stress {
+
+struct SweepOptions {
+  CellOptions cell;
+  int jobs = 0;  // cells at once; 0 = one per hardware thread
+};
+
+// Read by a progress reporter while the sweep runs.
+struct SweepProgress {
+  std::atomic<std::size_t> done{0}, not_passed{0};
+};
+
+std::vector<CellResult> run_sweep(const Matrix& m, const std::vector<Cell>& cells, const SweepOptions& opts,
+                                  SweepProgress& progress);
+
+// Cells with one equivalence key must share one digest; every cell of a key
+// whose digests disagree becomes a finding. Returns the number of such keys.
+std::size_t check_equivalence(const Matrix& m, std::vector<CellResult>& results);
+
+}  // namespace hakfuzz::stress
