@@ -15,6 +15,12 @@ const std::vector<Command>& commands() {
        sweep_options, run_sweep},
       {"flags", "print the allocator's flag table (environment flags and build switches)", flags_options,
        run_flags},
+      {"fuzz", "fuzz a target (libFuzzer in clang builds, the built-in engine in g++ builds)", nullptr,
+       nullptr, nullptr, run_fuzz},
+      {"repro", "replay inputs deterministically: verdict, reproducibility k/N, determinism check, op trace",
+       repro_options, run_repro, "FILE|DIR..."},
+      {"decode", "print a binary fuzz input as a readable trace", decode_options, run_decode, "FILE"},
+      {"encode", "write a readable trace back as a binary fuzz input", encode_options, run_encode, "TRACE"},
   };
   return table;
 }
@@ -37,19 +43,26 @@ po::options_description with_help(const Command& c) {
   return desc;
 }
 
-int run_command(const Command& cmd, const std::vector<std::string>& args, bool help) {
+int run_command(const Command& cmd, std::vector<std::string> args, bool help) {
+  if (cmd.run_raw) {
+    if (help) args.insert(args.begin(), "--help");
+    return cmd.run_raw(args);
+  }
   po::options_description desc = with_help(cmd);
-  // No command takes positional arguments; collect them to name the first.
+  // Positional words land in "inputs"; for a command that takes none, the
+  // first one is named in the error instead of being silently ignored.
   po::options_description parse_desc;
-  parse_desc.add(desc).add_options()("stray-args", po::value<std::vector<std::string>>());
+  parse_desc.add(desc).add_options()("inputs", po::value<std::vector<std::string>>());
   po::positional_options_description pos;
-  pos.add("stray-args", -1);
+  pos.add("inputs", -1);
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(parse_desc).positional(pos).run(), vm);
-  if (vm.count("stray-args"))
-    throw UsageError("unexpected argument '" + vm["stray-args"].as<std::vector<std::string>>().front() + "'");
+  if (!cmd.positional && vm.count("inputs"))
+    throw UsageError("unexpected argument '" + vm["inputs"].as<std::vector<std::string>>().front() + "'");
   if (help || vm.count("help")) {
-    std::cout << fmt::format("usage: hakfuzz {} [options]\n\n{}\n\n", cmd.name, cmd.summary) << desc;
+    std::cout << fmt::format("usage: hakfuzz {} [options]{}\n\n{}\n\n", cmd.name,
+                             cmd.positional ? std::string(" ") + cmd.positional : "", cmd.summary)
+              << desc;
     return kExitClean;
   }
   po::notify(vm);
@@ -70,6 +83,14 @@ int dispatch(int argc, char** argv) {
 
   std::string where = "hakfuzz";
   try {
+    // Pass-through commands skip Boost entirely: it would read libFuzzer's
+    // `-help=1` as `-h` and `-jobs=4` as a short-option group.
+    if (argc >= 2)
+      for (const Command& c : commands())
+        if (c.run_raw && std::string(argv[1]) == c.name) {
+          where = std::string("hakfuzz ") + c.name;
+          return c.run_raw(std::vector<std::string>(argv + 2, argv + argc));
+        }
     // Pass 1: the command word; everything else is left for pass 2.
     po::parsed_options parsed =
         po::command_line_parser(argc, argv).options(all).positional(pos).allow_unregistered().run();

@@ -28,6 +28,12 @@ struct Command {
   const char* summary;
   po::options_description (*options)();
   int (*run)(const po::variables_map& vm);
+  // Positional words are collected under "inputs" and shown as this in usage
+  // (nullptr: a stray word is an error).
+  const char* positional = nullptr;
+  // Pass-through commands get their raw words, unparsed (fuzz: libFuzzer's
+  // -flag=value words must never meet Boost).
+  int (*run_raw)(const std::vector<std::string>& args) = nullptr;
 };
 
 const std::vector<Command>& commands();
@@ -42,5 +48,17 @@ po::options_description sweep_options();
 int run_sweep(const po::variables_map& vm);
 po::options_description flags_options();
 int run_flags(const po::variables_map& vm);
+po::options_description repro_options();
+int run_repro(const po::variables_map& vm);
+po::options_description decode_options();
+int run_decode(const po::variables_map& vm);
+po::options_description encode_options();
+int run_encode(const po::variables_map& vm);
+int run_fuzz(const std::vector<std::string>& args);
+
+// A process libFuzzer started (or our supervised engine child): the target
+// travels in HAKFUZZ_FUZZ_TARGET and argv has no subcommand word.
+bool is_engine_child(int argc, char** argv);
+[[noreturn]] void run_engine_child(int argc, char** argv);
 
 }  // namespace hakfuzz::cli

@@ -8,6 +8,7 @@
 
 int main(int argc, char** argv) {
   try {
+    if (hakfuzz::cli::is_engine_child(argc, argv)) hakfuzz::cli::run_engine_child(argc, argv);
     return hakfuzz::cli::dispatch(argc, argv);
   } catch (const std::exception& e) {
     std::cerr << "hakfuzz: internal error: " << e.what() << "\n";

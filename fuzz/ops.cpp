@@ -103,6 +103,7 @@ std::string to_text(const Program& p) {
         out << " nth=" << int(op.a) << " count=" << op.b;
         break;
       case OpCode::check:
+      case OpCode::exit:
         break;
     }
     out << "\n";

@@ -145,6 +145,8 @@ class Runner {
         return do_fault(op);
       case OpCode::check:
         return do_check();
+      case OpCode::exit:
+        return do_exit();
     }
   }
 
@@ -177,7 +179,10 @@ class Runner {
     if (next != by_address_.begin() && std::prev(next)->second > start)
       return find("new block overlaps the live block before it");
     by_address_[start] = start + info.usable;
-    freed_.erase(freed_.lower_bound(p), freed_.lower_bound(p + info.usable));  // reused range
+    // The range is handed out again: freed blocks that started in it are gone.
+    for (auto it = freed_by_addr_.lower_bound(start);
+         it != freed_by_addr_.end() && it->first < start + info.usable; it = freed_by_addr_.erase(it))
+      freed_.erase(it->second);
     Block b{p, size, info.usable, info.kind, info.cls, next_id_++, thread_};
     for_filled(b, [&](std::size_t i) { p[i] = static_cast<char>(fill_byte(b.id, i)); });
     live_.push_back(b);
@@ -248,7 +253,8 @@ class Runner {
     FreeOutcome got = pool_free(b.ptr);
     live_.erase(live_.begin() + static_cast<std::ptrdiff_t>(k));
     by_address_.erase(reinterpret_cast<std::uintptr_t>(b.ptr));
-    freed_[b.ptr] = b;
+    freed_[b.id] = b;
+    freed_by_addr_[reinterpret_cast<std::uintptr_t>(b.ptr)] = b.id;
     compare(got, want, "free block " + std::to_string(b.id), b.orphaned && b.kind == BlockKind::v2);
     if (probe_) probe_around(b);
   }
@@ -465,7 +471,10 @@ class Runner {
   std::size_t op_index_ = 0;
   std::vector<Block> live_;
   std::map<std::uintptr_t, std::uintptr_t> by_address_;  // live [start, end)
-  std::map<char*, Block> freed_;                         // freed, not handed out since
+  // Freed and not handed out since, in id order: picking "the k-th freed
+  // block" must not depend on where mmap placed large blocks.
+  std::map<std::uint64_t, Block> freed_;
+  std::map<std::uintptr_t, std::uint64_t> freed_by_addr_;
   std::uint64_t next_id_ = 1;
   std::array<std::array<std::uint64_t, hakmem::kNumV2Stats>, hakmem::kNumStatRows> expected_{};
   Digest digest_;

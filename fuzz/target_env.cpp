@@ -43,7 +43,9 @@ EnvInput split(std::span<const std::uint8_t> in) {
         if (i < in.size()) ++i;
         continue;
       }
-      std::size_t len = std::min<std::size_t>(in[i++] % (kMaxValue + 1), in.size() - i);
+      std::size_t want = in[i] % (kMaxValue + 1);
+      ++i;
+      std::size_t len = std::min(want, in.size() - i);
       side->emplace_back(std::string(reinterpret_cast<const char*>(in.data() + i), len));
       i += len;
     }

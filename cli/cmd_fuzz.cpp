@@ -1,0 +1,141 @@
+// `hakfuzz fuzz TARGET [--engine=E] [--] [libFuzzer flags] [corpus dirs]`.
+//
+// Words starting with `--` (before a bare `--`) are ours; every other word
+// reaches the engine untouched, so Boost never sees `-jobs=4` or `-help=1`.
+//
+// libFuzzer runs in a supervised child: it `_Exit`s with its own codes (77
+// finding, 70 timeout, 71 OOM, 72 interrupt, 1 sanitizer report) and
+// re-executes argv[0] for -fork/-jobs/-merge/-minimize_crash. The child gets
+// the target in HAKFUZZ_FUZZ_TARGET and an argv with no subcommand word, so
+// it and every process libFuzzer starts land straight in the engine (main()
+// checks). The parent maps the exit code onto ours:
+//   0 -> 0 clean;  72 (interrupted) -> 2;  anything else -> 1 (a finding,
+//   whose reproducer libFuzzer wrote before exiting).
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+
+#include "cli/build_info.h"
+#include "cli/commands.h"
+#include "engine.h"
+
+extern char** environ;
+
+namespace hakfuzz::cli {
+
+namespace {
+
+std::string self_exe() {
+  char buf[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) throw std::runtime_error("cannot find my own executable (/proc/self/exe)");
+  return std::string(buf, static_cast<std::size_t>(n));
+}
+
+int map_libfuzzer_status(int status) {
+  if (WIFSIGNALED(status)) {
+    std::cerr << "hakfuzz fuzz: engine killed by signal " << WTERMSIG(status) << " -> exit 1\n";
+    return kExitFinding;
+  }
+  int code = WEXITSTATUS(status);
+  if (code == 0) return kExitClean;
+  if (code == 72) {
+    std::cerr << "hakfuzz fuzz: libFuzzer was interrupted (72) -> exit 2\n";
+    return kExitUsage;
+  }
+  const char* why = code == 77   ? "finding (deadly signal / abort)"
+                    : code == 70 ? "timeout"
+                    : code == 71 ? "out of memory"
+                                 : "finding or sanitizer report";
+  std::cerr << "hakfuzz fuzz: libFuzzer exited " << code << ": " << why << " -> exit 1\n";
+  return kExitFinding;
+}
+
+}  // namespace
+
+bool is_engine_child(int argc, char** argv) {
+  if (!std::getenv(kTargetEnv)) return false;
+  if (argc < 2) return true;
+  for (const Command& c : commands())
+    if (std::string(argv[1]) == c.name) return false;
+  return true;
+}
+
+void run_engine_child(int argc, char** argv) {
+  const char* name = std::getenv(kTargetEnv);
+  const Target* target = find_target(name);
+  if (!target) {
+    std::cerr << "hakfuzz: " << kTargetEnv << "='" << name << "' is not a fuzz target\n";
+    std::exit(kExitUsage);
+  }
+  run_libfuzzer_engine(*target, argc, argv);
+}
+
+int run_fuzz(const std::vector<std::string>& args) {
+  po::options_description ours("fuzz options (libFuzzer's -flag=value words and corpus paths pass through)");
+  ours.add_options()("help,h", "show this help")("engine", po::value<std::string>(),
+                                                 have_libfuzzer()
+                                                     ? "libfuzzer (default in this build) or builtin"
+                                                     : "builtin (the only engine in this build)");
+  std::vector<std::string> own, passthrough;
+  std::string target_name;
+  bool after_separator = false;
+  for (const std::string& a : args) {
+    if (after_separator)
+      passthrough.push_back(a);
+    else if (a == "--")
+      after_separator = true;
+    else if (a.rfind("--", 0) == 0 || a == "-h")
+      own.push_back(a);
+    else if (target_name.empty() && a[0] != '-')
+      target_name = a;
+    else
+      passthrough.push_back(a);
+  }
+  po::variables_map vm;
+  po::store(po::command_line_parser(own).options(ours).run(), vm);
+  if (vm.count("help")) {
+    std::cout
+        << "usage: hakfuzz fuzz TARGET [--engine=E] [--] [-flag=value ...] [CORPUS_DIR ...]\n\ntargets:\n";
+    for (const Target& t : targets()) std::cout << "  " << t.name << ": " << t.doc << "\n";
+    std::cout << "\n" << ours << "\nexit: 0 clean, 1 a finding (reproducer written first), 2 usage error\n";
+    return kExitClean;
+  }
+  if (target_name.empty()) throw UsageError("name a target");
+  const Target* target = find_target(target_name);
+  if (!target) throw UsageError("unknown target '" + target_name + "'");
+  std::string engine = vm.count("engine") ? vm["engine"].as<std::string>()
+                       : have_libfuzzer() ? "libfuzzer"
+                                          : "builtin";
+  if (engine != "builtin" && engine != "libfuzzer") throw UsageError("--engine must be libfuzzer or builtin");
+  if (engine == "libfuzzer" && !have_libfuzzer())
+    throw UsageError("this build has no libFuzzer; build the clang-asan preset or use --engine=builtin");
+
+  std::cout << "hakfuzz fuzz: target " << target->name << ", engine " << engine << "; " << build_info()
+            << "\n"
+            << std::flush;
+  if (engine == "builtin") return run_builtin_engine(*target, passthrough);
+
+  std::string exe = self_exe();
+  std::vector<std::string> child_args = {exe};
+  child_args.insert(child_args.end(), passthrough.begin(), passthrough.end());
+  std::vector<char*> argv;
+  for (std::string& s : child_args) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  setenv(kTargetEnv, target->name, 1);
+  pid_t pid;
+  if (int err = posix_spawn(&pid, exe.c_str(), nullptr, nullptr, argv.data(), environ))
+    throw std::runtime_error(std::string("cannot start the engine: ") + std::strerror(err));
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) throw std::runtime_error("waitpid failed");
+  return map_libfuzzer_status(status);
+}
+
+}  // namespace hakfuzz::cli

@@ -1,0 +1,64 @@
+#include "cli/target_paths.h"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include "cli/commands.h"
+
+namespace hakfuzz::cli {
+
+namespace fs = std::filesystem;
+
+const Target& resolve_target(const std::optional<std::string>& flag, const fs::path& input) {
+  auto names = [] {
+    std::string all;
+    for (const Target& t : targets()) all += (all.empty() ? "" : ", ") + std::string(t.name);
+    return all;
+  };
+  if (flag) {
+    if (const Target* t = find_target(*flag)) return *t;
+    throw UsageError("unknown target '" + *flag + "' (targets: " + names() + ")");
+  }
+  fs::path abs = fs::absolute(input);
+  for (fs::path p = abs.parent_path(); !p.empty() && p != p.root_path(); p = p.parent_path())
+    if (const Target* t = find_target(p.filename().string())) return *t;
+  throw UsageError("cannot tell the target of '" + input.string() + "' from its path; pass --target (" +
+                   names() + ")");
+}
+
+std::vector<fs::path> collect_inputs(const std::vector<std::string>& paths) {
+  std::vector<fs::path> out;
+  for (const std::string& p : paths) {
+    std::error_code ec;
+    if (fs::is_directory(p, ec)) {
+      std::vector<fs::path> files;
+      for (const auto& e : fs::recursive_directory_iterator(p))
+        if (e.is_regular_file()) files.push_back(e.path());
+      std::sort(files.begin(), files.end());
+      out.insert(out.end(), files.begin(), files.end());
+    } else if (fs::is_regular_file(p, ec)) {
+      out.emplace_back(p);
+    } else {
+      throw UsageError("no such file or directory: '" + p + "'");
+    }
+  }
+  if (out.empty()) throw UsageError("no input files found");
+  return out;
+}
+
+std::vector<std::uint8_t> read_bytes(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) throw UsageError("cannot read '" + p.string() + "'");
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p);
+  if (!in) throw UsageError("cannot read '" + p.string() + "'");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace hakfuzz::cli

@@ -1,0 +1,24 @@
+// Finding a fuzz target from a command line or from where an input lives
+// (corpus/<target>/..., corpus/regressions/<target>/...).
+#pragma once
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "targets.h"
+
+namespace hakfuzz::cli {
+
+// --target when given (must exist), else the nearest path component that
+// names a target. Throws UsageError when neither works.
+const Target& resolve_target(const std::optional<std::string>& flag, const std::filesystem::path& input);
+
+// Every regular file under the given files and dirs, sorted; UsageError for a
+// missing path or when nothing is found.
+std::vector<std::filesystem::path> collect_inputs(const std::vector<std::string>& paths);
+
+std::vector<std::uint8_t> read_bytes(const std::filesystem::path& p);
+std::string read_text(const std::filesystem::path& p);
+
+}  // namespace hakfuzz::cli
