@@ -27,6 +27,14 @@ const Target& resolve_target(const std::optional<std::string>& flag, const fs::p
                    names() + ")");
 }
 
+// Inputs are named as libFuzzer names them (a sha1, crash-<sha1>, or a
+// plain word): no extension. That skips the readable *.txt traces, READMEs,
+// dotfiles and scripts that live beside them.
+static bool is_fuzz_input(const fs::directory_entry& e) {
+  if (!e.is_regular_file() || e.path().has_extension() || e.path().filename().string()[0] == '.') return false;
+  return (e.status().permissions() & fs::perms::owner_exec) == fs::perms::none;
+}
+
 std::vector<fs::path> collect_inputs(const std::vector<std::string>& paths) {
   std::vector<fs::path> out;
   for (const std::string& p : paths) {
@@ -34,7 +42,7 @@ std::vector<fs::path> collect_inputs(const std::vector<std::string>& paths) {
     if (fs::is_directory(p, ec)) {
       std::vector<fs::path> files;
       for (const auto& e : fs::recursive_directory_iterator(p))
-        if (e.is_regular_file()) files.push_back(e.path());
+        if (is_fuzz_input(e)) files.push_back(e.path());
       std::sort(files.begin(), files.end());
       out.insert(out.end(), files.begin(), files.end());
     } else if (fs::is_regular_file(p, ec)) {

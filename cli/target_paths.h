@@ -14,7 +14,7 @@ namespace hakfuzz::cli {
 // names a target. Throws UsageError when neither works.
 const Target& resolve_target(const std::optional<std::string>& flag, const std::filesystem::path& input);
 
-// Every regular file under the given files and dirs, sorted; UsageError for a
+// The given files, and every fuzz input under the given dirs, sorted; UsageError for a
 // missing path or when nothing is found.
 std::vector<std::filesystem::path> collect_inputs(const std::vector<std::string>& paths);
 
