@@ -19,11 +19,14 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 
 #include "cli/build_info.h"
 #include "cli/commands.h"
+#include "cli/target_paths.h"
 #include "engine.h"
+#include "plant.h"
 
 extern char** environ;
 
@@ -82,7 +85,8 @@ int run_fuzz(const std::vector<std::string>& args) {
   ours.add_options()("help,h", "show this help")("engine", po::value<std::string>(),
                                                  have_libfuzzer()
                                                      ? "libfuzzer (default in this build) or builtin"
-                                                     : "builtin (the only engine in this build)");
+                                                     : "builtin (the only engine in this build)")(
+      "plant", po::value<std::string>(), plant_help().c_str());
   std::vector<std::string> own, passthrough;
   std::string target_name;
   bool after_separator = false;
@@ -114,9 +118,19 @@ int run_fuzz(const std::vector<std::string>& args) {
                        : have_libfuzzer() ? "libfuzzer"
                                           : "builtin";
   if (engine != "builtin" && engine != "libfuzzer") throw UsageError("--engine must be libfuzzer or builtin");
+  if (vm.count("plant")) set_plant(vm["plant"].as<std::string>());
   if (engine == "libfuzzer" && !have_libfuzzer())
     throw UsageError("this build has no libFuzzer; build the clang-asan preset or use --engine=builtin");
 
+  // A finding must leave its reproducer on disk: libFuzzer does not create a
+  // missing artifact directory (it would only log the failed write).
+  for (const std::string& a : passthrough)
+    for (const char* flag : {"-artifact_prefix=", "-exact_artifact_path="})
+      if (a.rfind(flag, 0) == 0) {
+        std::filesystem::path p = a.substr(std::strlen(flag));
+        std::filesystem::path dir = a.back() == '/' && flag[1] == 'a' ? p : p.parent_path();
+        if (!dir.empty()) std::filesystem::create_directories(dir);
+      }
   std::cout << "hakfuzz fuzz: target " << target->name << ", engine " << engine << "; " << build_info()
             << "\n"
             << std::flush;

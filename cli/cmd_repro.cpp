@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/target_paths.h"
 #include "engine.h"
+#include "plant.h"
 
 namespace hakfuzz::cli {
 
@@ -17,12 +18,14 @@ po::options_description repro_options() {
   d.add_options()("target", po::value<std::string>(),
                   "fuzz target (default: from the path, e.g. corpus/ops/...)")(
       "trace", po::bool_switch(), "print the decoded input and the op trace of the first run")(
-      "runs", po::value<int>()->default_value(3), "replays per input (>= 1)");
+      "runs", po::value<int>()->default_value(3), "replays per input (>= 1)")(
+      "plant", po::value<std::string>(), plant_help().c_str());
   return d;
 }
 
 int run_repro(const po::variables_map& vm) {
   if (!vm.count("inputs")) throw UsageError("give at least one FILE or DIR");
+  if (vm.count("plant")) set_plant(vm["plant"].as<std::string>());
   const int runs = vm["runs"].as<int>();
   if (runs < 1) throw UsageError("--runs must be at least 1");
   std::optional<std::string> target_flag;

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "plant.h"
 
 namespace hakfuzz::cli {
 
@@ -31,7 +32,8 @@ const Target& resolve_target(const std::optional<std::string>& flag, const fs::p
 // plain word): no extension. That skips the readable *.txt traces, READMEs,
 // dotfiles and scripts that live beside them.
 static bool is_fuzz_input(const fs::directory_entry& e) {
-  if (!e.is_regular_file() || e.path().has_extension() || e.path().filename().string()[0] == '.') return false;
+  if (!e.is_regular_file() || e.path().has_extension() || e.path().filename().string()[0] == '.')
+    return false;
   return (e.status().permissions() & fs::perms::owner_exec) == fs::perms::none;
 }
 
@@ -52,6 +54,21 @@ std::vector<fs::path> collect_inputs(const std::vector<std::string>& paths) {
     }
   }
   if (out.empty()) throw UsageError("no input files found");
+  return out;
+}
+
+void set_plant(const std::string& name) {
+  for (const PlantedBug& b : planted_bugs())
+    if (name == b.name) {
+      setenv(kPlantEnv, name.c_str(), 1);
+      return;
+    }
+  throw UsageError("no planted bug named '" + name + "'; " + plant_help());
+}
+
+std::string plant_help() {
+  std::string out = "self-test: run ops/page_of over a deliberately broken pool:";
+  for (const PlantedBug& b : planted_bugs()) out += std::string(" ") + b.name + " (" + b.doc + ");";
   return out;
 }
 

@@ -211,8 +211,10 @@ class Runner {
     // An orphaned page may have been adopted by any thread: both routes are right.
     if (either_v2_route && got.route == FreeRoute::v2_remote) got.route = FreeRoute::v2_local;
     auto text = [](FreeRoute r, bool e, Verdict v, Verdict why) {
-      return std::string(hakmem::free_route_name(r)) + (e ? " via v2 page_of=" : " page_of=") +
-             hakmem::verdict_name(v) + " reason=" + hakmem::verdict_name(why);
+      return std::string(hakmem::free_route_name(r)) +
+             (e ? std::string(" via v2 page_of=") + hakmem::verdict_name(v)
+                : std::string(" (v2 not entered)")) +
+             " reason=" + hakmem::verdict_name(why);
     };
     digest_.mix(static_cast<std::uint64_t>(got.route) | std::uint64_t(got.page_of) << 8 |
                 std::uint64_t(got.reason) << 16 | std::uint64_t(got.entered_v2) << 24);

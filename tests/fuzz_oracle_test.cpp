@@ -4,6 +4,7 @@
 #include <random>
 
 #include "oracle_impl.h"
+#include "plant.h"
 #include "pool_test_util.h"
 
 namespace hakfuzz {
@@ -81,32 +82,27 @@ TEST(Oracle, ScheduleWithRemoteFreesAndThreadExit) {
   EXPECT_GT(r.stats.total(hakmem::V2Stat::free_fast), 1u);
 }
 
-// A pool whose page_of takes an interior pointer for a valid block start and
-// frees the block it lies in: the bug the fuzz targets exist to catch.
-class InteriorAcceptingPool : public hakmem::PoolStatsOn {
- public:
-  using hakmem::PoolStatsOn::PoolStatsOn;
-  hakmem::FreeOutcome free(void* ptr) {
-    hakmem::FreeOutcome out = hakmem::PoolStatsOn::free(ptr);
-    if (out.route == hakmem::FreeRoute::rejected && out.reason == hakmem::Verdict::misaligned) {
-      out.route = hakmem::FreeRoute::v2_local;
-      out.reason = hakmem::Verdict::ok;
-      out.page_of = hakmem::Verdict::ok;
-    }
-    return out;
-  }
-};
-
 TEST(Oracle, PlantedPageOfBugIsFound) {
   Program p = parse_text(
       "config v2=1 stats=0 classes=127\n"
       "alloc sel=2 n=4000\n"
       "bad_free interior block=0 off=17\n");
-  RunResult r = run_program<InteriorAcceptingPool>(p, {.trace = true});
+  RunResult r = run_planted("page_of_interior", p, {.trace = true});
   ASSERT_TRUE(r.finding);
   EXPECT_EQ(r.finding->op_index, 1u);
   EXPECT_NE(r.finding->what.find("model expects rejected"), std::string::npos) << r.finding->what;
   EXPECT_FALSE(run_program<hakmem::PoolStatsOn>(p).finding);
+}
+
+TEST(Oracle, PlantedCounterDriftIsFound) {
+  Program p = parse_text("config v2=1 stats=0 classes=127\n" + std::string(20, ' ') + "\n" + [] {
+    std::string ops;
+    for (int i = 0; i < 10; ++i) ops += "alloc sel=2 n=3000\nfree block=0\n";
+    return ops;
+  }());
+  RunResult r = run_planted("drifting_counter", p, {});
+  ASSERT_TRUE(r.finding);
+  EXPECT_NE(r.finding->what.find("counter free_fast"), std::string::npos) << r.finding->what;
 }
 
 TEST(Oracle, TraceNamesEveryOp) {
