@@ -33,6 +33,9 @@ while read -r trace; do
 done < <(find "$SRC/corpus/traces" -name '*.txt' | sort)
 pass "corpus binaries match their traces; decode/encode round-trips"
 
+# Nothing below may write into the kept corpus (checked at the end).
+before=$(cd "$SRC" && find corpus -type f | sort | sha1sum)
+
 # Every corpus and regression input replays clean and deterministically.
 expect_rc 0 repro.log "repro of corpus and regressions" -- "$H" repro --runs 2 "$SRC/corpus"
 
@@ -67,10 +70,14 @@ if [ "$libfuzzer" = yes ]; then
   mkdir merged
   expect_rc 0 merge.log "-merge=1" -- "$H" fuzz ops -merge=1 merged corpus_ops
   [ -n "$(ls merged)" ] && pass "merge kept inputs" || fail "merge produced nothing"
-  expect_rc 0 fork.log "-fork=1" -- "$H" fuzz remote -fork=1 -max_total_time=4 -seed=3 "$SRC/corpus/remote"
+  mkdir fork_new  # libFuzzer writes new units into the first dir: never the kept corpus
+  expect_rc 0 fork.log "-fork=1" -- "$H" fuzz remote -fork=1 -max_total_time=4 -seed=3 fork_new "$SRC/corpus/remote"
   expect_rc 0 jobs.log "-jobs=2" -- "$H" fuzz ops -jobs=2 -runs=100 -seed=4 corpus_ops
   ls fuzz-0.log >/dev/null 2>&1 && pass "-jobs wrote fuzz-0.log" || fail "-jobs wrote no fuzz-0.log"
 fi
+
+after=$(cd "$SRC" && find corpus -type f | sort | sha1sum)
+[ "$before" = "$after" ] && pass "the kept corpus is untouched" || fail "a run wrote into the kept corpus"
 
 echo "fuzz e2e: $fails failure(s)"
 [ "$fails" -eq 0 ]
