@@ -23,7 +23,9 @@ std::vector<CellResult> run_sweep(const Matrix& m, const std::vector<Cell>& cell
   // Each running cell owns a nested arena of `threads` workers; without this
   // TBB would cap the process at one thread per core and the stress workers
   // of concurrent cells would share threads, making their frees local.
-  const int wanted = std::max(jobs * opts.cell.threads, tbb::info::default_concurrency());
+  // Plus one thread per running cell: the thread that runs a cell joins its
+  // nested arena, and the outer arena keeps its own.
+  const int wanted = std::max(jobs * (opts.cell.threads + 1) + 1, tbb::info::default_concurrency());
   tbb::global_control threads_cap(tbb::global_control::max_allowed_parallelism,
                                   static_cast<std::size_t>(wanted));
 
