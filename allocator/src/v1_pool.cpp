@@ -40,7 +40,8 @@ FreeOutcome Pool::Impl::v1_free(const Location& loc, FreeOutcome out) {
   V1Class& c = v1[loc.cls];
   std::lock_guard lock(c.mutex);
   BlockState expected = BlockState::allocated;
-  if (!d->state[loc.block].compare_exchange_strong(expected, BlockState::free, std::memory_order_relaxed))
+  if (!d->state[loc.block].compare_exchange_strong(expected, BlockState::free, std::memory_order_acquire,
+                                                   std::memory_order_relaxed))
     return reject(Verdict::double_free);
   detail::poison(block_address(d, loc.block), kGeometry[loc.cls].block_size);
   d->free_stack[d->free_top++] = static_cast<std::uint8_t>(loc.block);

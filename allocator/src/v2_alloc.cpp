@@ -29,7 +29,11 @@ ThreadCtx* Pool::Impl::my_ctx(bool create) {
 
 void* Pool::Impl::pop_block(PageDesc* d) {
   std::uint32_t block = d->free_stack[--d->free_top];
-  d->state[block].store(BlockState::allocated, std::memory_order_relaxed);
+  // Release, paired with the acquire in the free CAS: whichever thread frees
+  // the block then sees every metadata access of this owner (its earlier
+  // drain read remote_next[block]), even if the program handed the pointer
+  // over without synchronising.
+  d->state[block].store(BlockState::allocated, std::memory_order_release);
   ++d->used;
   void* p = block_address(d, block);
   detail::unpoison(p, kGeometry[d->cls].block_size);
@@ -85,7 +89,7 @@ PageDesc* Pool::Impl::v2_refill(ThreadCtx* ctx, int cls) {
   if (PageDesc* d = drain_owned_pages(ctx, cls)) return make_current(d);
   PageDesc* d = acquire_slab(PageKind::v2, cls);
   if (!d) return nullptr;
-  d->owner.store(ctx, std::memory_order_relaxed);
+  d->owner.store(ctx, std::memory_order_release);  // publishes *ctx to remote freers
   return make_current(d);
 }
 

@@ -52,12 +52,13 @@ FreeOutcome Pool::Impl::v2_free_block(const Location& loc, FreeOutcome out) {
   const std::uint32_t block = loc.block;
   const int cls = loc.cls;
   out.cls = cls;
-  ThreadCtx* owner = d->owner.load(std::memory_order_relaxed);
+  ThreadCtx* owner = d->owner.load(std::memory_order_acquire);  // we may touch *owner below
   ThreadCtx* me = owner ? my_ctx(false) : nullptr;
   const bool local = owner != nullptr && owner == me;
   BlockState expected = BlockState::allocated;
+  // Acquire pairs with the release in pop_block (see there).
   if (!d->state[block].compare_exchange_strong(expected, local ? BlockState::free : BlockState::remote,
-                                               std::memory_order_relaxed)) {
+                                               std::memory_order_acquire, std::memory_order_relaxed)) {
     out.route = FreeRoute::rejected;
     out.reason = Verdict::double_free;
     return out;

@@ -54,13 +54,13 @@ PageDesc* Pool::Impl::take_shared_page(ThreadCtx* ctx, int cls) {
   V2Shared& shared = v2_shared[cls];
   std::lock_guard lock(shared.mutex);
   while (PageDesc* d = shared.orphans.pop(PageList::none)) {
-    d->owner.store(ctx, std::memory_order_relaxed);
+    d->owner.store(ctx, std::memory_order_release);  // publishes *ctx to remote freers
     drain_remote(d);
     if (d->free_top) return d;
     ctx->classes[cls].full.push(d, PageList::full);  // every block still out: keep it owned
   }
   if (PageDesc* d = shared.cold.pop(PageList::none)) {
-    d->owner.store(ctx, std::memory_order_relaxed);
+    d->owner.store(ctx, std::memory_order_release);  // publishes *ctx to remote freers
     return d;
   }
   return nullptr;
