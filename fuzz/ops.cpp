@@ -51,7 +51,10 @@ Program decode(std::span<const std::uint8_t> bytes, bool multi_thread) {
       op.a &= 3;
       op.b = static_cast<std::uint16_t>(q[1] & 0x7F);
     }
-    if (op.code == OpCode::fault) op.b &= 0xFF;
+    if (op.code == OpCode::fault) {  // operands exactly as the trace shows them
+      op.a %= kMaxFaultNth + 1;
+      op.b = static_cast<std::uint16_t>(1 + q[1] % kMaxFaultCount);
+    }
     i += need;
     p.ops.push_back(op);
   }
@@ -68,6 +71,10 @@ std::vector<std::uint8_t> encode(const Program& p) {
     if (op.code == OpCode::refresh) {
       out.push_back(op.a);
       out.push_back(static_cast<std::uint8_t>(op.b));
+      continue;
+    }
+    if (op.code == OpCode::fault) {
+      out.insert(out.end(), {op.a, static_cast<std::uint8_t>(op.b - 1), 0});
       continue;
     }
     if (need >= 1) out.push_back(op.a);
@@ -179,8 +186,9 @@ Program parse_text(const std::string& text) {
       op.b = static_cast<std::uint16_t>(field(ls, "classes=", 0x7F));
     } else if (word == "fault") {
       op.code = OpCode::fault;
-      op.a = static_cast<std::uint8_t>(field(ls, "nth=", 255));
-      op.b = static_cast<std::uint16_t>(field(ls, "count=", 255));
+      op.a = static_cast<std::uint8_t>(field(ls, "nth=", kMaxFaultNth));
+      op.b = static_cast<std::uint16_t>(field(ls, "count=", kMaxFaultCount));
+      if (op.b == 0) fail("count= must be 1..8");
     } else if (word == "check") {
       op.code = OpCode::check;
     } else if (word == "exit" && p.threads > 1) {

@@ -21,13 +21,15 @@ enum class OpCode : std::uint8_t {
   free,      // a = live block index (mod live count)
   bad_free,  // a = kind of crafted pointer, b = block index, c = offset
   refresh,   // a = v2_enabled | v2_stats << 1, b = class mask
-  fault,     // a = 0: disarm; else fail acquisition a for b+1 calls
+  fault,     // a = 0: disarm; else fail page acquisitions a .. a+b-1 from now
   check,     // invariant walk + accounting
   exit,      // the op's thread ends (multi-thread programs); a later op respawns it
 };
 inline constexpr int kNumSingleOpCodes = 6;  // single-thread programs have no `exit`
 inline constexpr int kNumOpCodes = 7;
 inline constexpr int kMaxThreads = 8;
+inline constexpr int kMaxFaultNth = 7;    // fault: nth=0 disarms, 1..7 arms
+inline constexpr int kMaxFaultCount = 8;  // fault: count=1..8 consecutive failures
 
 // Crafted pointers of bad_free, each with a verdict the model predicts.
 enum class BadKind : std::uint8_t {

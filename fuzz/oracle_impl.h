@@ -405,9 +405,8 @@ class Runner {
   void do_fault(const Op& op) {
     hakmem::FaultPlan plan;
     if (op.a != 0) {
-      plan.fail_nth = op.a % 8;
-      plan.fail_count = op.b + 1u;
-      if (plan.fail_nth == 0) plan.fail_nth = 1;
+      plan.fail_nth = op.a;
+      plan.fail_count = op.b;
       faults_armed_ = true;
       ever_armed_ = true;
     } else {

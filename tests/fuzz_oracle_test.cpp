@@ -110,7 +110,7 @@ TEST(Oracle, TraceNamesEveryOp) {
       "config v2=1 stats=1 classes=5\n"
       "alloc sel=2 n=2000\nalloc sel=1 n=10\nfree block=0\nbad_free double_free block=0 off=0\n"
       "bad_free stack block=0 off=0\nrefresh v2=0 stats=0 classes=0\nbad_free unused_slab block=0 off=3\n"
-      "fault nth=1 count=2\nalloc sel=3 n=9000\nfault nth=0 count=0\ncheck\n");
+      "fault nth=1 count=2\nalloc sel=3 n=9000\nfault nth=0 count=1\ncheck\n");
   RunResult r = run_program<hakmem::PoolStatsOn>(p, {.trace = true});
   ASSERT_FALSE(r.finding) << r.finding->what;
   ASSERT_GT(r.trace.size(), p.ops.size());  // plus the end-of-run frees and checks
