@@ -16,8 +16,8 @@
 #include <deque>
 #include <memory>
 #include <mutex>
-#include <unordered_map>
 #include <set>
+#include <unordered_map>
 #include <vector>
 
 #include "hakmem/pool.h"
