@@ -2,7 +2,8 @@
 # lacks (idempotent, silent when nothing is missing) and builds stale presets.
 HAKFUZZ_PACKAGES=(g++ clang-14 libclang-rt-14-dev cmake ninja-build ccache
   libtbb-dev libboost-program-options-dev nlohmann-json3-dev libfmt-dev
-  libgtest-dev googletest clang-format)
+  libgtest-dev googletest clang-format
+  libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev)
 
 hakfuzz_install_deps() {
   local missing=()

@@ -55,6 +55,10 @@ int run_decode(const po::variables_map& vm);
 po::options_description encode_options();
 int run_encode(const po::variables_map& vm);
 int run_fuzz(const std::vector<std::string>& args);
+po::options_description bench_options();
+int run_bench(const po::variables_map& vm);
+po::options_description ab_options();
+int run_ab(const po::variables_map& vm);
 
 // A process libFuzzer started (or our supervised engine child): the target
 // travels in HAKFUZZ_FUZZ_TARGET and argv has no subcommand word.
