@@ -24,6 +24,10 @@ int run_builtin_engine(const Target& target, const std::vector<std::string>& arg
 // libFuzzer through LLVMFuzzerRunDriver (clang builds with HAKFUZZ_LIBFUZZER).
 // Does not return: libFuzzer exits itself. argv is libFuzzer's whole argv.
 bool have_libfuzzer();
+// One input as libFuzzer sees it: run the target, and on a finding print the
+// report and abort, so the engine writes crash-<sha1>. Also the body of the
+// standalone <target>_fuzzer executables (oss_fuzz_main.cpp).
+int run_one_input(const Target& target, std::span<const std::uint8_t> input);
 [[noreturn]] void run_libfuzzer_engine(const Target& target, int argc, char** argv);
 
 // The environment variable that carries the target into the engine process

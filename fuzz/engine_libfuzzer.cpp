@@ -17,15 +17,18 @@ namespace {
 const Target* g_target = nullptr;
 
 [[maybe_unused]] int one_input(const std::uint8_t* data, std::size_t size) {
-  std::span<const std::uint8_t> input(data, size);
-  TargetRun r = g_target->run(input, false);
+  return run_one_input(*g_target, {data, size});
+}
+}  // namespace
+
+int run_one_input(const Target& target, std::span<const std::uint8_t> input) {
+  TargetRun r = target.run(input, false);
   if (r.finding) {
-    print_finding(*g_target, input, r);
+    print_finding(target, input, r);
     std::abort();
   }
   return 0;  // clang 14's libFuzzer has no -1 "reject input"
 }
-}  // namespace
 
 bool have_libfuzzer() {
 #ifdef HAKFUZZ_LIBFUZZER

@@ -1,0 +1,25 @@
+#!/bin/bash -eu
+# OSS-Fuzz / ClusterFuzzLite build: one <target>_fuzzer per hakfuzz fuzz
+# target, linked with $LIB_FUZZING_ENGINE, plus its seed corpus zip (the kept
+# corpus and its regressions) and an .options file. Follows their conventions:
+# $CXX/$CXXFLAGS from the environment, intermediates in $WORK, output in $OUT.
+# Only the allocator and fuzz/ are built: no oneTBB, Boost or GoogleTest.
+src=${SRC}/hakfuzz
+[ -d "$src" ] || src=$(cd "$(dirname "$0")/.." && pwd)
+cmake -S "$src" -B "$WORK/hakfuzz-build" -G Ninja \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_COMPILER="$CXX" -DCMAKE_CXX_FLAGS="$CXXFLAGS" \
+  -DHAKFUZZ_BUILD_TESTS=OFF -DHAKFUZZ_BUILD_BINARY=OFF \
+  -DHAKFUZZ_LIB_FUZZING_ENGINE="$LIB_FUZZING_ENGINE"
+cmake --build "$WORK/hakfuzz-build"
+for target in ops page_of remote stats_diff env; do
+  cp "$WORK/hakfuzz-build/fuzz/${target}_fuzzer" "$OUT/"
+  rm -f "$OUT/${target}_fuzzer_seed_corpus.zip"
+  find "$src/corpus/$target" "$src/corpus/regressions/$target" -maxdepth 1 -type f ! -name '*.*' 2>/dev/null |
+    xargs -r zip -q -j "$OUT/${target}_fuzzer_seed_corpus.zip"
+  # Programs past 2048 ops are cut by the oracle anyway; schedules spawn
+  # threads, so they get a longer per-input timeout.
+  timeout=25
+  [ "$target" = remote ] && timeout=60
+  printf '[libfuzzer]\nmax_len = 8192\ntimeout = %s\n' "$timeout" >"$OUT/${target}_fuzzer.options"
+done
