@@ -108,7 +108,7 @@ po::options_description ab_options() {
   d.add_options()
       ("runs", po::value<int>()->default_value(10)->value_name("N"), "timed runs per side, interleaved ABAB/BABA, 2..1000")
       ("workload", po::value<std::string>()->default_value("W1")->value_name("W"), "W1, W2, W3 or W4 (see 'hakfuzz bench')")
-      ("steps", po::value<std::uint64_t>()->default_value(1'000'000)->value_name("N"), "ops per run, 100..1000000000")
+      ("steps", po::value<std::uint64_t>()->default_value(bench::kDefaultSteps)->value_name("N"), "ops per run, 100..1000000000")
       ("seed", po::value<std::uint64_t>()->default_value(1)->value_name("S"), "workload seed")
       ("env", po::value<std::vector<std::string>>()->composing()->value_name("NAME=VALUE"),
        "override one HAKMEM_* flag of the process environment (repeatable)")
