@@ -68,7 +68,7 @@ std::string format_stats_table(const StatsSnapshot& s) {
   }
   out += '\n';
   for (int row = 0; row < kNumStatRows; ++row) {
-    char label[16];
+    char label[32];
     if (row == kNoClassRow)
       std::snprintf(label, sizeof label, "none");
     else
