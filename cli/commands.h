@@ -46,6 +46,8 @@ int dispatch(int argc, char** argv);
 // Per-command entry points (cmd_<name>.cpp).
 po::options_description sweep_options();
 int run_sweep(const po::variables_map& vm);
+po::options_description stress_options();
+int run_stress(const po::variables_map& vm);
 po::options_description flags_options();
 int run_flags(const po::variables_map& vm);
 po::options_description repro_options();

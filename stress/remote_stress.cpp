@@ -12,7 +12,9 @@
 #include <thread>
 
 #include "hakmem/variants.h"
+#include "stress/canary.h"
 #include "stress/rng.h"
+#include "stress/size_mix.h"
 
 namespace hakfuzz::stress {
 
@@ -21,42 +23,6 @@ namespace {
 constexpr std::size_t kMaxFindings = 8;
 constexpr auto kBarrierTimeout = std::chrono::seconds(2);
 constexpr std::uint64_t kRoundOps = 32;
-
-// Canary: the first word names the block (worker, sequence, size), the last
-// word is a hash of the first, so any thread can check a block it receives.
-std::uint64_t head_word(int worker, std::uint64_t seq, std::size_t size) {
-  return (static_cast<std::uint64_t>(worker) << 56) | (seq & 0xFFFFFFFFull) << 24 | (size & 0xFFFFFF);
-}
-
-void put_canary(void* p, std::uint64_t head, std::size_t size) {
-  std::uint64_t tail = mix64(head);
-  std::memcpy(p, &head, 8);
-  std::memcpy(static_cast<char*>(p) + size - 8, &tail, 8);
-}
-
-// The block's size as written in its canary, or 0 when the canary is broken.
-std::size_t check_canary(const void* p) {
-  std::uint64_t head, tail;
-  std::memcpy(&head, p, 8);
-  std::size_t size = head & 0xFFFFFF;
-  if (size < 16) return 0;
-  std::memcpy(&tail, static_cast<const char*>(p) + size - 8, 8);
-  return tail == mix64(head) ? size : 0;
-}
-
-int owner_of(const void* p) {
-  std::uint64_t head;
-  std::memcpy(&head, p, 8);
-  return static_cast<int>(head >> 56);
-}
-
-// Every class evenly; 1/16 large, which is slow (one mapping each).
-std::size_t stress_size(SplitMix64& rng) {
-  if (rng.below(16) == 0) return hakmem::kMaxClassSize + 1 + rng.below(64 * 1024);
-  int c = static_cast<int>(rng.below(hakmem::kNumClasses));
-  std::size_t lo = c ? hakmem::kClassSizes[c - 1] + 1 : 16;
-  return lo + rng.below(hakmem::kClassSizes[c] - lo + 1);
-}
 
 }  // namespace
 
@@ -95,18 +61,18 @@ StressResult run_stress(P& pool, const StressSpec& spec) {
     for (std::uint64_t round = 0; round < rounds; ++round) {
       barrier(round + 1);
       for (std::uint64_t i = round * kRoundOps; i < std::min(n, (round + 1) * kRoundOps); ++i) {
-        std::size_t size = stress_size(rng);
+        std::size_t size = draw_size(SizeMix::mixed, rng);
         void* p = pool.alloc(size);
         if (!p) {
           finding(fmt::format("worker {}: alloc({}) returned null", w, size));
           continue;
         }
         t.note_alloc(pool.block_info(p));
-        put_canary(p, head_word(w, i, size), size);
+        put_canary(p, canary_head(w, i, size), size);
         void* old = slots[rng.below(slots.size())].exchange(p, std::memory_order_acq_rel);
         // A block of our own goes back into the pool of slots (twice at
         // most), so even with two workers most frees are remote.
-        for (int again = 0; again < 2 && old && owner_of(old) == w; ++again)
+        for (int again = 0; again < 2 && old && canary_owner(canary_head_of(old)) == w; ++again)
           old = slots[rng.below(slots.size())].exchange(old, std::memory_order_acq_rel);
         if (!old) continue;
         if (!check_canary(old)) finding(fmt::format("worker {}: canary of a received block is broken", w));
