@@ -13,7 +13,8 @@ const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"sweep", "run every build-switch x environment config: workload digest, parallel stress, path proof",
        sweep_options, run_sweep},
-      {"stress", "parallel stress on oneTBB: remote frees, thread churn, canaries, exact accounting, flat RSS",
+      {"stress",
+       "parallel stress on oneTBB: remote frees, thread churn, canaries, exact accounting, flat RSS",
        stress_options, run_stress},
       {"flags", "print the allocator's flag table (environment flags and build switches)", flags_options,
        run_flags},
