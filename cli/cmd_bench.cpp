@@ -136,12 +136,19 @@ int run_bench(const po::variables_map& vm) {
   std::map<std::pair<std::size_t, std::size_t>, Cell> cells;
   std::string failures;
   nlohmann::json runs = nlohmann::json::array();
+  // A progress line on a terminal only: logs and pipes get the table alone.
+  const bool progress = ::isatty(STDERR_FILENO) != 0;
+  const std::size_t total = static_cast<std::size_t>(reps) * workloads.size() * allocs.size();
+  std::size_t done = 0;
   for (int rep = 0; rep < reps; ++rep) {
     for (std::size_t wi = 0; wi < workloads.size(); ++wi) {
       for (std::size_t k = 0; k < allocs.size(); ++k) {
         std::size_t ai = (k + static_cast<std::size_t>(rep)) % allocs.size();
         const auto& a = *allocs[ai];
         if (skipped.count(a.name)) continue;
+        if (progress)
+          std::cerr << fmt::format("\r[{}/{}] {} {}\x1b[K", ++done, total, workloads[wi]->key, a.name)
+                    << std::flush;
         bench::Measurement m = bench::measure_in_child(a, workloads[wi]->id, steps, seed);
         if (m.status == bench::Measurement::Status::unavailable) {
           skipped[a.name] = m.note;
@@ -169,6 +176,7 @@ int run_bench(const po::variables_map& vm) {
     }
   }
 
+  if (progress) std::cerr << "\r\x1b[K" << std::flush;
   // Table: one row per (workload, allocator), ratio of medians to glibc.
   nlohmann::json summary = nlohmann::json::array();
   bool digests_agree = true;
