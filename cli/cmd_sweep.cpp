@@ -9,6 +9,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -16,6 +17,7 @@
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "stress/digest.h"
+#include "stress/exec_cell.h"
 #include "stress/report.h"
 #include "stress/sweep.h"
 
@@ -70,7 +72,10 @@ po::options_description sweep_options() {
       ("ops", po::value<std::uint64_t>()->default_value(kDefaultOps)->value_name("N"),
        "operations per cell and phase: workload steps, stress allocations")
       ("json", po::value<std::string>()->value_name("FILE"), "write one JSON entry per cell to FILE")
-      ("junit", po::value<std::string>()->value_name("FILE"), "write a JUnit XML report to FILE");
+      ("junit", po::value<std::string>()->value_name("FILE"), "write a JUnit XML report to FILE")
+      ("exec", po::bool_switch(), "run each cell in a child process with the flags set in its real environment "
+                                  "(the pool reads them through getenv)")
+      ("exec-child", po::value<std::size_t>()->value_name("INDEX"), "(internal) run one cell, print its result as JSON");
   // clang-format on
   return d;
 }
@@ -81,6 +86,23 @@ int run_sweep(const po::variables_map& vm) {
   opts.cell.seed = vm["seed"].as<std::uint64_t>();
   opts.cell.ops = vm["ops"].as<std::uint64_t>();
   opts.cell.threads = vm["threads"].as<int>();
+  if (vm.count("exec-child")) {
+    // One cell of a `--exec` parent: the flags are in this process's environment.
+    stress::Matrix matrix;
+    const std::size_t index = vm["exec-child"].as<std::size_t>();
+    if (index >= matrix.size())
+      throw UsageError(fmt::format("--exec-child {}: the matrix has {} cells", index, matrix.size()));
+    opts.cell.process_env = true;
+    std::cout << stress::cell_result_json(stress::run_cell(matrix, matrix.cell(index), opts.cell)) << "\n";
+    return kExitClean;
+  }
+  const bool exec = vm["exec"].as<bool>();
+  if (exec) {
+    const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+    opts.runner = [self](const stress::Matrix& m, const stress::Cell& c, const stress::CellOptions& o) {
+      return stress::run_cell_in_child(m, c, o, self);
+    };
+  }
   opts.jobs = vm["jobs"].as<int>();
   // Two threads at least: with one there is no remote free, and every v2 cell
   // would (rightly) be inactive.
@@ -105,10 +127,11 @@ int run_sweep(const po::variables_map& vm) {
   info.shard = fmt::format("{}/{}", shard_k, shard_n);
   info.build = build_info();
   std::cout << fmt::format(
-                   "hakfuzz sweep: seed={} ops={} threads={} jobs={} cells={} ({} {} of {}, shard {}) "
+                   "hakfuzz sweep: seed={} ops={} threads={} jobs={} cells={} ({} {} of {}, shard {}{}) "
                    "matrix {} build {}\n",
                    info.seed, info.ops, info.threads, info.jobs, cells.size(), info.selection, selected,
-                   matrix.size(), info.shard, matrix.shape(), info.build)
+                   matrix.size(), info.shard, exec ? ", each cell in a child process" : "", matrix.shape(),
+                   info.build)
             << std::flush;
 
   auto t0 = std::chrono::steady_clock::now();

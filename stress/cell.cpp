@@ -41,9 +41,9 @@ class Captured {
   std::FILE* file_;
 };
 
-hakmem::PoolOptions options(const EnvVars& env, std::FILE* report) {
+hakmem::PoolOptions options(const EnvVars& env, bool process_env, std::FILE* report) {
   hakmem::PoolOptions o;
-  o.env = hakmem::map_env(env);
+  o.env = process_env ? hakmem::process_env() : hakmem::map_env(env);
   o.arena_bytes = kArenaBytes;
   o.report = report;
   return o;
@@ -69,7 +69,7 @@ void run_flavour(const Matrix& m, const Cell& cell, const CellOptions& opts, Cel
   WorkloadResult wr;
   Captured wr_out;
   {
-    P pool(options(env, wr_out.file()));
+    P pool(options(env, opts.process_env, wr_out.file()));
     if (!(pool.config() == cfg)) res.raise(Status::finding, "pool read a config other than the cell's");
     wr = run_workload(pool, {.seed = opts.seed, .ops = opts.ops, .env = env, .arena_bytes = kArenaBytes});
   }
@@ -86,7 +86,7 @@ void run_flavour(const Matrix& m, const Cell& cell, const CellOptions& opts, Cel
   std::optional<Captured> sr_out;
   for (int attempt = 0; attempt < 2; ++attempt) {
     sr_out.emplace();
-    P pool(options(env, sr_out->file()));
+    P pool(options(env, opts.process_env, sr_out->file()));
     sr = run_stress(pool, {.threads = opts.threads, .ops = opts.ops, .seed = opts.seed ^ mix64(cell.index)});
     if (sr.concurrent) break;
   }

@@ -18,6 +18,9 @@ struct CellOptions {
   std::uint64_t seed = 1;
   std::uint64_t ops = 10000;  // per phase: workload ops; stress allocations (split among threads)
   int threads = 2;
+  // Pools read the flags through getenv (the real environment, which the
+  // caller set: `sweep --exec` children) instead of an in-memory map.
+  bool process_env = false;
 };
 
 struct CellResult {

@@ -37,7 +37,7 @@ std::vector<CellResult> run_sweep(const Matrix& m, const std::vector<Cell>& cell
         tbb::blocked_range<std::size_t>(0, cells.size(), 1),
         [&](const tbb::blocked_range<std::size_t>& r) {
           for (std::size_t i = r.begin(); i != r.end(); ++i) {
-            results[i] = run_cell(m, cells[i], opts.cell);
+            results[i] = opts.runner ? opts.runner(m, cells[i], opts.cell) : run_cell(m, cells[i], opts.cell);
             if (results[i].status != Status::pass) progress.not_passed.fetch_add(1);
             progress.done.fetch_add(1);
           }

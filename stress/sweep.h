@@ -3,6 +3,7 @@
 #pragma once
 #include <atomic>
 #include <cstddef>
+#include <functional>
 #include <vector>
 
 #include "stress/cell.h"
@@ -13,6 +14,8 @@ namespace hakfuzz::stress {
 struct SweepOptions {
   CellOptions cell;
   int jobs = 0;  // cells at once; 0 = one per hardware thread
+  // Runs one cell; empty = run_cell in this process (`--exec` swaps in a child).
+  std::function<CellResult(const Matrix&, const Cell&, const CellOptions&)> runner;
 };
 
 // Read by a progress reporter while the sweep runs.
