@@ -26,7 +26,8 @@ const std::vector<Command>& commands() {
       {"encode", "write a readable trace back as a binary fuzz input", encode_options, run_encode, "TRACE"},
       {"bench", "throughput of the pool's v1 and v2 routes against glibc and peer allocators (W1-W4)",
        bench_options, run_bench},
-      {"ab", "the seed's A/B: stats compiled out vs in, interleaved, with a confidence interval and a verdict",
+      {"ab",
+       "the seed's A/B: stats compiled out vs in, interleaved, with a confidence interval and a verdict",
        ab_options, run_ab},
   };
   return table;
