@@ -38,8 +38,46 @@ std::vector<std::pair<std::string, std::string>> parse_env_words(const std::vect
   return env;
 }
 
+// Findings, each worker's last ops, the replay input and the JSON report.
+// After a crash (called from the signal handler) the replay is written but
+// not run: this process's state is gone.
+void report_failure(const stress::DriverResult& res, const hakmem::Config& config,
+                    const stress::RunHeader& header, const stress::DriverSpec& spec,
+                    const std::string& report_path, bool crashed) {
+  std::cout << fmt::format("\n{} finding(s):\n", res.findings.size());
+  for (const std::string& f : res.findings) std::cout << "  " << f << "\n";
+  for (std::size_t w = 0; w < res.last_ops.size(); ++w) {
+    std::cout << fmt::format("last ops of worker {}:\n", w);
+    for (const stress::LoggedOp& op : res.last_ops[w]) std::cout << "  " << stress::describe_op(op) << "\n";
+  }
+  std::cout << std::flush;
+  const stress::Replay replay = stress::build_replay(res.window, config, spec.threads);
+  const std::string replay_file = stress::replay_path_for(report_path);
+  if (const auto dir = std::filesystem::path(report_path).parent_path(); !dir.empty())
+    std::filesystem::create_directories(dir);
+  {
+    const std::vector<std::uint8_t> bytes = encode(replay.program);
+    std::ofstream out(replay_file, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    if (!out) throw std::runtime_error("cannot write " + replay_file);
+  }
+  const stress::ReplayVerdict verdict =
+      crashed
+          ? stress::ReplayVerdict{false, "not run in the crashed process: hakfuzz repro --target remote " +
+                                             replay_file}
+          : stress::run_replay(replay);
+  stress::write_failure_report(report_path, header, spec, res, replay, replay_file, verdict);
+  std::cout << fmt::format("report: {}\nreplay: {} ({} schedule ops on {} threads): {}\n", report_path,
+                           replay_file, replay.program.ops.size(), replay.program.threads,
+                           verdict.reproduced ? "reproduced: " + verdict.finding
+                           : crashed          ? verdict.finding
+                                              : std::string("did not reproduce the finding"));
+  for (const std::string& a : replay.approximations) std::cout << "  approximation: " << a << "\n";
+  std::cout << std::flush;
+}
+
 template <class P>
-int run_flavour(const stress::DriverSpec& spec, const std::vector<std::pair<std::string, std::string>>& env,
+int run_flavour(stress::DriverSpec spec, const std::vector<std::pair<std::string, std::string>>& env,
                 const std::string& report_path) {
   const hakmem::Config config = hakmem::parse_config(hakmem::map_env(env));
   const stress::RunHeader header{spec.seed, config.describe(), P::kFlavorName, build_info()};
@@ -55,6 +93,9 @@ int run_flavour(const stress::DriverSpec& spec, const std::vector<std::pair<std:
                                          "(--env HAKMEM_POOL_V2_ENABLED=1 enables it)\n")
             << std::flush;
 
+  spec.on_crash = [&](const stress::DriverResult& partial) {
+    report_failure(partial, config, header, spec, report_path, true);
+  };
   stress::DriverResult res;
   {
     hakmem::PoolOptions o;
@@ -82,29 +123,7 @@ int run_flavour(const stress::DriverSpec& spec, const std::vector<std::pair<std:
     return kExitClean;
   }
 
-  std::cout << fmt::format("\n{} finding(s):\n", res.findings.size());
-  for (const std::string& f : res.findings) std::cout << "  " << f << "\n";
-  for (std::size_t w = 0; w < res.last_ops.size(); ++w) {
-    std::cout << fmt::format("last ops of worker {}:\n", w);
-    for (const stress::LoggedOp& op : res.last_ops[w]) std::cout << "  " << stress::describe_op(op) << "\n";
-  }
-  const stress::Replay replay = stress::build_replay(res.window, config, spec.threads);
-  const std::string replay_file = stress::replay_path_for(report_path);
-  if (const auto dir = std::filesystem::path(report_path).parent_path(); !dir.empty())
-    std::filesystem::create_directories(dir);
-  {
-    const std::vector<std::uint8_t> bytes = encode(replay.program);
-    std::ofstream out(replay_file, std::ios::binary);
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-    if (!out) throw std::runtime_error("cannot write " + replay_file);
-  }
-  const stress::ReplayVerdict verdict = stress::run_replay(replay);
-  stress::write_failure_report(report_path, header, spec, res, replay, replay_file, verdict);
-  std::cout << fmt::format(
-      "report: {}\nreplay: {} ({} schedule ops on {} threads): {}\n", report_path, replay_file,
-      replay.program.ops.size(), replay.program.threads,
-      verdict.reproduced ? "reproduced: " + verdict.finding : std::string("did not reproduce the finding"));
-  for (const std::string& a : replay.approximations) std::cout << "  approximation: " << a << "\n";
+  report_failure(res, config, header, spec, report_path, false);
   return kExitFinding;
 }
 

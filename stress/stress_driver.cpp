@@ -9,8 +9,10 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 #include <utility>
@@ -18,6 +20,7 @@
 #include "hakmem/variants.h"
 #include "oracle.h"
 #include "stress/canary.h"
+#include "stress/crash_hook.h"
 #include "stress/rng.h"
 #include "stress/rss.h"
 
@@ -52,6 +55,8 @@ class Driver {
 
   DriverResult run() {
     const auto t0 = Clock::now();
+    std::optional<CrashHook> crash_hook;
+    if (spec_.on_crash) crash_hook.emplace([this](int sig) { report_crash(sig); });
     for (int r = 0; r < spec_.rounds && !failed(); ++r) {
       round_ = r;
       run_round();
@@ -105,6 +110,23 @@ class Driver {
     std::uint64_t seen = stop_epoch_.load();
     while (epoch < seen && !stop_epoch_.compare_exchange_weak(seen, epoch)) {
     }
+  }
+
+  // From the signal handler: other workers may still be running, so their
+  // logs are read racily; they stop at their next epoch.
+  void report_crash(int sig) {
+    failed_.store(true);
+    DriverResult partial;
+    partial.findings.push_back(
+        fmt::format("crashed: signal {} ({}) during round {}", sig, strsignal(sig), round_ + 1));
+    std::vector<const OpLog*> logs;
+    for (const Worker& w : workers_) {
+      partial.last_ops.push_back(w.log.last(kLastOpsKept));
+      logs.push_back(&w.log);
+    }
+    partial.window = merge_by_ticket(logs, kMaxOpsPerRun);
+    partial.rss_verdict = "not judged (crashed)";
+    spec_.on_crash(partial);
   }
 
   bool failed() const { return failed_.load(std::memory_order_relaxed); }

@@ -10,6 +10,7 @@
 //             their owner into the next round
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,6 +38,9 @@ struct DriverSpec {
   std::size_t working_set = 256;  // slots / queue bound / per-worker local blocks
   int rounds = 4;
   bool plant_canary = false;  // self-test: break one canary, expect a finding
+  // Called once if the process crashes mid-run (stress/crash_hook.h), with
+  // what the logs hold then; the process exits 1 after it returns.
+  std::function<void(const struct DriverResult&)> on_crash;
 };
 
 struct RoundReport {
