@@ -22,17 +22,21 @@ if [ -f "$install/.complete" ]; then forget_stale_tsan_build; exit 0; fi
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo=sudo
 
-# A deb-src entry for bookworm in a file of our own; the system's sources stay untouched.
+# A deb-src entry in a file of our own (bookworm on Debian, the release's
+# own suite on Ubuntu runners); the system's sources stay untouched.
 srcfile=/etc/apt/sources.list.d/hakfuzz-deb-src.sources
 if ! apt-get source --print-uris onetbb >/dev/null 2>&1; then
-  echo "tsan-tbb: adding deb-src for bookworm ($srcfile)" >&2
-  $sudo tee "$srcfile" >/dev/null <<'SRC'
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: bookworm
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SRC
+  . /etc/os-release
+  if [ "${ID:-}" = ubuntu ]; then
+    uris=http://archive.ubuntu.com/ubuntu suite=${VERSION_CODENAME} components=universe
+    keyring=/usr/share/keyrings/ubuntu-archive-keyring.gpg
+  else
+    uris=http://deb.debian.org/debian suite=bookworm components=main
+    keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+  fi
+  echo "tsan-tbb: adding deb-src for $suite ($srcfile)" >&2
+  printf 'Types: deb-src\nURIs: %s\nSuites: %s\nComponents: %s\nSigned-By: %s\n' \
+    "$uris" "$suite" "$components" "$keyring" | $sudo tee "$srcfile" >/dev/null
   $sudo apt-get update -qq
 fi
 
