@@ -25,8 +25,9 @@ class PoolRoute final : public LoadedAllocator {
   void reset() override {
     pool_.reset();  // the old arena goes before the new one is reserved
     hakmem::PoolOptions o;
-    o.env =
-        hakmem::map_env({{"HAKMEM_POOL_V2_ENABLED", v2_ ? "1" : "0"}, {"HAKMEM_POOL_V2_CLASSES", "0x7F"}});
+    hakmem::Config cfg;  // table defaults, v2 on or off: every class routed when on
+    cfg.v2_enabled = v2_;
+    o.env = hakmem::map_env(cfg.env_vars());
     pool_ = std::make_unique<hakmem::PoolStatsOff>(std::move(o));
   }
   AllocApi api() override {

@@ -98,10 +98,12 @@ class Runner {
 
  private:
   hakmem::EnvSource env() const {
-    return hakmem::map_env({{"HAKMEM_POOL_V2_ENABLED", v2_ ? "1" : "0"},
-                            {"HAKMEM_POOL_V2_CLASSES", std::to_string(mask_)},
-                            {"HAKMEM_POOL_V2_STATS", stats_env_ ? "1" : "0"},
-                            {"HAKMEM_POOL_INVALID_FREE", "quiet"}});
+    hakmem::Config cfg;
+    cfg.v2_enabled = v2_;
+    cfg.v2_classes = mask_;
+    cfg.v2_stats = stats_env_;
+    cfg.invalid_free = static_cast<std::uint32_t>(hakmem::InvalidFreePolicy::quiet);
+    return hakmem::map_env(cfg.env_vars());
   }
   bool routed(int cls) const { return v2_ && cls >= 0 && ((mask_ >> cls) & 1); }
   // The free path enters v2 for a pointer in no class's page whenever v2 routes anything.

@@ -115,15 +115,17 @@ void Config::set(EnvFlag f, std::uint32_t v) {
   }
 }
 
+std::vector<std::pair<std::string, std::string>> Config::env_vars() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const FlagSpec& spec : flag_table())
+    if (!spec.build_switch)
+      out.emplace_back(spec.name, spec.value_text(get(static_cast<EnvFlag>(&spec - flag_table().data()))));
+  return out;
+}
+
 std::string Config::describe() const {
   std::string out;
-  for (const FlagSpec& spec : flag_table()) {
-    if (spec.build_switch) continue;
-    if (!out.empty()) out += ' ';
-    out += spec.name;
-    out += '=';
-    out += spec.value_text(get(static_cast<EnvFlag>(&spec - flag_table().data())));
-  }
+  for (const auto& [name, value] : env_vars()) out += (out.empty() ? "" : " ") + name + "=" + value;
   return out;
 }
 

@@ -119,6 +119,8 @@ struct Config {
   // Bit c set: class c allocates through v2 (0 when v2 is disabled).
   std::uint8_t v2_route_mask() const { return v2_enabled ? static_cast<std::uint8_t>(v2_classes) : 0; }
   InvalidFreePolicy invalid_free_policy() const { return static_cast<InvalidFreePolicy>(invalid_free); }
+  // Every env flag as NAME=value text the parser accepts (for map_env, a child's environment).
+  std::vector<std::pair<std::string, std::string>> env_vars() const;
   std::string describe() const;  // "HAKMEM_POOL_V2_ENABLED=1 HAKMEM_POOL_V2_CLASSES=0x7F ..."
   bool operator==(const Config&) const = default;
 };
