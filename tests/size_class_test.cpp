@@ -20,6 +20,17 @@ TEST(SizeClass, EdgesMapToTheBriefsSevenClasses) {
   EXPECT_EQ(size_class_of(53249), -1);
 }
 
+TEST(SizeClass, TheLookupTableAgreesWithTheSmallestFittingClassForEverySize) {
+  for (std::size_t size = 0; size <= kMaxClassSize + 4096; ++size) {
+    int want = -1;
+    for (int c = kNumClasses - 1; c >= 0; --c)
+      if (std::max<std::size_t>(size, 1) <= kClassSizes[c]) want = c;
+    ASSERT_EQ(size_class_of(size), want) << size;
+  }
+  EXPECT_EQ(size_class_of(std::size_t{1} << 63), -1);
+  EXPECT_EQ(size_class_of(SIZE_MAX), -1);
+}
+
 template <class P>
 class SizesTest : public ::testing::Test {};
 TYPED_TEST_SUITE(SizesTest, testing::BothFlavours);

@@ -5,33 +5,6 @@
 
 namespace hakmem::HAKMEM_FLAVOR_NS {
 
-void PageQueue::push(PageDesc* p, PageList id) {
-  p->prev = nullptr;
-  p->next = head;
-  if (head) head->prev = p;
-  head = p;
-  p->list = id;
-}
-
-void PageQueue::remove(PageDesc* p) {
-  if (p->prev)
-    p->prev->next = p->next;
-  else
-    head = p->next;
-  if (p->next) p->next->prev = p->prev;
-  p->prev = p->next = nullptr;
-  p->list = PageList::none;
-}
-
-PageDesc* PageQueue::pop(PageList id_after) {
-  PageDesc* p = head;
-  if (p) {
-    remove(p);
-    p->list = id_after;
-  }
-  return p;
-}
-
 PageDesc* Pool::Impl::acquire_slab(PageKind kind, int cls) {
   std::lock_guard lock(slab_mutex);
   std::uint32_t index = slabs_used.load(std::memory_order_relaxed);
@@ -45,9 +18,7 @@ PageDesc* Pool::Impl::acquire_slab(PageKind kind, int cls) {
   d->capacity = static_cast<std::uint16_t>(g.capacity);
   d->index = index;
   // Reverse order so blocks are handed out front to back.
-  for (std::uint32_t i = 0; i < g.capacity; ++i)
-    d->free_stack[i] = static_cast<std::uint8_t>(g.capacity - 1 - i);
-  d->free_top = d->capacity;
+  for (std::uint32_t i = 0; i < g.capacity; ++i) d->push_free(g.capacity - 1 - i);
   d->kind.store(kind, std::memory_order_relaxed);
 
   auto* header = reinterpret_cast<SlabHeader*>(base);

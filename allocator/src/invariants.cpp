@@ -1,6 +1,7 @@
 // The invariant walk. For every committed slab: the header is intact; every
-// block is in exactly one state (allocated, on the free stack, on the remote
-// stack) and the counts agree with used/free_top; v2 pages sit on exactly the
+// block is in exactly one state (allocated, on the free stack, in its owner's
+// free cache, remote-freed: allocated with its remote bit set) and the counts
+// agree with used/free_top; v2 pages sit on exactly the
 // queue their owner field implies. Reports the first inconsistency found.
 // Needs quiescence: no concurrent alloc/free on this pool.
 #include <string>
@@ -29,6 +30,22 @@ InvariantReport Pool::Impl::check() const {
 
   // Where each v2 page is expected to be: list id and owner.
   std::unordered_map<const PageDesc*, std::pair<PageList, const ThreadCtx*>> placed;
+  // Blocks in a thread's free cache, per page.
+  std::unordered_map<const PageDesc*, std::vector<std::uint32_t>> cached;
+  std::uint32_t used_slabs = slabs_used.load(std::memory_order_acquire);
+  auto note_cache = [&](const ThreadCtx::ClassPages& pages, int cls, const ThreadCtx* ctx) {
+    if (pages.cached > kGeometry[cls].cache_limit) return fail("a free cache overflows its limit");
+    for (std::uint32_t i = 0; i < pages.cached; ++i) {
+      BlockHandle h = pages.cache[i];
+      const PageDesc* d = h >> 8 < used_slabs ? &descs[h >> 8] : nullptr;
+      if (!d || d->kind.load(std::memory_order_relaxed) != PageKind::v2 || d->cls != cls ||
+          (h & 0xFF) >= d->capacity)
+        return fail("a free cache holds a block of no v2 page of its class");
+      if (d->owner.load(std::memory_order_relaxed) != ctx)
+        return fail(page_name(d) + " has a block in the free cache of a thread that does not own it");
+      cached[d].push_back(h & 0xFF);
+    }
+  };
   auto place = [&](const PageQueue& q, PageList id, const ThreadCtx* owner) {
     std::size_t guard = 0;
     for (const PageDesc* d = q.head; d; d = d->next) {
@@ -42,10 +59,11 @@ InvariantReport Pool::Impl::check() const {
     for (const auto& ctx : ctxs) {
       if (ctx->slot == detail::kNoThreadSlot) {
         for (const auto& pages : ctx->classes)
-          if (pages.current || pages.partial.head || pages.full.head)
+          if (pages.current || pages.partial.head || pages.full.head || pages.cached)
             fail("an idle thread context still owns pages");
         continue;
       }
+      for (int cls = 0; cls < kNumClasses; ++cls) note_cache(ctx->classes[cls], cls, ctx.get());
       for (const auto& pages : ctx->classes) {
         if (pages.current &&
             !placed.emplace(pages.current, std::make_pair(PageList::current, ctx.get())).second)
@@ -64,7 +82,6 @@ InvariantReport Pool::Impl::check() const {
     place(v1[cls].full, PageList::v1_full, nullptr);
   }
 
-  std::uint32_t used_slabs = slabs_used.load(std::memory_order_acquire);
   for (std::uint32_t i = 0; i < used_slabs && r.ok; ++i) {
     const PageDesc* d = &descs[i];
     const PageKind kind = d->kind.load(std::memory_order_relaxed);
@@ -87,16 +104,23 @@ InvariantReport Pool::Impl::check() const {
       fail(name + ": slab header corrupted (memory written before the first block)");
 
     std::uint32_t allocated = 0, free_state = 0, remote_state = 0;
+    for (std::uint32_t b = 0; b < kMaxBlocksPerSlab; ++b) {
+      if (!d->remote_freed(b)) continue;
+      if (b >= d->capacity) {
+        fail(name + ": remote bit set past the last block");
+        break;
+      }
+      ++remote_state;
+      if (d->state(b) != BlockState::allocated)
+        fail(name + ": block " + std::to_string(b) + " is remote-freed and free (a double free raced)");
+    }
     for (std::uint32_t b = 0; b < d->capacity; ++b) {
-      switch (d->state[b].load(std::memory_order_relaxed)) {
+      switch (d->state(b)) {
         case BlockState::allocated:
-          ++allocated;
+          if (!d->remote_freed(b)) ++allocated;
           break;
         case BlockState::free:
           ++free_state;
-          break;
-        case BlockState::remote:
-          ++remote_state;
           break;
         default:
           fail(name + ": block " + std::to_string(b) + " has an invalid state");
@@ -105,31 +129,31 @@ InvariantReport Pool::Impl::check() const {
     std::vector<bool> seen(d->capacity, false);
     if (d->free_top > d->capacity) fail(name + ": free stack overflows capacity");
     for (std::uint32_t k = 0; k < d->free_top && k < d->capacity; ++k) {
-      std::uint32_t b = d->free_stack[k];
+      std::uint32_t b = d->free_stack_at(k);
       if (b >= d->capacity || seen[b]) {
         fail(name + ": free stack entry repeated or out of range");
         break;
       }
       seen[b] = true;
-      if (d->state[b].load(std::memory_order_relaxed) != BlockState::free)
+      if (d->state(b) != BlockState::free)
         fail(name + ": block " + std::to_string(b) + " on the free stack is not free");
     }
-    std::uint32_t remote_len = 0;
-    for (std::uint16_t h = d->remote_head.load(std::memory_order_acquire); h != 0;
-         h = d->remote_next[h - 1]) {
-      std::uint32_t b = h - 1u;
-      if (b >= d->capacity || seen[b] || ++remote_len > d->capacity) {
-        fail(name + ": remote stack corrupted");
-        break;
+    std::uint32_t in_cache = 0;
+    if (auto c = cached.find(d); c != cached.end()) {
+      for (std::uint32_t b : c->second) {
+        if (seen[b]) {
+          fail(name + ": block " + std::to_string(b) + " is cached twice, or cached and on the free stack");
+          break;
+        }
+        seen[b] = true;
+        if (d->state(b) != BlockState::free)
+          fail(name + ": block " + std::to_string(b) + " in a free cache is not free");
       }
-      seen[b] = true;
-      if (d->state[b].load(std::memory_order_relaxed) != BlockState::remote)
-        fail(name + ": block " + std::to_string(b) + " on the remote stack is not remote");
+      in_cache = static_cast<std::uint32_t>(c->second.size());
     }
-    if (free_state != d->free_top) fail(name + ": free blocks missing from the free stack (lost blocks)");
-    if (remote_state != remote_len)
-      fail(name + ": remote-freed blocks missing from the remote stack (lost blocks)");
-    if (d->used != allocated + remote_state) fail(name + ": used count disagrees with block states");
+    if (free_state != d->free_top + in_cache)
+      fail(name + ": free blocks missing from the free stack and caches (lost blocks)");
+    if (d->used != allocated + remote_state + in_cache) fail(name + ": used count disagrees with block states");
 
     auto it = placed.find(d);
     if (kind == PageKind::v1) {

@@ -8,10 +8,16 @@
 
 namespace hakmem::HAKMEM_FLAVOR_NS {
 
-Pool::Impl::Impl(PoolOptions opts) : options(std::move(opts)), os(options.faults) {
+namespace {
+std::atomic<std::uint64_t> next_pool_uid{1};  // 0 marks an empty CtxCache
+}  // namespace
+
+Pool::Impl::Impl(PoolOptions opts)
+    : uid(next_pool_uid.fetch_add(1, std::memory_order_relaxed)), options(std::move(opts)), os(options.faults) {
   apply_config(parse_config(options.env));
   arena_slabs = options.arena_bytes / kSlabSize;
   if (arena_slabs == 0) throw std::invalid_argument("hakmem: arena_bytes is smaller than one 256 KiB slab");
+  if (arena_slabs > kMaxArenaSlabs) throw std::invalid_argument("hakmem: arena_bytes is above 4 TiB");
   arena = static_cast<std::uint8_t*>(os.reserve(arena_slabs * kSlabSize, kSlabSize));
   descs_bytes = arena_slabs * sizeof(PageDesc);
   // Read/write descriptor table; only entries of committed slabs are touched.
@@ -83,20 +89,9 @@ void Pool::Impl::report_rejection(const void* ptr, const FreeOutcome& out) {
 Pool::Pool(PoolOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
 Pool::~Pool() = default;
 
-void* Pool::alloc(std::size_t size) {
-  if (size > kMaxRequest) return nullptr;
-  int cls = size_class_of(size);
-  if (cls < 0) return impl_->large_alloc(size);
-  if ((impl_->v2_route_mask.load(std::memory_order_relaxed) >> cls) & 1)
-    if (void* p = impl_->v2_alloc(cls)) return p;
-  return impl_->v1_alloc(cls);
-}
+// alloc() and free() live in alloc.cpp and free.cpp, next to their paths.
 
-FreeOutcome Pool::free(void* ptr) {
-  FreeOutcome out = impl_->free(ptr);
-  if (out.route == FreeRoute::rejected) impl_->report_rejection(ptr, out);
-  return out;
-}
+Verdict Pool::page_of(const void* ptr) const { return impl_->locate(ptr).v2_verdict(); }
 
 BlockInfo Pool::block_info(const void* ptr) const {
   BlockInfo info;
@@ -114,7 +109,8 @@ BlockInfo Pool::block_info(const void* ptr) const {
   info.kind = loc.kind == PageKind::v1 ? BlockKind::v1 : BlockKind::v2;
   info.cls = loc.cls;
   if (loc.geometry == Verdict::ok &&
-      loc.desc->state[loc.block].load(std::memory_order_relaxed) == BlockState::allocated) {
+      loc.desc->state(loc.block) == BlockState::allocated &&
+      !loc.desc->remote_freed(loc.block)) {
     info.live = true;
     info.usable = kGeometry[loc.cls].block_size;
   }

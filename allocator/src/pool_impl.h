@@ -1,7 +1,8 @@
 // Internal state of one Pool, shared by the per-concept source files:
-// page_of.cpp (pointer classification), arena.cpp (slabs), v1_pool.cpp,
-// v2_alloc.cpp, v2_free.cpp, v2_remote.cpp (remote frees, orphan/adopt),
-// large.cpp, invariants.cpp and pool.cpp (the facade).
+// arena.cpp (slabs), alloc.cpp (the allocation path), free.cpp (the free
+// path), v1_pool.cpp, v2_remote.cpp (remote frees, orphan/adopt), large.cpp,
+// invariants.cpp and pool.cpp (the facade). page_of.h holds pointer
+// classification, inline because every free runs it.
 //
 // Memory layout. The arena is one reserved range of 256 KiB slabs, committed
 // one at a time. A slab belongs to v1 or v2 and to one size class for the
@@ -11,7 +12,10 @@
 // writes can never corrupt it and the allocator never reads a block.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
+#include <bit>
+#include <cstddef>
 #include <cstring>
 #include <deque>
 #include <memory>
@@ -31,6 +35,12 @@
 #define HAKMEM_FLAVOR_NS stats_off
 #endif
 
+// The alloc and free paths are a few dozen instructions; a call per layer
+// (facade, dispatch, v2) costs as much again, so their steps are forced
+// inline and the slow paths kept out of the way.
+#define HAKMEM_HOT [[gnu::always_inline]] inline
+#define HAKMEM_COLD [[gnu::noinline, gnu::cold]]
+
 namespace hakmem::HAKMEM_FLAVOR_NS {
 
 // ---------------------------------------------------------------- geometry
@@ -41,23 +51,32 @@ inline constexpr std::uint32_t kMaxBlocksPerSlab = (kSlabSize - kSlabHeaderBytes
 static_assert(kMaxBlocksPerSlab < 255, "block indices are bytes");
 inline constexpr std::uint64_t kSlabMagic = 0x48414B4D454D5632ull;  // "HAKMEMV2"
 
+// A thread's free cache holds about this many bytes per class, as 16 to
+// kFreeCacheMax blocks (tcmalloc's thread caches hold a few MiB in all).
+inline constexpr std::uint32_t kFreeCacheBytes = 256 * 1024;
+inline constexpr std::uint32_t kFreeCacheMax = 64;
+
 struct ClassGeometry {
   std::uint32_t block_size;
   std::uint32_t capacity;
-  std::uint32_t area_end;    // slab offset one past the last block
-  std::uint64_t reciprocal;  // ceil(2^40 / block_size): exact division for offsets < 2^18
+  std::uint32_t area_end;     // slab offset one past the last block
+  std::uint64_t reciprocal;   // ceil(2^40 / block_size): exact division for offsets < 2^18
+  std::uint32_t cache_limit;  // free-cache entries
 };
 constexpr ClassGeometry make_geometry(int cls) {
   std::uint32_t bs = static_cast<std::uint32_t>(kClassSizes[cls]);
   std::uint32_t cap = static_cast<std::uint32_t>((kSlabSize - kSlabHeaderBytes) / bs);
-  return {bs, cap, kSlabHeaderBytes + cap * bs, ((std::uint64_t{1} << 40) + bs - 1) / bs};
+  std::uint32_t limit = std::clamp<std::uint32_t>(kFreeCacheBytes / bs, 16, kFreeCacheMax);
+  return {bs, cap, kSlabHeaderBytes + cap * bs, ((std::uint64_t{1} << 40) + bs - 1) / bs, limit};
 }
 inline constexpr std::array<ClassGeometry, kNumClasses> kGeometry = {
     make_geometry(0), make_geometry(1), make_geometry(2), make_geometry(3),
     make_geometry(4), make_geometry(5), make_geometry(6)};
 
 enum class PageKind : std::uint8_t { unused = 0, v1 = 1, v2 = 2 };
-enum class BlockState : std::uint8_t { free = 0, allocated = 1, remote = 2 };
+// Written by the page's owner only (v1: under the class mutex). A remote free
+// leaves the block `allocated` and sets its bit in PageDesc::remote_bits.
+enum class BlockState : std::uint8_t { free = 0, allocated = 1 };
 // Which list a page is on; owner-only lists are touched by the owner thread,
 // the others under the matching mutex.
 enum class PageList : std::uint8_t { none, current, partial, full, orphan, cold, v1_partial, v1_full };
@@ -70,7 +89,11 @@ struct SlabHeader {
   std::uint8_t kind, cls;
 };
 
-struct PageDesc {
+inline constexpr std::uint32_t kRemoteWords = (kMaxBlocksPerSlab + 63) / 64;
+
+// Laid out for the cache: a free or an allocation touches the first line
+// (everything but the per-block bytes) and, for the mid classes, one more.
+struct alignas(64) PageDesc {
   std::atomic<PageKind> kind{PageKind::unused};  // fixed once the slab is published
   std::uint8_t cls = 0;
   PageList list = PageList::none;
@@ -81,29 +104,92 @@ struct PageDesc {
   std::atomic<ThreadCtx*> owner{nullptr};  // v2 only; null = orphaned or cold
   PageDesc* prev = nullptr;
   PageDesc* next = nullptr;
-  // Remote frees: a push-only lock-free stack of block indices (+1, 0 = empty)
-  // that the owner takes whole with one exchange, so there is no ABA.
-  std::atomic<std::uint16_t> remote_head{0};
-  std::atomic<BlockState> state[kMaxBlocksPerSlab];
-  std::uint8_t free_stack[kMaxBlocksPerSlab];
-  std::uint8_t remote_next[kMaxBlocksPerSlab];  // written by the pusher before its release CAS
+  // Remote frees: bit b = block b was freed by a thread that does not own the
+  // page. One fetch_or claims and publishes the free (a set bit names a double
+  // free); the owner takes a whole word with one exchange. A bitmap rather
+  // than an intrusive stack, so even two racing double frees cannot make a
+  // list cycle: the worst a race leaves behind is a bit the drain skips.
+  std::atomic<std::uint64_t> remote_bits[kRemoteWords] = {};
+  // Block b's state at meta[b], the free stack at meta[capacity + k]: with
+  // capacity <= 31 (8 KiB and up) both fit one cache line. Atomic bytes
+  // because remote freers read states; the owner's relaxed accesses are plain
+  // moves.
+  std::atomic<std::uint8_t> meta[2 * kMaxBlocksPerSlab];
+
+  BlockState state(std::uint32_t block, std::memory_order order = std::memory_order_relaxed) const {
+    return static_cast<BlockState>(meta[block].load(order));
+  }
+  void set_state(std::uint32_t block, BlockState s, std::memory_order order = std::memory_order_relaxed) {
+    meta[block].store(static_cast<std::uint8_t>(s), order);
+  }
+  std::uint32_t free_stack_at(std::uint32_t k) const {
+    return meta[capacity + k].load(std::memory_order_relaxed);
+  }
+  void push_free(std::uint32_t block) {
+    meta[capacity + free_top++].store(static_cast<std::uint8_t>(block), std::memory_order_relaxed);
+  }
+  std::uint32_t pop_free() { return meta[capacity + --free_top].load(std::memory_order_relaxed); }
+
+  // seq_cst so that a walk after taking a hint sees every bit set before the
+  // hint was read (see remote_free); a plain load on x86.
+  bool has_remote_frees() const {
+    std::uint64_t any = 0;
+    for (const auto& w : remote_bits) any |= w.load(std::memory_order_seq_cst);
+    return any != 0;
+  }
+  bool remote_freed(std::uint32_t block) const {
+    return (remote_bits[block / 64].load(std::memory_order_relaxed) >> (block % 64)) & 1;
+  }
 };
 
 // One intrusive doubly linked list of pages.
 struct PageQueue {
   PageDesc* head = nullptr;
-  void push(PageDesc* p, PageList id);
-  void remove(PageDesc* p);
-  PageDesc* pop(PageList id_after);
+  void push(PageDesc* p, PageList id) {
+    p->prev = nullptr;
+    p->next = head;
+    if (head) head->prev = p;
+    head = p;
+    p->list = id;
+  }
+  void remove(PageDesc* p) {
+    if (p->prev)
+      p->prev->next = p->next;
+    else
+      head = p->next;
+    if (p->next) p->next->prev = p->prev;
+    p->prev = p->next = nullptr;
+    p->list = PageList::none;
+  }
+  PageDesc* pop(PageList id_after) {
+    PageDesc* p = head;
+    if (p) {
+      remove(p);
+      p->list = id_after;
+    }
+    return p;
+  }
 };
 
 // A thread's v2 pages in one pool. Lives as long as the pool (recycled when a
 // new thread takes the slot), so a remote freer holding a stale owner pointer
 // only ever sets a harmless hint.
+// A block in a thread's free cache: slab index << 8 | block.
+using BlockHandle = std::uint32_t;
+inline constexpr std::size_t kMaxArenaSlabs = std::size_t{1} << 24;
+
 struct ThreadCtx {
   struct ClassPages {
     PageDesc* current = nullptr;
     PageQueue partial, full;
+    // Blocks this thread freed, handed out again LIFO (still warm) before
+    // any page is touched. They count as used on their page and are `free`
+    // in its state bytes, so a double free of one is still named. Without
+    // this cache every free and allocation updated page counters and moved
+    // pages between the partial and full queues: twice the instructions of
+    // the rest of the path.
+    std::uint32_t cached = 0;
+    BlockHandle cache[kFreeCacheMax];
   };
   ClassPages classes[kNumClasses];
   std::uint32_t slot = detail::kNoThreadSlot;
@@ -145,6 +231,16 @@ struct LargeRegistry {
   std::deque<std::uintptr_t> tombstone_order;
 };
 
+// The calling thread's context in the pool it used last: one compare on the
+// hot path instead of the registry's slot lookup. Keyed by a pool id that is
+// never reused, so a new pool at a recycled address never matches a stale
+// entry; cleared when the thread exits.
+struct CtxCache {
+  std::uint64_t pool_uid = 0;
+  ThreadCtx* ctx = nullptr;
+};
+inline thread_local CtxCache t_ctx_cache;
+
 struct Pool::Impl final : detail::ThreadExitListener {
   explicit Impl(PoolOptions options);
   ~Impl();
@@ -161,26 +257,67 @@ struct Pool::Impl final : detail::ThreadExitListener {
     return slab_base(d) + kSlabHeaderBytes + std::size_t{block} * kGeometry[d->cls].block_size;
   }
 
-  // page_of.cpp
+  // page_of.h
   Location locate(const void* ptr) const;
 
   // v1_pool.cpp
   void* v1_alloc(int cls);
-  FreeOutcome v1_free(const Location& loc, FreeOutcome out);
+  FreeOutcome v1_free(Location loc, FreeOutcome out);  // by value: keeps the hot caller's copy in registers
 
-  // v2_alloc.cpp
+  // alloc.cpp
   void* v2_alloc(int cls);
+  void* take_cached(BlockHandle h, int cls) {
+    PageDesc* d = &descs[h >> 8];
+    std::uint32_t block = h & 0xFF;
+    d->set_state(block, BlockState::allocated, std::memory_order_release);  // see pop_block
+    void* p = block_address(d, block);
+    detail::unpoison(p, kGeometry[cls].block_size);
+    return p;
+  }
   PageDesc* v2_refill(ThreadCtx* ctx, int cls);
-  void* pop_block(PageDesc* d);
-  ThreadCtx* my_ctx(bool create);
+  ThreadCtx* my_ctx_slow(bool create);
+  // The calling thread's context; with create=false, nullptr for a thread
+  // that never allocated here.
+  ThreadCtx* my_ctx(bool create) {
+    if (t_ctx_cache.pool_uid == uid) return t_ctx_cache.ctx;
+    return my_ctx_slow(create);
+  }
+  void* pop_block(PageDesc* d) {
+    std::uint32_t block = d->pop_free();
+    // Release, paired with the acquire load in remote_free: a thread that
+    // frees this block then sees every metadata write of this owner, even if
+    // the program handed the pointer over without synchronising.
+    d->set_state(block, BlockState::allocated, std::memory_order_release);
+    ++d->used;
+    void* p = block_address(d, block);
+    detail::unpoison(p, kGeometry[d->cls].block_size);
+    return p;
+  }
 
-  // v2_free.cpp
+  // free.cpp
   FreeOutcome free(void* ptr);
-  FreeOutcome v2_free_block(const Location& loc, FreeOutcome out);
+  FreeOutcome v2_free_block(PageDesc* d, std::uint32_t block, bool entered_v2);
+  // Back onto its page's free stack; moves the page between queues.
+  void return_to_page(ThreadCtx::ClassPages& pages, PageDesc* d, std::uint32_t block);
+  // The oldest `n` cached blocks of a class back to their pages.
+  void flush_cache(ThreadCtx::ClassPages& pages, std::uint32_t n);
+  // Built in one register: g++ assembled the outcome field by field on the
+  // stack and read it back whole, a failed store-to-load forward that waited
+  // for every store in flight (the free's metadata writes missing the cache).
+  static FreeOutcome v2_outcome(FreeRoute route, bool entered_v2, int cls, Verdict reason = Verdict::ok) {
+    static_assert(std::endian::native == std::endian::little && sizeof(FreeOutcome) == 8 &&
+                  offsetof(FreeOutcome, route) == 0 && offsetof(FreeOutcome, page_of) == 1 &&
+                  offsetof(FreeOutcome, entered_v2) == 2 && offsetof(FreeOutcome, reason) == 3 &&
+                  offsetof(FreeOutcome, cls) == 4);
+    std::uint64_t bits = std::uint64_t(route) | std::uint64_t(Verdict::ok) << 8 | std::uint64_t(entered_v2) << 16 |
+                         std::uint64_t(reason) << 24 | std::uint64_t(static_cast<std::uint32_t>(cls)) << 32;
+    return std::bit_cast<FreeOutcome>(bits);
+  }
 
   // v2_remote.cpp
-  void remote_push(PageDesc* d, std::uint32_t block);
-  std::uint32_t drain_remote(PageDesc* d);  // owner only; returns blocks reclaimed
+  FreeOutcome remote_free(PageDesc* d, std::uint32_t block, ThreadCtx* owner, bool entered_v2);
+  // Owner only; returns the blocks reclaimed.
+  std::uint32_t drain_remote(PageDesc* d, bool owner_changed = false);
   PageDesc* drain_owned_pages(ThreadCtx* ctx, int cls);
   PageDesc* take_shared_page(ThreadCtx* ctx, int cls);
   void release_to_cold(PageDesc* d);
@@ -196,6 +333,7 @@ struct Pool::Impl final : detail::ThreadExitListener {
   InvariantReport check() const;
 
   // ---------------------------------------------------------------- state
+  const std::uint64_t uid;  // never reused, unlike the Impl's address
   PoolOptions options;
   mutable std::mutex config_mutex;
   Config cfg;  // under config_mutex
@@ -235,3 +373,5 @@ struct Pool::Impl final : detail::ThreadExitListener {
 };
 
 }  // namespace hakmem::HAKMEM_FLAVOR_NS
+
+#include "page_of.h"

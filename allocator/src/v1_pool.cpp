@@ -1,7 +1,7 @@
 // Pool v1: the default route. One mutex per class guards a queue of slabs
-// with free blocks. v1 is also where every free lands that v2 did not take:
-// it frees its own blocks, hands v2 blocks of an old route back to v2, and
-// rejects everything else by name (state untouched).
+// with free blocks. v1 is also where every free lands that v2 did not take
+// (free.cpp hands v2 blocks of an old route back to v2 first): it frees its
+// own blocks and rejects everything else by name (state untouched).
 #include "pool_impl.h"
 
 namespace hakmem::HAKMEM_FLAVOR_NS {
@@ -23,7 +23,7 @@ void* Pool::Impl::v1_alloc(int cls) {
   return p;
 }
 
-FreeOutcome Pool::Impl::v1_free(const Location& loc, FreeOutcome out) {
+FreeOutcome Pool::Impl::v1_free(Location loc, FreeOutcome out) {
   out.cls = loc.cls;
   auto reject = [&](Verdict why) {
     out.route = FreeRoute::rejected;
@@ -32,19 +32,18 @@ FreeOutcome Pool::Impl::v1_free(const Location& loc, FreeOutcome out) {
   };
   if (loc.where != Location::Where::slab) return reject(Verdict::not_ours);
   if (loc.geometry != Verdict::ok) return reject(loc.geometry);
-  // A v2 block whose class is no longer routed to v2: its page still knows
-  // how to take it back.
-  if (loc.kind == PageKind::v2) return v2_free_block(loc, out);
+  // free() hands every v2 block at a block start to v2, so this is a v2
+  // page's header or tail: not a v1 block.
+  if (loc.kind == PageKind::v2) return reject(Verdict::header_missing);
 
   PageDesc* d = loc.desc;
   V1Class& c = v1[loc.cls];
   std::lock_guard lock(c.mutex);
-  BlockState expected = BlockState::allocated;
-  if (!d->state[loc.block].compare_exchange_strong(expected, BlockState::free, std::memory_order_acquire,
-                                                   std::memory_order_relaxed))
+  if (d->state(loc.block) != BlockState::allocated)
     return reject(Verdict::double_free);
+  d->set_state(loc.block, BlockState::free);
   detail::poison(block_address(d, loc.block), kGeometry[loc.cls].block_size);
-  d->free_stack[d->free_top++] = static_cast<std::uint8_t>(loc.block);
+  d->push_free(loc.block);
   --d->used;
   if (d->list == PageList::v1_full) {
     c.full.remove(d);

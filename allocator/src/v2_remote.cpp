@@ -1,34 +1,68 @@
 // Remote frees and page ownership.
 //
-// A free from any thread but the page's owner pushes the block index onto the
-// page's lock-free remote stack (CAS, release) and sets a per-class hint on
-// the owner. The owner drains a page's whole stack with one exchange
+// A free from any thread but the page's owner sets the block's bit in the
+// page's remote bitmap (one fetch_or, release) and a per-class hint on the
+// owner. The owner drains a page's bitmap a word at a time with one exchange
 // (acquire) during refill. When a thread exits, its pages are orphaned
 // (owner = null) onto the pool's per-class orphan queue, or onto the cold
 // queue when empty; a refilling thread adopts them and drains what other
 // threads freed meanwhile. No block is ever lost: it is either allocated, on
-// a free stack, or on a remote stack that some later owner drains.
+// a free stack, or has its remote bit set for some later owner to drain.
 #include "pool_impl.h"
 
 namespace hakmem::HAKMEM_FLAVOR_NS {
 
-void Pool::Impl::remote_push(PageDesc* d, std::uint32_t block) {
-  std::uint16_t head = d->remote_head.load(std::memory_order_relaxed);
-  do {
-    d->remote_next[block] = static_cast<std::uint8_t>(head);
-  } while (!d->remote_head.compare_exchange_weak(head, static_cast<std::uint16_t>(block + 1),
-                                                 std::memory_order_release, std::memory_order_relaxed));
+FreeOutcome Pool::Impl::remote_free(PageDesc* d, std::uint32_t block, ThreadCtx* owner, bool entered_v2) {
+  const int cls = d->cls;
+  // Acquire pairs with the release in pop_block: the owner's metadata writes
+  // for this block happen before this free, even if the program handed the
+  // pointer over without synchronising.
+  const std::uint64_t bit = std::uint64_t{1} << (block % 64);
+  if (d->state(block, std::memory_order_acquire) != BlockState::allocated || d->remote_freed(block))
+    return v2_outcome(FreeRoute::rejected, entered_v2, cls, Verdict::double_free);
+  // Poison before the bit is set: from then on the owner may hand the block
+  // out again and unpoison it.
+  detail::poison(block_address(d, block), kGeometry[d->cls].block_size);
+  // Release publishes the program's last writes to the block to the owner
+  // that drains it; acquire orders this free after any earlier one's drain.
+  // seq_cst, with the owner re-read below, for the hint (see there).
+  if (d->remote_bits[block / 64].fetch_or(bit, std::memory_order_seq_cst) & bit)  // a racing free won
+    return v2_outcome(FreeRoute::rejected, entered_v2, cls, Verdict::double_free);
+  if (entered_v2) HAKMEM_V2_COUNT(*this, cls, free_fast);
+  // The owner walks its pages for remote frees only when hinted, so a hint
+  // must not be lost when the page changes owner meanwhile. An adopter
+  // stores owner, then drains with an exchange (both seq_cst); this free
+  // sets the bit, then re-reads owner (both seq_cst). Either the adopter's
+  // drain sees the bit, or the re-read sees the adopter and hints it.
+  // The hint is read and written seq_cst as well: a free that finds the hint
+  // already set stores nothing, so the owner's walk after its exchange must
+  // see this bit through the total order, not through a release.
+  auto hint = [&](ThreadCtx* c) {
+    // Load first so that a run of remote frees does not bounce the owner's line.
+    if (c && !c->remote_hint[d->cls].load(std::memory_order_seq_cst))
+      c->remote_hint[d->cls].store(1, std::memory_order_seq_cst);
+  };
+  hint(owner);
+  if (ThreadCtx* now = d->owner.load(std::memory_order_seq_cst); now != owner) hint(now);
+  return v2_outcome(FreeRoute::v2_remote, entered_v2, cls);
 }
 
-std::uint32_t Pool::Impl::drain_remote(PageDesc* d) {
-  std::uint16_t head = d->remote_head.exchange(0, std::memory_order_acquire);
+std::uint32_t Pool::Impl::drain_remote(PageDesc* d, bool owner_changed) {
   std::uint32_t n = 0;
-  while (head != 0) {
-    std::uint32_t block = head - 1u;
-    head = d->remote_next[block];
-    d->state[block].store(BlockState::free, std::memory_order_relaxed);
-    d->free_stack[d->free_top++] = static_cast<std::uint8_t>(block);
-    ++n;
+  for (std::uint32_t w = 0; w < kRemoteWords; ++w) {
+    // A new owner must not skip a word on a stale zero (see remote_free).
+    if (!owner_changed && d->remote_bits[w].load(std::memory_order_seq_cst) == 0) continue;
+    std::uint64_t bits = d->remote_bits[w].exchange(0, std::memory_order_seq_cst);
+    while (bits) {
+      std::uint32_t block = w * 64 + static_cast<std::uint32_t>(__builtin_ctzll(bits));
+      bits &= bits - 1;
+      // Not allocated only after a double free raced the owner's own free of
+      // this block, which already put it on the free stack.
+      if (d->state(block) != BlockState::allocated) continue;
+      d->set_state(block, BlockState::free);
+      d->push_free(block);
+      ++n;
+    }
   }
   d->used = static_cast<std::uint16_t>(d->used - n);
   return n;
@@ -37,10 +71,12 @@ std::uint32_t Pool::Impl::drain_remote(PageDesc* d) {
 PageDesc* Pool::Impl::drain_owned_pages(ThreadCtx* ctx, int cls) {
   ThreadCtx::ClassPages& pages = ctx->classes[cls];
   if (PageDesc* cur = pages.current)
-    if (cur->remote_head.load(std::memory_order_relaxed) != 0) drain_remote(cur);
+    if (cur->has_remote_frees()) drain_remote(cur);
+  for (PageDesc* d = pages.partial.head; d; d = d->next)
+    if (d->has_remote_frees()) drain_remote(d);
   for (PageDesc* d = pages.full.head; d;) {
     PageDesc* next = d->next;
-    if (d->remote_head.load(std::memory_order_relaxed) != 0 && drain_remote(d) != 0) {
+    if (d->has_remote_frees() && drain_remote(d) != 0) {
       pages.full.remove(d);
       pages.partial.push(d, PageList::partial);
     }
@@ -54,13 +90,14 @@ PageDesc* Pool::Impl::take_shared_page(ThreadCtx* ctx, int cls) {
   V2Shared& shared = v2_shared[cls];
   std::lock_guard lock(shared.mutex);
   while (PageDesc* d = shared.orphans.pop(PageList::none)) {
-    d->owner.store(ctx, std::memory_order_release);  // publishes *ctx to remote freers
-    drain_remote(d);
+    d->owner.store(ctx, std::memory_order_seq_cst);  // publishes *ctx to remote freers; see remote_free
+    drain_remote(d, /*owner_changed=*/true);
     if (d->free_top) return d;
     ctx->classes[cls].full.push(d, PageList::full);  // every block still out: keep it owned
   }
   if (PageDesc* d = shared.cold.pop(PageList::none)) {
-    d->owner.store(ctx, std::memory_order_release);  // publishes *ctx to remote freers
+    // No block of a cold page is allocated, so no remote free can be pending.
+    d->owner.store(ctx, std::memory_order_seq_cst);  // publishes *ctx to remote freers
     return d;
   }
   return nullptr;
@@ -78,6 +115,7 @@ void Pool::Impl::on_thread_exit(std::uint32_t slot) {
   if (!ctx) return;
   for (int cls = 0; cls < kNumClasses; ++cls) {
     ThreadCtx::ClassPages& pages = ctx->classes[cls];
+    flush_cache(pages, pages.cached);
     std::vector<PageDesc*> owned;
     if (pages.current) owned.push_back(pages.current);
     for (PageQueue* q : {&pages.partial, &pages.full})
@@ -97,6 +135,7 @@ void Pool::Impl::on_thread_exit(std::uint32_t slot) {
     ctx->remote_hint[cls].store(0, std::memory_order_relaxed);
   }
   ctx_by_slot[slot].store(nullptr, std::memory_order_relaxed);
+  if (t_ctx_cache.pool_uid == uid) t_ctx_cache = {};  // runs on the exiting thread
   std::lock_guard lock(ctx_mutex);
   ctx->slot = detail::kNoThreadSlot;
   idle_ctxs.push_back(ctx);

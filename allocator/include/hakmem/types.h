@@ -26,11 +26,31 @@ inline constexpr std::size_t kMaxClassSize = kClassSizes[kNumClasses - 1];
 // overflow.
 inline constexpr std::size_t kMaxRequest = std::size_t{1} << 40;
 
+namespace detail {
+// Every class size is a multiple of 2 KiB, so one table entry per 2 KiB step
+// replaces a search on the allocation path.
+inline constexpr std::size_t kClassGranuleShift = 11;
+inline constexpr auto kClassByGranule = [] {
+  std::array<std::int8_t, (kMaxClassSize >> kClassGranuleShift) + 1> table{};
+  for (std::size_t g = 0; g < table.size(); ++g) {
+    int c = 0;
+    while (kClassSizes[c] < (g << kClassGranuleShift)) ++c;
+    table[g] = static_cast<std::int8_t>(c);
+  }
+  return table;
+}();
+static_assert([] {
+  for (std::size_t s : kClassSizes)
+    if (s % (std::size_t{1} << kClassGranuleShift)) return false;
+  return true;
+}());
+}  // namespace detail
+
 // Smallest class that fits `size` (0 counts as 1), or -1 above kMaxClassSize.
 constexpr int size_class_of(std::size_t size) {
-  for (int c = 0; c < kNumClasses; ++c)
-    if (size <= kClassSizes[c]) return c;
-  return -1;
+  if (size > kMaxClassSize) return -1;
+  return detail::kClassByGranule[(size + (std::size_t{1} << detail::kClassGranuleShift) - 1) >>
+                                 detail::kClassGranuleShift];
 }
 
 // ---------------------------------------------------------------- verdicts

@@ -1,5 +1,11 @@
+// The allocation path, from the top:
+//   size above kMaxRequest       -> nullptr
+//   above the largest class      -> large path
+//   class routed to v2           -> v2 (below); nullptr from v2 falls to v1
+//   otherwise                    -> v1
+//
 // Pool Hotbox v2 allocation. Each thread owns pages per class:
-//   current page -> partial pages            (alloc_fast)
+//   its free cache -> current page -> partial pages   (alloc_fast)
 //   -> refill: drain remote frees to owned pages, adopt an orphaned page or
 //      take a cold (empty) one, drain everything owned, map a fresh slab
 //                                            (alloc_refill)
@@ -9,42 +15,44 @@
 
 namespace hakmem::HAKMEM_FLAVOR_NS {
 
-ThreadCtx* Pool::Impl::my_ctx(bool create) {
+void* Pool::alloc(std::size_t size) {
+  if (size > kMaxRequest) return nullptr;
+  int cls = size_class_of(size);
+  if (cls < 0) return impl_->large_alloc(size);
+  if ((impl_->v2_route_mask.load(std::memory_order_relaxed) >> cls) & 1)
+    if (void* p = impl_->v2_alloc(cls)) return p;
+  return impl_->v1_alloc(cls);
+}
+
+ThreadCtx* Pool::Impl::my_ctx_slow(bool create) {
   std::uint32_t slot = create ? detail::current_thread_slot() : detail::current_thread_slot_if_registered();
   if (slot == detail::kNoThreadSlot) return nullptr;
   ThreadCtx* ctx = ctx_by_slot[slot].load(std::memory_order_relaxed);
-  if (ctx || !create) return ctx;
-  std::lock_guard lock(ctx_mutex);
-  if (!idle_ctxs.empty()) {
-    ctx = idle_ctxs.back();
-    idle_ctxs.pop_back();
-  } else {
-    ctxs.push_back(std::make_unique<ThreadCtx>());
-    ctx = ctxs.back().get();
+  if (!ctx && create) {
+    std::lock_guard lock(ctx_mutex);
+    if (!idle_ctxs.empty()) {
+      ctx = idle_ctxs.back();
+      idle_ctxs.pop_back();
+    } else {
+      ctxs.push_back(std::make_unique<ThreadCtx>());
+      ctx = ctxs.back().get();
+    }
+    ctx->slot = slot;
+    ctx_by_slot[slot].store(ctx, std::memory_order_relaxed);
   }
-  ctx->slot = slot;
-  ctx_by_slot[slot].store(ctx, std::memory_order_relaxed);
+  if (ctx) t_ctx_cache = {uid, ctx};
   return ctx;
 }
 
-void* Pool::Impl::pop_block(PageDesc* d) {
-  std::uint32_t block = d->free_stack[--d->free_top];
-  // Release, paired with the acquire in the free CAS: whichever thread frees
-  // the block then sees every metadata access of this owner (its earlier
-  // drain read remote_next[block]), even if the program handed the pointer
-  // over without synchronising.
-  d->state[block].store(BlockState::allocated, std::memory_order_release);
-  ++d->used;
-  void* p = block_address(d, block);
-  detail::unpoison(p, kGeometry[d->cls].block_size);
-  return p;
-}
-
-void* Pool::Impl::v2_alloc(int cls) {
+HAKMEM_HOT void* Pool::Impl::v2_alloc(int cls) {
   HAKMEM_V2_COUNT(*this, cls, alloc_calls);
   ThreadCtx* ctx = my_ctx(true);
   if (ctx) {
     ThreadCtx::ClassPages& pages = ctx->classes[cls];
+    if (pages.cached) {
+      HAKMEM_V2_COUNT(*this, cls, alloc_fast);
+      return take_cached(pages.cache[--pages.cached], cls);
+    }
     PageDesc* d = pages.current;
     if (d && d->free_top) {
       HAKMEM_V2_COUNT(*this, cls, alloc_fast);
@@ -69,7 +77,7 @@ void* Pool::Impl::v2_alloc(int cls) {
 
 // Returns a page with a free block, made current; the old current (exhausted)
 // moves to the full queue.
-PageDesc* Pool::Impl::v2_refill(ThreadCtx* ctx, int cls) {
+HAKMEM_COLD PageDesc* Pool::Impl::v2_refill(ThreadCtx* ctx, int cls) {
   ThreadCtx::ClassPages& pages = ctx->classes[cls];
   auto make_current = [&](PageDesc* d) {
     if (d->list == PageList::partial)
@@ -81,15 +89,18 @@ PageDesc* Pool::Impl::v2_refill(ThreadCtx* ctx, int cls) {
     d->list = PageList::current;
     return d;
   };
-  if (ctx->remote_hint[cls].exchange(0, std::memory_order_acquire))
+  if (PageDesc* cur = pages.current; cur && cur->has_remote_frees() && drain_remote(cur)) return cur;
+  // Load first: the exchange is a locked instruction, and the hint is
+  // usually clear. remote_free() makes sure no hint is lost when a page
+  // changes owner, so owned pages are walked only when hinted: walking them
+  // on every refill made a growing heap quadratic.
+  if (ctx->remote_hint[cls].load(std::memory_order_relaxed) &&
+      ctx->remote_hint[cls].exchange(0, std::memory_order_seq_cst))
     if (PageDesc* d = drain_owned_pages(ctx, cls)) return make_current(d);
   if (PageDesc* d = take_shared_page(ctx, cls)) return make_current(d);
-  // Hints can be lost when a page changed owner mid-push; before growing the
-  // arena, look at every owned page.
-  if (PageDesc* d = drain_owned_pages(ctx, cls)) return make_current(d);
   PageDesc* d = acquire_slab(PageKind::v2, cls);
   if (!d) return nullptr;
-  d->owner.store(ctx, std::memory_order_release);  // publishes *ctx to remote freers
+  d->owner.store(ctx, std::memory_order_seq_cst);  // see remote_free
   return make_current(d);
 }
 

@@ -1,15 +1,17 @@
-// Pointer classification. locate() reads only the descriptor table, never
-// slab memory, so any pointer (stack, freed large block, a never-committed
-// slab, a page header) is classified without a fault. page_of() is v2's view:
+// Pointer classification, inline because every free runs it. locate() reads
+// only the descriptor table, never slab memory, so any pointer (stack, freed
+// large block, a never-committed slab, a page header) is classified without a
+// fault. page_of() is v2's view:
 //   unknown        outside this pool's arena
 //   header_missing the slab is not a live v2 page (unused, or a v1 page)
 //   out_of_range   in a v2 page's header or tail, outside its block area
 //   misaligned     in the block area, not at a block start
+#pragma once
 #include "pool_impl.h"
 
 namespace hakmem::HAKMEM_FLAVOR_NS {
 
-Location Pool::Impl::locate(const void* ptr) const {
+inline Location Pool::Impl::locate(const void* ptr) const {
   Location loc;
   auto addr = reinterpret_cast<std::uintptr_t>(ptr);
   if (addr < arena_begin || addr >= arena_end) return loc;
@@ -35,7 +37,5 @@ Location Pool::Impl::locate(const void* ptr) const {
   loc.geometry = block * g.block_size == rel ? Verdict::ok : Verdict::misaligned;
   return loc;
 }
-
-Verdict Pool::page_of(const void* ptr) const { return impl_->locate(ptr).v2_verdict(); }
 
 }  // namespace hakmem::HAKMEM_FLAVOR_NS

@@ -1,0 +1,102 @@
+// The free path, from the top:
+//   null                         -> no-op
+//   a large block (or one freed recently) -> large path
+//   v2 routed for the page's class (or for a pointer in no class's page):
+//     count free_calls; page_of(ptr)
+//       ok      -> owner free (v2_local) or remote free (v2_remote, v2_remote.cpp)
+//       failure -> count page_of_fail_<reason> and free_fallback_v1
+//   a live v2 block whose class is no longer routed to v2 -> back to v2
+//   v1: frees its own blocks, rejects the rest by name.
+// Every rejection leaves all state untouched.
+#include "pool_impl.h"
+
+namespace hakmem::HAKMEM_FLAVOR_NS {
+
+FreeOutcome Pool::free(void* ptr) {
+  FreeOutcome out = impl_->free(ptr);
+  if (out.route == FreeRoute::rejected) [[unlikely]]
+    impl_->report_rejection(ptr, out);
+  return out;
+}
+
+HAKMEM_HOT FreeOutcome Pool::Impl::v2_free_block(PageDesc* d, std::uint32_t block, bool entered_v2) {
+  const int cls = d->cls;
+  ThreadCtx* owner = d->owner.load(std::memory_order_acquire);  // we may touch *owner below
+  ThreadCtx* me = owner ? my_ctx(false) : nullptr;
+  if (owner == nullptr || owner != me) return remote_free(d, block, owner, entered_v2);
+
+  // The owner's free takes no locked instruction: state[] is written by the
+  // owner only, and a remote free of this block would have set its bit. A
+  // lock here would also wait for every store still in flight (the caller's
+  // writes into the blocks it just touched), which cost more than the rest
+  // of the free.
+  if (d->state(block) != BlockState::allocated || d->remote_freed(block))
+    return v2_outcome(FreeRoute::rejected, entered_v2, cls, Verdict::double_free);
+  if (entered_v2) HAKMEM_V2_COUNT(*this, cls, free_fast);
+  detail::poison(block_address(d, block), kGeometry[cls].block_size);
+  d->set_state(block, BlockState::free);
+  ThreadCtx::ClassPages& pages = me->classes[cls];
+  if (pages.cached == kGeometry[cls].cache_limit) [[unlikely]]
+    flush_cache(pages, pages.cached / 2);
+  pages.cache[pages.cached++] = d->index << 8 | block;
+  return v2_outcome(FreeRoute::v2_local, entered_v2, cls);
+}
+
+void Pool::Impl::return_to_page(ThreadCtx::ClassPages& pages, PageDesc* d, std::uint32_t block) {
+  d->push_free(block);
+  --d->used;
+  if (d->list == PageList::full) {
+    pages.full.remove(d);
+    pages.partial.push(d, PageList::partial);
+  }
+  if (d->used == 0 && d != pages.current) {
+    pages.partial.remove(d);
+    release_to_cold(d);
+  }
+}
+
+HAKMEM_COLD void Pool::Impl::flush_cache(ThreadCtx::ClassPages& pages, std::uint32_t n) {
+  for (std::uint32_t i = 0; i < n; ++i) return_to_page(pages, &descs[pages.cache[i] >> 8], pages.cache[i] & 0xFF);
+  std::memmove(pages.cache, pages.cache + n, (pages.cached - n) * sizeof(BlockHandle));
+  pages.cached -= n;
+}
+
+HAKMEM_HOT FreeOutcome Pool::Impl::free(void* ptr) {
+  FreeOutcome out;
+  if (!ptr) return out;
+  Location loc = locate(ptr);
+  if (loc.where == Location::Where::outside)
+    if (std::optional<FreeOutcome> large_out = large_free(ptr)) return *large_out;
+
+  std::uint8_t mask = v2_route_mask.load(std::memory_order_relaxed);
+  bool enter_v2 = loc.cls < 0 ? mask != 0 : ((mask >> loc.cls) & 1) != 0;
+  if (enter_v2) {
+    [[maybe_unused]] int row = loc.cls < 0 ? kNoClassRow : loc.cls;
+    HAKMEM_V2_COUNT(*this, row, free_calls);
+    out.entered_v2 = true;
+    out.page_of = loc.v2_verdict();
+    switch (out.page_of) {
+      case Verdict::ok:
+        return v2_free_block(loc.desc, loc.block, true);
+      case Verdict::header_missing:
+        HAKMEM_V2_COUNT(*this, row, page_of_fail_header_missing);
+        break;
+      case Verdict::out_of_range:
+        HAKMEM_V2_COUNT(*this, row, page_of_fail_out_of_range);
+        break;
+      case Verdict::misaligned:
+        HAKMEM_V2_COUNT(*this, row, page_of_fail_misaligned);
+        break;
+      default:
+        HAKMEM_V2_COUNT(*this, row, page_of_fail_unknown);
+        break;
+    }
+    HAKMEM_V2_COUNT(*this, row, free_fallback_v1);
+  }
+  // A v2 block whose class is no longer routed to v2: its page still knows
+  // how to take it back.
+  if (loc.kind == PageKind::v2 && loc.geometry == Verdict::ok) return v2_free_block(loc.desc, loc.block, false);
+  return v1_free(loc, out);
+}
+
+}  // namespace hakmem::HAKMEM_FLAVOR_NS
