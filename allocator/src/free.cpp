@@ -1,4 +1,5 @@
-// The free path, from the top:
+// The free path, from the top (free() takes v2 block starts, free_other()
+// the rest):
 //   null                         -> no-op
 //   a large block (or one freed recently) -> large path
 //   v2 routed for the page's class (or for a pointer in no class's page):
@@ -12,19 +13,32 @@
 
 namespace hakmem::HAKMEM_FLAVOR_NS {
 
+// The slow paths below are reached by tail calls only: a call that returns
+// into the hot path would make every free save and restore six registers.
+
 FreeOutcome Pool::free(void* ptr) {
   FreeOutcome out = impl_->free(ptr);
   if (out.route == FreeRoute::rejected) [[unlikely]]
-    impl_->report_rejection(ptr, out);
+    return impl_->report_rejection(ptr, out);
   return out;
 }
 
 HAKMEM_HOT FreeOutcome Pool::Impl::v2_free_block(PageDesc* d, std::uint32_t block, bool entered_v2) {
-  const int cls = d->cls;
   ThreadCtx* owner = d->owner.load(std::memory_order_acquire);  // we may touch *owner below
-  ThreadCtx* me = owner ? my_ctx(false) : nullptr;
-  if (owner == nullptr || owner != me) return remote_free(d, block, owner, entered_v2);
+  if (owner && t_ctx_cache.pool_uid == uid && t_ctx_cache.ctx == owner) return owner_free(d, block, owner, entered_v2);
+  return v2_free_uncached(d, block, owner, entered_v2);
+}
 
+// The page's owner is not the thread context this thread cached: a remote
+// free, an orphaned page, or a thread that last used another pool.
+HAKMEM_COLD FreeOutcome Pool::Impl::v2_free_uncached(PageDesc* d, std::uint32_t block, ThreadCtx* owner,
+                                                     bool entered_v2) {
+  if (owner && owner == my_ctx(false)) return owner_free(d, block, owner, entered_v2);
+  return remote_free(d, block, owner, entered_v2);
+}
+
+HAKMEM_HOT FreeOutcome Pool::Impl::owner_free(PageDesc* d, std::uint32_t block, ThreadCtx* me, bool entered_v2) {
+  const int cls = d->cls;
   // The owner's free takes no locked instruction: state[] is written by the
   // owner only, and a remote free of this block would have set its bit. A
   // lock here would also wait for every store still in flight (the caller's
@@ -36,9 +50,10 @@ HAKMEM_HOT FreeOutcome Pool::Impl::v2_free_block(PageDesc* d, std::uint32_t bloc
   detail::poison(block_address(d, block), kGeometry[cls].block_size);
   d->set_state(block, BlockState::free);
   ThreadCtx::ClassPages& pages = me->classes[cls];
+  const BlockHandle handle = d->index << 8 | block;
   if (pages.cached == kGeometry[cls].cache_limit) [[unlikely]]
-    flush_cache(pages, pages.cached / 2);
-  pages.cache[pages.cached++] = d->index << 8 | block;
+    return flush_then_cache(pages, handle, v2_outcome(FreeRoute::v2_local, entered_v2, cls));
+  pages.cache[pages.cached++] = handle;
   return v2_outcome(FreeRoute::v2_local, entered_v2, cls);
 }
 
@@ -55,13 +70,33 @@ void Pool::Impl::return_to_page(ThreadCtx::ClassPages& pages, PageDesc* d, std::
   }
 }
 
-HAKMEM_COLD void Pool::Impl::flush_cache(ThreadCtx::ClassPages& pages, std::uint32_t n) {
+void Pool::Impl::flush_cache(ThreadCtx::ClassPages& pages, std::uint32_t n) {
   for (std::uint32_t i = 0; i < n; ++i) return_to_page(pages, &descs[pages.cache[i] >> 8], pages.cache[i] & 0xFF);
   std::memmove(pages.cache, pages.cache + n, (pages.cached - n) * sizeof(BlockHandle));
   pages.cached -= n;
 }
 
+HAKMEM_COLD FreeOutcome Pool::Impl::flush_then_cache(ThreadCtx::ClassPages& pages, BlockHandle handle,
+                                                     FreeOutcome out) {
+  flush_cache(pages, pages.cached / 2);
+  pages.cache[pages.cached++] = handle;
+  return out;
+}
+
+// Only a v2 block start stays on the hot path; everything else is one tail
+// call away, so the hot path needs no saved registers.
 HAKMEM_HOT FreeOutcome Pool::Impl::free(void* ptr) {
+  Location loc = locate(ptr);
+  if (loc.kind == PageKind::v2 && loc.geometry == Verdict::ok) {
+    // Not routed to v2 any more: the page still takes its block back.
+    bool enter_v2 = (v2_route_mask.load(std::memory_order_relaxed) >> loc.cls) & 1;
+    if (enter_v2) HAKMEM_V2_COUNT(*this, loc.cls, free_calls);
+    return v2_free_block(loc.desc, loc.block, enter_v2);
+  }
+  return free_other(ptr);
+}
+
+HAKMEM_COLD FreeOutcome Pool::Impl::free_other(void* ptr) {
   FreeOutcome out;
   if (!ptr) return out;
   Location loc = locate(ptr);
@@ -74,10 +109,8 @@ HAKMEM_HOT FreeOutcome Pool::Impl::free(void* ptr) {
     [[maybe_unused]] int row = loc.cls < 0 ? kNoClassRow : loc.cls;
     HAKMEM_V2_COUNT(*this, row, free_calls);
     out.entered_v2 = true;
-    out.page_of = loc.v2_verdict();
+    out.page_of = loc.v2_verdict();  // never ok: free() took every v2 block start
     switch (out.page_of) {
-      case Verdict::ok:
-        return v2_free_block(loc.desc, loc.block, true);
       case Verdict::header_missing:
         HAKMEM_V2_COUNT(*this, row, page_of_fail_header_missing);
         break;
@@ -93,9 +126,6 @@ HAKMEM_HOT FreeOutcome Pool::Impl::free(void* ptr) {
     }
     HAKMEM_V2_COUNT(*this, row, free_fallback_v1);
   }
-  // A v2 block whose class is no longer routed to v2: its page still knows
-  // how to take it back.
-  if (loc.kind == PageKind::v2 && loc.geometry == Verdict::ok) return v2_free_block(loc.desc, loc.block, false);
   return v1_free(loc, out);
 }
 

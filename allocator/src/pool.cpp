@@ -67,9 +67,9 @@ StatsSnapshot Pool::Impl::snapshot() const {
   return s;
 }
 
-void Pool::Impl::report_rejection(const void* ptr, const FreeOutcome& out) {
+FreeOutcome Pool::Impl::report_rejection(const void* ptr, FreeOutcome out) {
   InvalidFreePolicy policy = invalid_free.load(std::memory_order_relaxed);
-  if (policy == InvalidFreePolicy::quiet) return;
+  if (policy == InvalidFreePolicy::quiet) return out;
   auto offset = reinterpret_cast<std::uintptr_t>(ptr) - arena_begin;
   if (out.cls >= 0)
     std::fprintf(options.report,
@@ -82,6 +82,7 @@ void Pool::Impl::report_rejection(const void* ptr, const FreeOutcome& out) {
     std::fflush(options.report);
     std::abort();
   }
+  return out;
 }
 
 // ---------------------------------------------------------------- Pool

@@ -248,7 +248,8 @@ struct Pool::Impl final : detail::ThreadExitListener {
   // pool.cpp
   void apply_config(const Config& cfg);
   StatsSnapshot snapshot() const;
-  void report_rejection(const void* ptr, const FreeOutcome& out);
+  // Applies HAKMEM_POOL_INVALID_FREE; returns `out`. By value: see v2_outcome.
+  FreeOutcome report_rejection(const void* ptr, FreeOutcome out);
 
   // arena.cpp
   PageDesc* acquire_slab(PageKind kind, int cls);
@@ -296,11 +297,15 @@ struct Pool::Impl final : detail::ThreadExitListener {
 
   // free.cpp
   FreeOutcome free(void* ptr);
+  FreeOutcome free_other(void* ptr);
   FreeOutcome v2_free_block(PageDesc* d, std::uint32_t block, bool entered_v2);
+  FreeOutcome v2_free_uncached(PageDesc* d, std::uint32_t block, ThreadCtx* owner, bool entered_v2);
+  FreeOutcome owner_free(PageDesc* d, std::uint32_t block, ThreadCtx* me, bool entered_v2);
   // Back onto its page's free stack; moves the page between queues.
   void return_to_page(ThreadCtx::ClassPages& pages, PageDesc* d, std::uint32_t block);
   // The oldest `n` cached blocks of a class back to their pages.
   void flush_cache(ThreadCtx::ClassPages& pages, std::uint32_t n);
+  FreeOutcome flush_then_cache(ThreadCtx::ClassPages& pages, BlockHandle handle, FreeOutcome out);
   // Built in one register: g++ assembled the outcome field by field on the
   // stack and read it back whole, a failed store-to-load forward that waited
   // for every store in flight (the free's metadata writes missing the cache).
