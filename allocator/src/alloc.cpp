@@ -1,26 +1,27 @@
 // The allocation path, from the top:
 //   size above kMaxRequest       -> nullptr
 //   above the largest class      -> large path
-//   class routed to v2           -> v2 (below); nullptr from v2 falls to v1
+//   class routed to v2           -> v2 (below), which falls back to v1
 //   otherwise                    -> v1
 //
 // Pool Hotbox v2 allocation. Each thread owns pages per class:
 //   its free cache -> current page -> partial pages   (alloc_fast)
-//   -> refill: drain remote frees to owned pages, adopt an orphaned page or
-//      take a cold (empty) one, drain everything owned, map a fresh slab
+//   -> refill: drain the current page's remote frees; when hinted, every
+//      owned page's; adopt an orphaned page or take a cold (empty) one; map
+//      a fresh slab
 //                                            (alloc_refill)
-//   -> a failed refill returns nullptr and the caller falls back to v1
+//   -> a failed refill falls back to v1
 //                                            (alloc_refill_fail, alloc_fallback_v1)
 #include "pool_impl.h"
 
 namespace hakmem::HAKMEM_FLAVOR_NS {
 
+// Slow paths are reached by tail calls only (see free.cpp).
 void* Pool::alloc(std::size_t size) {
-  if (size > kMaxRequest) return nullptr;
   int cls = size_class_of(size);
-  if (cls < 0) return impl_->large_alloc(size);
-  if ((impl_->v2_route_mask.load(std::memory_order_relaxed) >> cls) & 1)
-    if (void* p = impl_->v2_alloc(cls)) return p;
+  if (cls < 0) [[unlikely]]
+    return size > kMaxRequest ? nullptr : impl_->large_alloc(size);
+  if ((impl_->v2_route_mask.load(std::memory_order_relaxed) >> cls) & 1) return impl_->v2_alloc(cls);
   return impl_->v1_alloc(cls);
 }
 
@@ -58,21 +59,27 @@ HAKMEM_HOT void* Pool::Impl::v2_alloc(int cls) {
       HAKMEM_V2_COUNT(*this, cls, alloc_fast);
       return pop_block(d);
     }
+  }
+  return v2_alloc_from_queues(ctx, cls);
+}
+
+// The current page is exhausted (or there is no context: thread slots ran
+// out): a partial page, else a refill, else v1.
+HAKMEM_COLD void* Pool::Impl::v2_alloc_from_queues(ThreadCtx* ctx, int cls) {
+  if (ctx) {
+    ThreadCtx::ClassPages& pages = ctx->classes[cls];
     if (pages.partial.head) {
-      if (d) pages.full.push(d, PageList::full);
+      if (pages.current) pages.full.push(pages.current, PageList::full);
       pages.current = pages.partial.pop(PageList::current);
       HAKMEM_V2_COUNT(*this, cls, alloc_fast);
       return pop_block(pages.current);
     }
   }
   HAKMEM_V2_COUNT(*this, cls, alloc_refill);
-  PageDesc* d = ctx ? v2_refill(ctx, cls) : nullptr;  // no ctx: thread slots exhausted
-  if (!d) {
-    HAKMEM_V2_COUNT(*this, cls, alloc_refill_fail);
-    HAKMEM_V2_COUNT(*this, cls, alloc_fallback_v1);
-    return nullptr;
-  }
-  return pop_block(d);
+  if (PageDesc* d = ctx ? v2_refill(ctx, cls) : nullptr) return pop_block(d);
+  HAKMEM_V2_COUNT(*this, cls, alloc_refill_fail);
+  HAKMEM_V2_COUNT(*this, cls, alloc_fallback_v1);
+  return v1_alloc(cls);
 }
 
 // Returns a page with a free block, made current; the old current (exhausted)

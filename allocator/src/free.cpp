@@ -16,16 +16,14 @@ namespace hakmem::HAKMEM_FLAVOR_NS {
 // The slow paths below are reached by tail calls only: a call that returns
 // into the hot path would make every free save and restore six registers.
 
-FreeOutcome Pool::free(void* ptr) {
-  FreeOutcome out = impl_->free(ptr);
-  if (out.route == FreeRoute::rejected) [[unlikely]]
-    return impl_->report_rejection(ptr, out);
-  return out;
-}
+// Each path that rejects a free reports it itself (report_rejection), so
+// that this stays a tail call.
+FreeOutcome Pool::free(void* ptr) { return impl_->free(ptr); }
 
 HAKMEM_HOT FreeOutcome Pool::Impl::v2_free_block(PageDesc* d, std::uint32_t block, bool entered_v2) {
   ThreadCtx* owner = d->owner.load(std::memory_order_acquire);  // we may touch *owner below
-  if (owner && t_ctx_cache.pool_uid == uid && t_ctx_cache.ctx == owner) return owner_free(d, block, owner, entered_v2);
+  if (owner && t_ctx_cache.pool_uid == uid && t_ctx_cache.ctx == owner)
+    return owner_free(d, block, owner, entered_v2);
   return v2_free_uncached(d, block, owner, entered_v2);
 }
 
@@ -37,7 +35,8 @@ HAKMEM_COLD FreeOutcome Pool::Impl::v2_free_uncached(PageDesc* d, std::uint32_t 
   return remote_free(d, block, owner, entered_v2);
 }
 
-HAKMEM_HOT FreeOutcome Pool::Impl::owner_free(PageDesc* d, std::uint32_t block, ThreadCtx* me, bool entered_v2) {
+HAKMEM_HOT FreeOutcome Pool::Impl::owner_free(PageDesc* d, std::uint32_t block, ThreadCtx* me,
+                                              bool entered_v2) {
   const int cls = d->cls;
   // The owner's free takes no locked instruction: state[] is written by the
   // owner only, and a remote free of this block would have set its bit. A
@@ -45,7 +44,8 @@ HAKMEM_HOT FreeOutcome Pool::Impl::owner_free(PageDesc* d, std::uint32_t block, 
   // writes into the blocks it just touched), which cost more than the rest
   // of the free.
   if (d->state(block) != BlockState::allocated || d->remote_freed(block))
-    return v2_outcome(FreeRoute::rejected, entered_v2, cls, Verdict::double_free);
+    return report_rejection(block_address(d, block),
+                            v2_outcome(FreeRoute::rejected, entered_v2, cls, Verdict::double_free));
   if (entered_v2) HAKMEM_V2_COUNT(*this, cls, free_fast);
   detail::poison(block_address(d, block), kGeometry[cls].block_size);
   d->set_state(block, BlockState::free);
@@ -71,7 +71,8 @@ void Pool::Impl::return_to_page(ThreadCtx::ClassPages& pages, PageDesc* d, std::
 }
 
 void Pool::Impl::flush_cache(ThreadCtx::ClassPages& pages, std::uint32_t n) {
-  for (std::uint32_t i = 0; i < n; ++i) return_to_page(pages, &descs[pages.cache[i] >> 8], pages.cache[i] & 0xFF);
+  for (std::uint32_t i = 0; i < n; ++i)
+    return_to_page(pages, &descs[pages.cache[i] >> 8], pages.cache[i] & 0xFF);
   std::memmove(pages.cache, pages.cache + n, (pages.cached - n) * sizeof(BlockHandle));
   pages.cached -= n;
 }
@@ -101,7 +102,8 @@ HAKMEM_COLD FreeOutcome Pool::Impl::free_other(void* ptr) {
   if (!ptr) return out;
   Location loc = locate(ptr);
   if (loc.where == Location::Where::outside)
-    if (std::optional<FreeOutcome> large_out = large_free(ptr)) return *large_out;
+    if (std::optional<FreeOutcome> large_out = large_free(ptr))
+      return large_out->route == FreeRoute::rejected ? report_rejection(ptr, *large_out) : *large_out;
 
   std::uint8_t mask = v2_route_mask.load(std::memory_order_relaxed);
   bool enter_v2 = loc.cls < 0 ? mask != 0 : ((mask >> loc.cls) & 1) != 0;
@@ -126,7 +128,8 @@ HAKMEM_COLD FreeOutcome Pool::Impl::free_other(void* ptr) {
     }
     HAKMEM_V2_COUNT(*this, row, free_fallback_v1);
   }
-  return v1_free(loc, out);
+  out = v1_free(loc, out);
+  return out.route == FreeRoute::rejected ? report_rejection(ptr, out) : out;
 }
 
 }  // namespace hakmem::HAKMEM_FLAVOR_NS

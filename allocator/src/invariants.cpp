@@ -153,7 +153,8 @@ InvariantReport Pool::Impl::check() const {
     }
     if (free_state != d->free_top + in_cache)
       fail(name + ": free blocks missing from the free stack and caches (lost blocks)");
-    if (d->used != allocated + remote_state + in_cache) fail(name + ": used count disagrees with block states");
+    if (d->used != allocated + remote_state + in_cache)
+      fail(name + ": used count disagrees with block states");
 
     auto it = placed.find(d);
     if (kind == PageKind::v1) {

@@ -13,7 +13,9 @@ std::atomic<std::uint64_t> next_pool_uid{1};  // 0 marks an empty CtxCache
 }  // namespace
 
 Pool::Impl::Impl(PoolOptions opts)
-    : uid(next_pool_uid.fetch_add(1, std::memory_order_relaxed)), options(std::move(opts)), os(options.faults) {
+    : uid(next_pool_uid.fetch_add(1, std::memory_order_relaxed)),
+      options(std::move(opts)),
+      os(options.faults) {
   apply_config(parse_config(options.env));
   arena_slabs = options.arena_bytes / kSlabSize;
   if (arena_slabs == 0) throw std::invalid_argument("hakmem: arena_bytes is smaller than one 256 KiB slab");
@@ -109,8 +111,7 @@ BlockInfo Pool::block_info(const void* ptr) const {
   if (loc.where != Location::Where::slab) return info;
   info.kind = loc.kind == PageKind::v1 ? BlockKind::v1 : BlockKind::v2;
   info.cls = loc.cls;
-  if (loc.geometry == Verdict::ok &&
-      loc.desc->state(loc.block) == BlockState::allocated &&
+  if (loc.geometry == Verdict::ok && loc.desc->state(loc.block) == BlockState::allocated &&
       !loc.desc->remote_freed(loc.block)) {
     info.live = true;
     info.usable = kGeometry[loc.cls].block_size;

@@ -267,6 +267,7 @@ struct Pool::Impl final : detail::ThreadExitListener {
 
   // alloc.cpp
   void* v2_alloc(int cls);
+  void* v2_alloc_from_queues(ThreadCtx* ctx, int cls);
   void* take_cached(BlockHandle h, int cls) {
     PageDesc* d = &descs[h >> 8];
     std::uint32_t block = h & 0xFF;
@@ -314,8 +315,9 @@ struct Pool::Impl final : detail::ThreadExitListener {
                   offsetof(FreeOutcome, route) == 0 && offsetof(FreeOutcome, page_of) == 1 &&
                   offsetof(FreeOutcome, entered_v2) == 2 && offsetof(FreeOutcome, reason) == 3 &&
                   offsetof(FreeOutcome, cls) == 4);
-    std::uint64_t bits = std::uint64_t(route) | std::uint64_t(Verdict::ok) << 8 | std::uint64_t(entered_v2) << 16 |
-                         std::uint64_t(reason) << 24 | std::uint64_t(static_cast<std::uint32_t>(cls)) << 32;
+    std::uint64_t bits = std::uint64_t(route) | std::uint64_t(Verdict::ok) << 8 |
+                         std::uint64_t(entered_v2) << 16 | std::uint64_t(reason) << 24 |
+                         std::uint64_t(static_cast<std::uint32_t>(cls)) << 32;
     return std::bit_cast<FreeOutcome>(bits);
   }
 

@@ -39,8 +39,7 @@ FreeOutcome Pool::Impl::v1_free(Location loc, FreeOutcome out) {
   PageDesc* d = loc.desc;
   V1Class& c = v1[loc.cls];
   std::lock_guard lock(c.mutex);
-  if (d->state(loc.block) != BlockState::allocated)
-    return reject(Verdict::double_free);
+  if (d->state(loc.block) != BlockState::allocated) return reject(Verdict::double_free);
   d->set_state(loc.block, BlockState::free);
   detail::poison(block_address(d, loc.block), kGeometry[loc.cls].block_size);
   d->push_free(loc.block);

@@ -19,7 +19,8 @@ FreeOutcome Pool::Impl::remote_free(PageDesc* d, std::uint32_t block, ThreadCtx*
   // pointer over without synchronising.
   const std::uint64_t bit = std::uint64_t{1} << (block % 64);
   if (d->state(block, std::memory_order_acquire) != BlockState::allocated || d->remote_freed(block))
-    return v2_outcome(FreeRoute::rejected, entered_v2, cls, Verdict::double_free);
+    return report_rejection(block_address(d, block),
+                            v2_outcome(FreeRoute::rejected, entered_v2, cls, Verdict::double_free));
   // Poison before the bit is set: from then on the owner may hand the block
   // out again and unpoison it.
   detail::poison(block_address(d, block), kGeometry[d->cls].block_size);
@@ -27,7 +28,8 @@ FreeOutcome Pool::Impl::remote_free(PageDesc* d, std::uint32_t block, ThreadCtx*
   // that drains it; acquire orders this free after any earlier one's drain.
   // seq_cst, with the owner re-read below, for the hint (see there).
   if (d->remote_bits[block / 64].fetch_or(bit, std::memory_order_seq_cst) & bit)  // a racing free won
-    return v2_outcome(FreeRoute::rejected, entered_v2, cls, Verdict::double_free);
+    return report_rejection(block_address(d, block),
+                            v2_outcome(FreeRoute::rejected, entered_v2, cls, Verdict::double_free));
   if (entered_v2) HAKMEM_V2_COUNT(*this, cls, free_fast);
   // The owner walks its pages for remote frees only when hinted, so a hint
   // must not be lost when the page changes owner meanwhile. An adopter
