@@ -65,6 +65,11 @@ StatsSnapshot Pool::Impl::snapshot() const {
   s.compiled = true;
   for (int row = 0; row < kNumStatRows; ++row)
     for (int i = 0; i < kNumV2Stats; ++i) s.rows[row][i] = stats.rows[row][i].load(std::memory_order_relaxed);
+  std::lock_guard lock(ctx_mutex);
+  for (const auto& ctx : ctxs)
+    for (int row = 0; row < kNumStatRows; ++row)
+      for (int i = 0; i < kNumV2Stats; ++i)
+        s.rows[row][i] += ctx->stats.rows[row][i].load(std::memory_order_relaxed);
 #endif
   return s;
 }

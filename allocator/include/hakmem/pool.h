@@ -63,7 +63,8 @@ class Pool {
   Config config() const;
 
   StatsSnapshot stats() const;  // all zero, compiled=false when compiled out
-  // Bytes the pool holds for v2 telemetry: 0 when compiled out.
+  // Bytes of one v2 telemetry table (a pool holds one, plus one per thread
+  // context): 0 when compiled out.
   static std::size_t stats_storage_bytes();
 
   // Walks every page and block; call at quiescent points only.
