@@ -289,10 +289,12 @@ struct Pool::Impl final : detail::ThreadExitListener {
   void* v2_alloc(int cls);
   void* v2_alloc_from_queues(ThreadCtx* ctx, int cls);
   void* take_cached(BlockHandle h, int cls) {
-    PageDesc* d = &descs[h >> 8];
-    std::uint32_t block = h & 0xFF;
-    d->set_state(block, BlockState::allocated, std::memory_order_release);  // see pop_block
-    void* p = block_address(d, block);
+    const std::uint32_t slab = h >> 8, block = h & 0xFF;
+    // See pop_block. Only a store into the descriptor: the address comes
+    // from the handle, so no load waits for a descriptor line.
+    descs[slab].set_state(block, BlockState::allocated, std::memory_order_release);
+    void* p = arena + std::size_t{slab} * kSlabSize + kSlabHeaderBytes +
+              std::size_t{block} * kGeometry[cls].block_size;
     detail::unpoison(p, kGeometry[cls].block_size);
     return p;
   }
