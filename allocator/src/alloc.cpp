@@ -69,7 +69,12 @@ HAKMEM_COLD void* Pool::Impl::v2_alloc_from_queues(ThreadCtx* ctx, int cls) {
   if (ctx) {
     ThreadCtx::ClassPages& pages = ctx->classes[cls];
     if (pages.partial.head) {
-      if (pages.current) pages.full.push(pages.current, PageList::full);
+      if (PageDesc* cur = pages.current) {
+        pages.full.push(cur, PageList::full);
+        // Its remote frees would otherwise wait on the full list for the
+        // next remote free to leave a hint.
+        if (cur->has_remote_frees()) ctx->remote_hint[cls].store(1, std::memory_order_relaxed);
+      }
       pages.current = pages.partial.pop(PageList::current);
       HAKMEM_V2_COUNT(*this, cls, alloc_fast);
       return pop_block(pages.current);

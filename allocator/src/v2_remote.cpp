@@ -74,8 +74,6 @@ PageDesc* Pool::Impl::drain_owned_pages(ThreadCtx* ctx, int cls) {
   ThreadCtx::ClassPages& pages = ctx->classes[cls];
   if (PageDesc* cur = pages.current)
     if (cur->has_remote_frees()) drain_remote(cur);
-  for (PageDesc* d = pages.partial.head; d; d = d->next)
-    if (d->has_remote_frees()) drain_remote(d);
   for (PageDesc* d = pages.full.head; d;) {
     PageDesc* next = d->next;
     if (d->has_remote_frees() && drain_remote(d) != 0) {
