@@ -46,21 +46,28 @@ ThreadCtx* Pool::Impl::my_ctx_slow(bool create) {
 }
 
 HAKMEM_HOT void* Pool::Impl::v2_alloc(int cls) {
+  if (t_ctx_cache.pool_uid != uid) [[unlikely]]
+    return v2_alloc_uncached(cls);
   HAKMEM_V2_COUNT(*this, cls, alloc_calls);
-  ThreadCtx* ctx = my_ctx(true);
-  if (ctx) {
-    ThreadCtx::ClassPages& pages = ctx->classes[cls];
-    if (pages.cached) {
-      HAKMEM_V2_COUNT(*this, cls, alloc_fast);
-      return take_cached(pages.cache[--pages.cached], cls);
-    }
-    PageDesc* d = pages.current;
-    if (d && d->free_top) {
-      HAKMEM_V2_COUNT(*this, cls, alloc_fast);
-      return pop_block(d);
-    }
+  ThreadCtx* ctx = t_ctx_cache.ctx;
+  ThreadCtx::ClassPages& pages = ctx->classes[cls];
+  if (pages.cached) {
+    HAKMEM_V2_COUNT(*this, cls, alloc_fast);
+    return take_cached(pages.cache[--pages.cached], cls);
+  }
+  if (PageDesc* d = pages.current; d && d->free_top) {
+    HAKMEM_V2_COUNT(*this, cls, alloc_fast);
+    return pop_block(d);
   }
   return v2_alloc_from_queues(ctx, cls);
+}
+
+// This thread has not cached its context in this pool (its first allocation
+// here, or it last used another pool).
+HAKMEM_COLD void* Pool::Impl::v2_alloc_uncached(int cls) {
+  if (my_ctx_slow(true)) return v2_alloc(cls);  // cached now
+  HAKMEM_V2_COUNT(*this, cls, alloc_calls);
+  return v2_alloc_from_queues(nullptr, cls);  // thread slots exhausted
 }
 
 // The current page is exhausted (or there is no context: thread slots ran

@@ -18,9 +18,9 @@ namespace hakmem::HAKMEM_FLAVOR_NS {
 
 // Each path that rejects a free reports it itself (report_rejection), so
 // that this stays a tail call.
-FreeOutcome Pool::free(void* ptr) { return impl_->free(ptr); }
+FreeOutcome Pool::free(void* ptr) { return unpack(impl_->free(ptr)); }
 
-HAKMEM_HOT FreeOutcome Pool::Impl::v2_free_block(PageDesc* d, std::uint32_t block, bool entered_v2) {
+HAKMEM_HOT PackedOutcome Pool::Impl::v2_free_block(PageDesc* d, std::uint32_t block, bool entered_v2) {
   ThreadCtx* owner = d->owner.load(std::memory_order_acquire);  // we may touch *owner below
   if (owner && t_ctx_cache.pool_uid == uid && t_ctx_cache.ctx == owner)
     return owner_free(d, block, owner, entered_v2);
@@ -29,14 +29,14 @@ HAKMEM_HOT FreeOutcome Pool::Impl::v2_free_block(PageDesc* d, std::uint32_t bloc
 
 // The page's owner is not the thread context this thread cached: a remote
 // free, an orphaned page, or a thread that last used another pool.
-HAKMEM_COLD FreeOutcome Pool::Impl::v2_free_uncached(PageDesc* d, std::uint32_t block, ThreadCtx* owner,
-                                                     bool entered_v2) {
+HAKMEM_COLD PackedOutcome Pool::Impl::v2_free_uncached(PageDesc* d, std::uint32_t block, ThreadCtx* owner,
+                                                       bool entered_v2) {
   if (owner && owner == my_ctx(false)) return owner_free(d, block, owner, entered_v2);
   return remote_free(d, block, owner, entered_v2);
 }
 
-HAKMEM_HOT FreeOutcome Pool::Impl::owner_free(PageDesc* d, std::uint32_t block, ThreadCtx* me,
-                                              bool entered_v2) {
+HAKMEM_HOT PackedOutcome Pool::Impl::owner_free(PageDesc* d, std::uint32_t block, ThreadCtx* me,
+                                                bool entered_v2) {
   const int cls = d->cls;
   // The owner's free takes no locked instruction: state[] is written by the
   // owner only, and a remote free of this block would have set its bit. A
@@ -77,8 +77,8 @@ void Pool::Impl::flush_cache(ThreadCtx::ClassPages& pages, std::uint32_t n) {
   pages.cached -= n;
 }
 
-HAKMEM_COLD FreeOutcome Pool::Impl::flush_then_cache(ThreadCtx::ClassPages& pages, BlockHandle handle,
-                                                     FreeOutcome out) {
+HAKMEM_COLD PackedOutcome Pool::Impl::flush_then_cache(ThreadCtx::ClassPages& pages, BlockHandle handle,
+                                                       PackedOutcome out) {
   flush_cache(pages, pages.cached / 2);
   pages.cache[pages.cached++] = handle;
   return out;
@@ -86,7 +86,7 @@ HAKMEM_COLD FreeOutcome Pool::Impl::flush_then_cache(ThreadCtx::ClassPages& page
 
 // Only a v2 block start stays on the hot path; everything else is one tail
 // call away, so the hot path needs no saved registers.
-HAKMEM_HOT FreeOutcome Pool::Impl::free(void* ptr) {
+HAKMEM_HOT PackedOutcome Pool::Impl::free(void* ptr) {
   Location loc = locate(ptr);
   if (loc.kind == PageKind::v2 && loc.geometry == Verdict::ok) {
     // Not routed to v2 any more: the page still takes its block back.
@@ -97,13 +97,14 @@ HAKMEM_HOT FreeOutcome Pool::Impl::free(void* ptr) {
   return free_other(ptr);
 }
 
-HAKMEM_COLD FreeOutcome Pool::Impl::free_other(void* ptr) {
+HAKMEM_COLD PackedOutcome Pool::Impl::free_other(void* ptr) {
   FreeOutcome out;
-  if (!ptr) return out;
+  if (!ptr) return pack(out);
   Location loc = locate(ptr);
   if (loc.where == Location::Where::outside)
     if (std::optional<FreeOutcome> large_out = large_free(ptr))
-      return large_out->route == FreeRoute::rejected ? report_rejection(ptr, *large_out) : *large_out;
+      return large_out->route == FreeRoute::rejected ? report_rejection(ptr, pack(*large_out))
+                                                     : pack(*large_out);
 
   std::uint8_t mask = v2_route_mask.load(std::memory_order_relaxed);
   bool enter_v2 = loc.cls < 0 ? mask != 0 : ((mask >> loc.cls) & 1) != 0;
@@ -129,7 +130,7 @@ HAKMEM_COLD FreeOutcome Pool::Impl::free_other(void* ptr) {
     HAKMEM_V2_COUNT(*this, row, free_fallback_v1);
   }
   out = v1_free(loc, out);
-  return out.route == FreeRoute::rejected ? report_rejection(ptr, out) : out;
+  return out.route == FreeRoute::rejected ? report_rejection(ptr, pack(out)) : pack(out);
 }
 
 }  // namespace hakmem::HAKMEM_FLAVOR_NS

@@ -74,9 +74,10 @@ StatsSnapshot Pool::Impl::snapshot() const {
   return s;
 }
 
-FreeOutcome Pool::Impl::report_rejection(const void* ptr, FreeOutcome out) {
+PackedOutcome Pool::Impl::report_rejection(const void* ptr, PackedOutcome packed) {
+  const FreeOutcome out = unpack(packed);
   InvalidFreePolicy policy = invalid_free.load(std::memory_order_relaxed);
-  if (policy == InvalidFreePolicy::quiet) return out;
+  if (policy == InvalidFreePolicy::quiet) return packed;
   auto offset = reinterpret_cast<std::uintptr_t>(ptr) - arena_begin;
   if (out.cls >= 0)
     std::fprintf(options.report,
@@ -89,7 +90,7 @@ FreeOutcome Pool::Impl::report_rejection(const void* ptr, FreeOutcome out) {
     std::fflush(options.report);
     std::abort();
   }
-  return out;
+  return packed;
 }
 
 // ---------------------------------------------------------------- Pool

@@ -237,6 +237,19 @@ struct LargeRegistry {
   std::deque<std::uintptr_t> tombstone_order;
 };
 
+// A FreeOutcome in one register, as every internal step of free() returns
+// it. g++ assembled a returned FreeOutcome field by field on the stack and
+// read it back whole (a failed store-to-load forward that waited for every
+// store in flight), and split it into halves at each merge point, which
+// turned the slow paths' tail calls into calls.
+enum class PackedOutcome : std::uint64_t {};
+static_assert(std::endian::native == std::endian::little && sizeof(FreeOutcome) == 8 &&
+              offsetof(FreeOutcome, route) == 0 && offsetof(FreeOutcome, page_of) == 1 &&
+              offsetof(FreeOutcome, entered_v2) == 2 && offsetof(FreeOutcome, reason) == 3 &&
+              offsetof(FreeOutcome, cls) == 4);
+inline PackedOutcome pack(FreeOutcome o) { return std::bit_cast<PackedOutcome>(o); }
+inline FreeOutcome unpack(PackedOutcome p) { return std::bit_cast<FreeOutcome>(p); }
+
 // The calling thread's context in the pool it used last: one compare on the
 // hot path instead of the registry's slot lookup. Keyed by a pool id that is
 // never reused, so a new pool at a recycled address never matches a stale
@@ -269,7 +282,7 @@ struct Pool::Impl final : detail::ThreadExitListener {
   }
 #endif
   // Applies HAKMEM_POOL_INVALID_FREE; returns `out`. By value: see v2_outcome.
-  FreeOutcome report_rejection(const void* ptr, FreeOutcome out);
+  HAKMEM_COLD PackedOutcome report_rejection(const void* ptr, PackedOutcome out);
 
   // arena.cpp
   PageDesc* acquire_slab(PageKind kind, int cls);
@@ -287,6 +300,7 @@ struct Pool::Impl final : detail::ThreadExitListener {
 
   // alloc.cpp
   void* v2_alloc(int cls);
+  void* v2_alloc_uncached(int cls);
   void* v2_alloc_from_queues(ThreadCtx* ctx, int cls);
   void* take_cached(BlockHandle h, int cls) {
     const std::uint32_t slab = h >> 8, block = h & 0xFF;
@@ -319,32 +333,25 @@ struct Pool::Impl final : detail::ThreadExitListener {
   }
 
   // free.cpp
-  FreeOutcome free(void* ptr);
-  FreeOutcome free_other(void* ptr);
-  FreeOutcome v2_free_block(PageDesc* d, std::uint32_t block, bool entered_v2);
-  FreeOutcome v2_free_uncached(PageDesc* d, std::uint32_t block, ThreadCtx* owner, bool entered_v2);
-  FreeOutcome owner_free(PageDesc* d, std::uint32_t block, ThreadCtx* me, bool entered_v2);
+  PackedOutcome free(void* ptr);
+  PackedOutcome free_other(void* ptr);
+  PackedOutcome v2_free_block(PageDesc* d, std::uint32_t block, bool entered_v2);
+  PackedOutcome v2_free_uncached(PageDesc* d, std::uint32_t block, ThreadCtx* owner, bool entered_v2);
+  PackedOutcome owner_free(PageDesc* d, std::uint32_t block, ThreadCtx* me, bool entered_v2);
   // Back onto its page's free stack; moves the page between queues.
   void return_to_page(ThreadCtx::ClassPages& pages, PageDesc* d, std::uint32_t block);
   // The oldest `n` cached blocks of a class back to their pages.
   void flush_cache(ThreadCtx::ClassPages& pages, std::uint32_t n);
-  FreeOutcome flush_then_cache(ThreadCtx::ClassPages& pages, BlockHandle handle, FreeOutcome out);
-  // Built in one register: g++ assembled the outcome field by field on the
-  // stack and read it back whole, a failed store-to-load forward that waited
-  // for every store in flight (the free's metadata writes missing the cache).
-  static FreeOutcome v2_outcome(FreeRoute route, bool entered_v2, int cls, Verdict reason = Verdict::ok) {
-    static_assert(std::endian::native == std::endian::little && sizeof(FreeOutcome) == 8 &&
-                  offsetof(FreeOutcome, route) == 0 && offsetof(FreeOutcome, page_of) == 1 &&
-                  offsetof(FreeOutcome, entered_v2) == 2 && offsetof(FreeOutcome, reason) == 3 &&
-                  offsetof(FreeOutcome, cls) == 4);
+  PackedOutcome flush_then_cache(ThreadCtx::ClassPages& pages, BlockHandle handle, PackedOutcome out);
+  static PackedOutcome v2_outcome(FreeRoute route, bool entered_v2, int cls, Verdict reason = Verdict::ok) {
     std::uint64_t bits = std::uint64_t(route) | std::uint64_t(Verdict::ok) << 8 |
                          std::uint64_t(entered_v2) << 16 | std::uint64_t(reason) << 24 |
                          std::uint64_t(static_cast<std::uint32_t>(cls)) << 32;
-    return std::bit_cast<FreeOutcome>(bits);
+    return PackedOutcome{bits};
   }
 
   // v2_remote.cpp
-  FreeOutcome remote_free(PageDesc* d, std::uint32_t block, ThreadCtx* owner, bool entered_v2);
+  PackedOutcome remote_free(PageDesc* d, std::uint32_t block, ThreadCtx* owner, bool entered_v2);
   // Owner only; returns the blocks reclaimed.
   std::uint32_t drain_remote(PageDesc* d, bool owner_changed = false);
   PageDesc* drain_owned_pages(ThreadCtx* ctx, int cls);

@@ -12,7 +12,7 @@
 
 namespace hakmem::HAKMEM_FLAVOR_NS {
 
-FreeOutcome Pool::Impl::remote_free(PageDesc* d, std::uint32_t block, ThreadCtx* owner, bool entered_v2) {
+PackedOutcome Pool::Impl::remote_free(PageDesc* d, std::uint32_t block, ThreadCtx* owner, bool entered_v2) {
   const int cls = d->cls;
   // Acquire pairs with the release in pop_block: the owner's metadata writes
   // for this block happen before this free, even if the program handed the
