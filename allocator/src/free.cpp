@@ -51,7 +51,7 @@ HAKMEM_HOT PackedOutcome Pool::Impl::owner_free(PageDesc* d, std::uint32_t block
   d->set_state(block, BlockState::free);
   ThreadCtx::ClassPages& pages = me->classes[cls];
   const BlockHandle handle = d->index << 8 | block;
-  if (pages.cached == kGeometry[cls].cache_limit) [[unlikely]]
+  if (pages.cached == pages.cache_limit) [[unlikely]]
     return flush_then_cache(pages, handle, v2_outcome(FreeRoute::v2_local, entered_v2, cls));
   pages.cache[pages.cached++] = handle;
   return v2_outcome(FreeRoute::v2_local, entered_v2, cls);

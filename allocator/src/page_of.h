@@ -13,9 +13,10 @@ namespace hakmem::HAKMEM_FLAVOR_NS {
 
 inline Location Pool::Impl::locate(const void* ptr) const {
   Location loc;
-  auto addr = reinterpret_cast<std::uintptr_t>(ptr);
-  if (addr < arena_begin || addr >= arena_end) return loc;
-  std::size_t index = (addr - arena_begin) >> kSlabShift;
+  // One unsigned compare: below the arena wraps around to a huge offset.
+  const std::uintptr_t arena_offset = reinterpret_cast<std::uintptr_t>(ptr) - arena_begin;
+  if (arena_offset >= arena_span) return loc;
+  std::size_t index = arena_offset >> kSlabShift;
   loc.where = Location::Where::unused_slab;
   loc.geometry = Verdict::header_missing;
   if (index >= slabs_used.load(std::memory_order_acquire)) return loc;
@@ -26,7 +27,7 @@ inline Location Pool::Impl::locate(const void* ptr) const {
   loc.kind = d->kind.load(std::memory_order_relaxed);
   loc.cls = d->cls;
   const ClassGeometry& g = kGeometry[d->cls];
-  auto offset = static_cast<std::uint32_t>((addr - arena_begin) & (kSlabSize - 1));
+  auto offset = static_cast<std::uint32_t>(arena_offset & (kSlabSize - 1));
   if (offset < kSlabHeaderBytes || offset >= g.area_end) {
     loc.geometry = Verdict::out_of_range;
     return loc;

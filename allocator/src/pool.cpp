@@ -32,6 +32,7 @@ Pool::Impl::Impl(PoolOptions opts)
   descs = static_cast<PageDesc*>(d);
   arena_begin = reinterpret_cast<std::uintptr_t>(arena);
   arena_end = arena_begin + arena_slabs * kSlabSize;
+  arena_span = arena_end - arena_begin;
   detail::add_thread_exit_listener(this);
 }
 

@@ -54,7 +54,7 @@ inline constexpr std::uint64_t kSlabMagic = 0x48414B4D454D5632ull;  // "HAKMEMV2
 // A thread's free cache holds about this many bytes per class, as 16 to
 // kFreeCacheMax blocks (tcmalloc's thread caches hold a few MiB in all).
 inline constexpr std::uint32_t kFreeCacheBytes = 256 * 1024;
-inline constexpr std::uint32_t kFreeCacheMax = 64;
+inline constexpr std::uint32_t kFreeCacheMax = 56;  // ThreadCtx::ClassPages is then 256 bytes
 
 struct ClassGeometry {
   std::uint32_t block_size;
@@ -200,10 +200,15 @@ struct ThreadCtx {
     // pages between the partial and full queues: twice the instructions of
     // the rest of the path.
     std::uint32_t cached = 0;
+    std::uint32_t cache_limit = 0;  // kGeometry[cls].cache_limit, on the same line as `cached`
     BlockHandle cache[kFreeCacheMax];
   };
+  static_assert(sizeof(ClassPages) == 256, "a shift indexes the classes");
   ClassPages classes[kNumClasses];
   std::uint32_t slot = detail::kNoThreadSlot;
+  ThreadCtx() {
+    for (int c = 0; c < kNumClasses; ++c) classes[c].cache_limit = kGeometry[c].cache_limit;
+  }
   alignas(64) std::atomic<std::uint8_t> remote_hint[kNumClasses] = {};
 #if HAKMEM_POOL_HOTBOX_V2_STATS_COMPILED
   // Written only by the thread holding this context (it passes to the next
@@ -402,6 +407,7 @@ struct Pool::Impl final : detail::ThreadExitListener {
 
   mutable LargeRegistry large;
   std::uintptr_t arena_begin = 0, arena_end = 0;
+  std::uintptr_t arena_span = 0;  // arena_end - arena_begin
 
 #if HAKMEM_POOL_HOTBOX_V2_STATS_COMPILED
   V2Stats stats;
