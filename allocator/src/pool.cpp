@@ -31,8 +31,7 @@ Pool::Impl::Impl(PoolOptions opts)
   }
   descs = static_cast<PageDesc*>(d);
   arena_begin = reinterpret_cast<std::uintptr_t>(arena);
-  arena_end = arena_begin + arena_slabs * kSlabSize;
-  arena_span = arena_end - arena_begin;
+  arena_span = arena_slabs * kSlabSize;
   detail::add_thread_exit_listener(this);
 }
 
@@ -169,7 +168,7 @@ std::uintptr_t Pool::arena_base() const { return impl_->arena_begin; }
 
 std::optional<std::uint64_t> Pool::arena_offset(const void* ptr) const {
   auto addr = reinterpret_cast<std::uintptr_t>(ptr);
-  if (addr < impl_->arena_begin || addr >= impl_->arena_end) return std::nullopt;
+  if (addr - impl_->arena_begin >= impl_->arena_span) return std::nullopt;  // below wraps around
   return addr - impl_->arena_begin;
 }
 

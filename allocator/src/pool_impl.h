@@ -406,8 +406,8 @@ struct Pool::Impl final : detail::ThreadExitListener {
   std::vector<ThreadCtx*> idle_ctxs;             // reusable after their thread exited
 
   mutable LargeRegistry large;
-  std::uintptr_t arena_begin = 0, arena_end = 0;
-  std::uintptr_t arena_span = 0;  // arena_end - arena_begin
+  std::uintptr_t arena_begin = 0;
+  std::uintptr_t arena_span = 0;  // bytes reserved
 
 #if HAKMEM_POOL_HOTBOX_V2_STATS_COMPILED
   V2Stats stats;
