@@ -16,7 +16,7 @@
 
 namespace hakmem::HAKMEM_FLAVOR_NS {
 
-// Slow paths are reached by tail calls only (see free.cpp).
+// Slow paths are called in tail position only (see free.cpp).
 void* Pool::alloc(std::size_t size) {
   int cls = size_class_of(size);
   if (cls < 0) [[unlikely]]

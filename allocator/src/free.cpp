@@ -13,8 +13,9 @@
 
 namespace hakmem::HAKMEM_FLAVOR_NS {
 
-// The slow paths below are reached by tail calls only: a call that returns
-// into the hot path would make every free save and restore six registers.
+// The slow paths below are called in tail position only: with a call that
+// returns into the hot path, g++ saved and restored six registers on every
+// free (now two).
 
 // Each path that rejects a free reports it itself (report_rejection), so
 // that this stays a tail call.
@@ -38,8 +39,9 @@ HAKMEM_COLD PackedOutcome Pool::Impl::v2_free_uncached(PageDesc* d, std::uint32_
 HAKMEM_HOT PackedOutcome Pool::Impl::owner_free(PageDesc* d, std::uint32_t block, ThreadCtx* me,
                                                 bool entered_v2) {
   const int cls = d->cls;
-  // The owner's free takes no locked instruction: state[] is written by the
-  // owner only, and a remote free of this block would have set its bit. A
+  // The owner's free takes no locked instruction: block states are written
+  // by the owner only, and a remote free of this block would have set its
+  // bit. A
   // lock here would also wait for every store still in flight (the caller's
   // writes into the blocks it just touched), which cost more than the rest
   // of the free.
@@ -84,8 +86,8 @@ HAKMEM_COLD PackedOutcome Pool::Impl::flush_then_cache(ThreadCtx::ClassPages& pa
   return out;
 }
 
-// Only a v2 block start stays on the hot path; everything else is one tail
-// call away, so the hot path needs no saved registers.
+// Only a v2 block start stays on the hot path; everything else is one call
+// in tail position away.
 HAKMEM_HOT PackedOutcome Pool::Impl::free(void* ptr) {
   Location loc = locate(ptr);
   if (loc.kind == PageKind::v2 && loc.geometry == Verdict::ok) {
