@@ -171,9 +171,6 @@ struct PageQueue {
   }
 };
 
-// A thread's v2 pages in one pool. Lives as long as the pool (recycled when a
-// new thread takes the slot), so a remote freer holding a stale owner pointer
-// only ever sets a harmless hint.
 #if HAKMEM_POOL_HOTBOX_V2_STATS_COMPILED
 // One table per pool (for threads without a cached context) and one per
 // thread context; a snapshot sums them.
@@ -189,6 +186,9 @@ struct V2Stats {
 using BlockHandle = std::uint32_t;
 inline constexpr std::size_t kMaxArenaSlabs = std::size_t{1} << 24;
 
+// A thread's v2 pages in one pool. Lives as long as the pool (recycled when a
+// new thread takes the slot), so a remote freer holding a stale owner pointer
+// only ever sets a harmless hint.
 struct ThreadCtx {
   struct ClassPages {
     PageDesc* current = nullptr;
