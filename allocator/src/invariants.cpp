@@ -34,7 +34,8 @@ InvariantReport Pool::Impl::check() const {
   std::unordered_map<const PageDesc*, std::vector<std::uint32_t>> cached;
   std::uint32_t used_slabs = slabs_used.load(std::memory_order_acquire);
   auto note_cache = [&](const ThreadCtx::ClassPages& pages, int cls, const ThreadCtx* ctx) {
-    if (pages.cached > kGeometry[cls].cache_limit) return fail("a free cache overflows its limit");
+    if (pages.cache_limit != kGeometry[cls].cache_limit || pages.cached > pages.cache_limit)
+      return fail("a free cache overflows its limit");
     for (std::uint32_t i = 0; i < pages.cached; ++i) {
       BlockHandle h = pages.cache[i];
       const PageDesc* d = h >> 8 < used_slabs ? &descs[h >> 8] : nullptr;

@@ -32,8 +32,8 @@ FreeOutcome Pool::Impl::v1_free(Location loc, FreeOutcome out) {
   };
   if (loc.where != Location::Where::slab) return reject(Verdict::not_ours);
   if (loc.geometry != Verdict::ok) return reject(loc.geometry);
-  // free() hands every v2 block at a block start to v2, so this is a v2
-  // page's header or tail: not a v1 block.
+  // Unreachable: free() hands every v2 block start to v2. Kept so that v1
+  // can never take a v2 page's block onto its own queues.
   if (loc.kind == PageKind::v2) return reject(Verdict::header_missing);
 
   PageDesc* d = loc.desc;

@@ -23,7 +23,7 @@ PackedOutcome Pool::Impl::remote_free(PageDesc* d, std::uint32_t block, ThreadCt
                             v2_outcome(FreeRoute::rejected, entered_v2, cls, Verdict::double_free));
   // Poison before the bit is set: from then on the owner may hand the block
   // out again and unpoison it.
-  detail::poison(block_address(d, block), kGeometry[d->cls].block_size);
+  detail::poison(block_address(d, block), kGeometry[cls].block_size);
   // Release publishes the program's last writes to the block to the owner
   // that drains it; acquire orders this free after any earlier one's drain.
   // seq_cst, with the owner re-read below, for the hint (see there).
@@ -41,8 +41,8 @@ PackedOutcome Pool::Impl::remote_free(PageDesc* d, std::uint32_t block, ThreadCt
   // see this bit through the total order, not through a release.
   auto hint = [&](ThreadCtx* c) {
     // Load first so that a run of remote frees does not bounce the owner's line.
-    if (c && !c->remote_hint[d->cls].load(std::memory_order_seq_cst))
-      c->remote_hint[d->cls].store(1, std::memory_order_seq_cst);
+    if (c && !c->remote_hint[cls].load(std::memory_order_seq_cst))
+      c->remote_hint[cls].store(1, std::memory_order_seq_cst);
   };
   hint(owner);
   if (ThreadCtx* now = d->owner.load(std::memory_order_seq_cst); now != owner) hint(now);
@@ -59,7 +59,7 @@ std::uint32_t Pool::Impl::drain_remote(PageDesc* d, bool owner_changed) {
       std::uint32_t block = w * 64 + static_cast<std::uint32_t>(__builtin_ctzll(bits));
       bits &= bits - 1;
       // Not allocated only after a double free raced the owner's own free of
-      // this block, which already put it on the free stack.
+      // this block, which already put it in the owner's free cache.
       if (d->state(block) != BlockState::allocated) continue;
       d->set_state(block, BlockState::free);
       d->push_free(block);
