@@ -1,0 +1,34 @@
+// Which sanitizer this translation unit is built with. g++ spells it
+// __SANITIZE_ADDRESS__ / __SANITIZE_THREAD__, clang __has_feature(...); every
+// layer asks here instead of repeating the test.
+#pragma once
+
+#if defined(__SANITIZE_ADDRESS__)
+#define SUPPORT_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SUPPORT_ASAN 1
+#endif
+#endif
+
+#if defined(__SANITIZE_THREAD__)
+#define SUPPORT_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SUPPORT_TSAN 1
+#endif
+#endif
+
+namespace support {
+#ifdef SUPPORT_ASAN
+inline constexpr bool kAsanBuild = true;
+#else
+inline constexpr bool kAsanBuild = false;
+#endif
+#ifdef SUPPORT_TSAN
+inline constexpr bool kTsanBuild = true;
+#else
+inline constexpr bool kTsanBuild = false;
+#endif
+inline constexpr bool kSanitizedBuild = kAsanBuild || kTsanBuild;
+}  // namespace support
