@@ -25,8 +25,8 @@
 #include "cli/build_info.h"
 #include "cli/commands.h"
 #include "cli/target_paths.h"
-#include "engine.h"
-#include "plant.h"
+#include "fuzz/engine.h"
+#include "fuzz/plants.h"
 
 extern char** environ;
 
@@ -118,7 +118,7 @@ int run_fuzz(const std::vector<std::string>& args) {
                        : have_libfuzzer() ? "libfuzzer"
                                           : "builtin";
   if (engine != "builtin" && engine != "libfuzzer") throw UsageError("--engine must be libfuzzer or builtin");
-  if (vm.count("plant")) set_plant(vm["plant"].as<std::string>());
+  if (vm.count("plant")) set_plant(vm["plant"].as<std::string>(), target->name);
   if (engine == "libfuzzer" && !have_libfuzzer())
     throw UsageError("this build has no libFuzzer; build the clang-asan preset or use --engine=builtin");
 

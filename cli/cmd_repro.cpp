@@ -8,8 +8,8 @@
 #include "cli/build_info.h"
 #include "cli/commands.h"
 #include "cli/target_paths.h"
-#include "engine.h"
-#include "plant.h"
+#include "fuzz/engine.h"
+#include "fuzz/plants.h"
 
 namespace hakfuzz::cli {
 
@@ -25,12 +25,14 @@ po::options_description repro_options() {
 
 int run_repro(const po::variables_map& vm) {
   if (!vm.count("inputs")) throw UsageError("give at least one FILE or DIR");
-  if (vm.count("plant")) set_plant(vm["plant"].as<std::string>());
   const int runs = vm["runs"].as<int>();
   if (runs < 1) throw UsageError("--runs must be at least 1");
   std::optional<std::string> target_flag;
   if (vm.count("target")) target_flag = vm["target"].as<std::string>();
   auto files = collect_inputs(vm["inputs"].as<std::vector<std::string>>());
+  if (vm.count("plant"))
+    for (const auto& file : files)
+      set_plant(vm["plant"].as<std::string>(), resolve_target(target_flag, file).name);
   std::cout << fmt::format("hakfuzz repro: {} input(s), {} run(s) each; {}\n", files.size(), runs,
                            build_info());
   int findings = 0;
@@ -39,18 +41,20 @@ int run_repro(const po::variables_map& vm) {
     auto bytes = read_bytes(file);
     if (vm["trace"].as<bool>())
       std::cout << "--- input (" << t.name << ")\n" << t.to_text(bytes) << "--- ops\n";
-    std::vector<TargetRun> results;
+    std::vector<RunResult> results;
     for (int i = 0; i < runs; ++i) results.push_back(t.run(bytes, vm["trace"].as<bool>() && i == 0));
     if (vm["trace"].as<bool>())
       for (const auto& line : results[0].trace) std::cout << "  " << line << "\n";
     int reproduced = 0;
     bool deterministic = true;
-    for (const TargetRun& r : results) {
+    // Same kind at the same op and the same digest; message texts may name
+    // addresses and are not compared.
+    for (const RunResult& r : results) {
       reproduced += r.finding.has_value();
       deterministic = deterministic && r.digest == results[0].digest &&
                       r.finding.has_value() == results[0].finding.has_value() &&
-                      (!r.finding || (r.finding->op_index == results[0].finding->op_index &&
-                                      r.finding->what == results[0].finding->what));
+                      (!r.finding || (r.finding->kind == results[0].finding->kind &&
+                                      r.finding->op_index == results[0].finding->op_index));
     }
     std::string label = fmt::format("{} [{}]", file.string(), t.name);
     if (!deterministic) {
@@ -60,8 +64,8 @@ int run_repro(const po::variables_map& vm) {
           runs);
     } else if (reproduced) {
       ++findings;
-      std::cout << fmt::format("{}: FINDING reproduced {}/{} at op {}: {}\n", label, reproduced, runs,
-                               results[0].finding->op_index, results[0].finding->what);
+      std::cout << fmt::format("{}: FINDING reproduced {}/{}: {}\n", label, reproduced, runs,
+                               results[0].finding->describe());
       print_finding(t, bytes, results[0]);
     } else {
       std::cout << fmt::format("{}: clean ({}/{} identical, digest {:016x})\n", label, runs, runs,

@@ -9,8 +9,8 @@
 
 #include "cli/build_info.h"
 #include "cli/commands.h"
+#include "fuzz/program.h"
 #include "hakmem/variants.h"
-#include "ops.h"
 #include "stress/failure_report.h"
 #include "stress/replay.h"
 #include "stress/stress_driver.h"

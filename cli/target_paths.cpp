@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
-#include "plant.h"
+#include "fuzz/plants.h"
 
 namespace hakfuzz::cli {
 
@@ -57,19 +57,12 @@ std::vector<fs::path> collect_inputs(const std::vector<std::string>& paths) {
   return out;
 }
 
-void set_plant(const std::string& name) {
-  for (const PlantedBug& b : planted_bugs())
-    if (name == b.name) {
-      setenv(kPlantEnv, name.c_str(), 1);
-      return;
-    }
-  throw UsageError("no planted bug named '" + name + "'; " + plant_help());
-}
-
-std::string plant_help() {
-  std::string out = "self-test: run ops/page_of over a deliberately broken pool:";
-  for (const PlantedBug& b : planted_bugs()) out += std::string(" ") + b.name + " (" + b.doc + ");";
-  return out;
+void set_plant(const std::string& name, std::string_view checker) {
+  try {
+    activate_plant(name, checker);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
 }
 
 std::vector<std::uint8_t> read_bytes(const fs::path& p) {

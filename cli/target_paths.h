@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "targets.h"
+#include "fuzz/targets.h"
 
 namespace hakfuzz::cli {
 
@@ -18,10 +18,10 @@ const Target& resolve_target(const std::optional<std::string>& flag, const std::
 // missing path or when nothing is found.
 std::vector<std::filesystem::path> collect_inputs(const std::vector<std::string>& paths);
 
-// Validates a planted-bug name and exports it (HAKFUZZ_PLANT) to this
-// process and the engines it starts; UsageError for an unknown name.
-void set_plant(const std::string& name);
-std::string plant_help();
+// Validates a planted-bug name for the checker (a target name, `stress`,
+// `sweep`) and exports it (HAKFUZZ_PLANT) to this process and the engines
+// it starts; UsageError for an unknown name or one the checker cannot reach.
+void set_plant(const std::string& name, std::string_view checker);
 
 std::vector<std::uint8_t> read_bytes(const std::filesystem::path& p);
 std::string read_text(const std::filesystem::path& p);

@@ -8,13 +8,13 @@
 #include <string>
 #include <vector>
 
-#include "targets.h"
+#include "fuzz/targets.h"
 
 namespace hakfuzz {
 
-// Prints a finding: target, op index, what diverged, then the readable trace
-// of the input (rerun with tracing). Used by engines and `repro`.
-void print_finding(const Target& target, std::span<const std::uint8_t> input, const TargetRun& run);
+// Prints a finding: target, kind, op index, what diverged, then the readable
+// trace of the input (rerun with tracing). Used by engines and `repro`.
+void print_finding(const Target& target, Bytes input, const RunResult& run);
 
 // Built-in engine (every build): replays the corpus paths, then mutates and
 // generates inputs until -runs or -max_total_time. Returns 0 clean, 1 finding
@@ -27,7 +27,7 @@ bool have_libfuzzer();
 // One input as libFuzzer sees it: run the target, and on a finding print the
 // report and abort, so the engine writes crash-<sha1>. Also the body of the
 // standalone <target>_fuzzer executables (oss_fuzz_main.cpp).
-int run_one_input(const Target& target, std::span<const std::uint8_t> input);
+int run_one_input(const Target& target, Bytes input);
 [[noreturn]] void run_libfuzzer_engine(const Target& target, int argc, char** argv);
 
 // The environment variable that carries the target into the engine process

@@ -10,8 +10,9 @@
 #include <fstream>
 #include <map>
 
-#include "engine.h"
-#include "sha1.h"
+#include "fuzz/engine.h"
+#include "fuzz/sha1.h"
+#include "support/rng.h"
 
 namespace hakfuzz {
 
@@ -20,66 +21,54 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
+using flag_int = long long;
+using flag_str = std::string;
+
+bool parse_value(const std::string& text, long long min, flag_int& out) {
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && ptr == text.data() + text.size() && out >= min;
+}
+bool parse_value(const std::string& text, long long, flag_str& out) {
+  out = text;
+  return true;
+}
+
 struct Flags {
-  long long runs = -1;  // -1: until -max_total_time (or forever)
-  long long max_total_time = 0;
-  std::uint64_t seed = 0;
-  std::string artifact_prefix = "./";
-  std::string exact_artifact_path;
-  std::size_t max_len = 4096;
-  bool print_final_stats = false;
+#define HAKFUZZ_ENGINE_FLAG(name, type, def, min, doc) flag_##type name = def;
+#include "fuzz/builtin_flags.def"
+#undef HAKFUZZ_ENGINE_FLAG
   std::vector<std::string> inputs;
 };
 
-std::uint64_t next(std::uint64_t& s) {
-  std::uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-bool parse_number(const std::string& text, long long& out) {
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return ec == std::errc() && ptr == text.data() + text.size();
-}
-
-// libFuzzer's conventions: only -name=value is a flag; unknown flags warn.
+// libFuzzer's conventions: only -name=value is a flag, any other word an
+// input; an unknown flag warns, a bad value of a known one is an error.
 bool parse_flags(const std::vector<std::string>& args, Flags& f) {
   for (const std::string& a : args) {
-    std::size_t eq = a.find('=');
+    const std::size_t eq = a.find('=');
     if (a.size() < 2 || a[0] != '-' || a[1] == '-' || eq == std::string::npos) {
       f.inputs.push_back(a);
       continue;
     }
-    std::string name = a.substr(1, eq - 1), value = a.substr(eq + 1);
-    long long n = 0;
-    bool numeric = parse_number(value, n);
-    if (name == "runs" && numeric)
-      f.runs = n;
-    else if (name == "max_total_time" && numeric && n >= 0)
-      f.max_total_time = n;
-    else if (name == "seed" && numeric && n >= 0)
-      f.seed = static_cast<std::uint64_t>(n);
-    else if (name == "max_len" && numeric && n > 0)
-      f.max_len = static_cast<std::size_t>(n);
-    else if (name == "print_final_stats" && numeric)
-      f.print_final_stats = n != 0;
-    else if (name == "artifact_prefix")
-      f.artifact_prefix = value;
-    else if (name == "exact_artifact_path")
-      f.exact_artifact_path = value;
-    else if (name == "help" && numeric && n) {
-      std::printf(
-          "built-in engine flags (libFuzzer spelling): -runs=N -max_total_time=S -seed=N -max_len=N\n"
-          "  -artifact_prefix=P -exact_artifact_path=P -print_final_stats=1; then corpus dirs or files\n");
-      return false;
-    } else if (name == "runs" || name == "max_total_time" || name == "seed" || name == "max_len") {
-      std::fprintf(stderr, "ERROR: bad value in '%s'\n", a.c_str());
-      std::exit(2);
-    } else {
+    const std::string name = a.substr(1, eq - 1), value = a.substr(eq + 1);
+    bool known = false, ok = true;
+#define HAKFUZZ_ENGINE_FLAG(flag, type, def, min, doc) \
+  if (name == #flag) known = true, ok = parse_value(value, min, f.flag);
+#include "fuzz/builtin_flags.def"
+#undef HAKFUZZ_ENGINE_FLAG
+    if (!known)
       std::fprintf(stderr, "WARNING: unrecognized flag '%s' (built-in engine); use -help=1 to list flags\n",
                    a.c_str());
+    if (!ok) {
+      std::fprintf(stderr, "ERROR: bad value in '%s'\n", a.c_str());
+      std::exit(2);
     }
+  }
+  if (f.help) {
+    std::printf("built-in engine flags (libFuzzer spelling), then corpus dirs or files:\n");
+#define HAKFUZZ_ENGINE_FLAG(flag, type, def, min, doc) std::printf("  -%-20s %s\n", #flag "=", doc);
+#include "fuzz/builtin_flags.def"
+#undef HAKFUZZ_ENGINE_FLAG
+    return false;
   }
   return true;
 }
@@ -103,11 +92,11 @@ std::string write_artifact(const Flags& f, std::span<const std::uint8_t> input) 
 }
 
 void mutate(std::vector<std::uint8_t>& d, const std::vector<std::vector<std::uint8_t>>& corpus,
-            std::uint64_t& rng, std::size_t max_len) {
+            support::SplitMix64& rng, std::size_t max_len) {
   static const std::uint8_t kInteresting[] = {0, 1, 0x7F, 0x80, 0xFF, 0x40, 0x20};
-  int rounds = 1 + static_cast<int>(next(rng) % 4);
+  int rounds = 1 + static_cast<int>(rng.next() % 4);
   for (int r = 0; r < rounds; ++r) {
-    std::uint64_t x = next(rng);
+    std::uint64_t x = rng.next();
     std::size_t at = d.empty() ? 0 : x % d.size();
     switch ((x >> 32) % 7) {
       case 0:
@@ -137,7 +126,7 @@ void mutate(std::vector<std::uint8_t>& d, const std::vector<std::vector<std::uin
         }
         break;
       default:
-        for (int k = 0; k < 8; ++k) d.push_back(static_cast<std::uint8_t>(next(rng)));
+        for (int k = 0; k < 8; ++k) d.push_back(static_cast<std::uint8_t>(rng.next()));
         break;
     }
   }
@@ -157,7 +146,7 @@ int run_builtin_engine(const Target& target, const std::vector<std::string>& arg
   long long execs = 0;
   auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
   auto check = [&](std::span<const std::uint8_t> input, bool save) -> bool {
-    TargetRun r = target.run(input, false);
+    RunResult r = target.run(input, false);
     ++execs;
     if (!r.finding) return true;
     if (save) write_artifact(f, input);
@@ -195,19 +184,19 @@ int run_builtin_engine(const Target& target, const std::vector<std::string>& arg
     return 0;
   }
 
-  std::uint64_t rng = f.seed;
+  support::SplitMix64 rng(static_cast<std::uint64_t>(f.seed));
   long long next_report = 1;
   for (long long i = 0; f.runs < 0 || i < f.runs; ++i) {
     if (f.max_total_time > 0 && elapsed() >= static_cast<double>(f.max_total_time)) break;
     std::vector<std::uint8_t> input;
-    if (!corpus.empty() && next(rng) % 8 != 0) input = corpus[next(rng) % corpus.size()];
-    mutate(input, corpus, rng, f.max_len);
+    if (!corpus.empty() && rng.next() % 8 != 0) input = corpus[rng.next() % corpus.size()];
+    mutate(input, corpus, rng, static_cast<std::size_t>(f.max_len));
     if (!check(input, true)) return 1;
-    if (next(rng) % 8 == 0) {  // no coverage signal: keep a random sample to mutate further
+    if (rng.next() % 8 == 0) {  // no coverage signal: keep a random sample to mutate further
       if (corpus.size() < 4096)
         corpus.push_back(std::move(input));
       else
-        corpus[next(rng) % corpus.size()] = std::move(input);
+        corpus[rng.next() % corpus.size()] = std::move(input);
     }
     if (execs >= next_report) {
       std::printf("#%lld\tpulse  corp: %zu exec/s: %.0f\n", execs, corpus.size(),

@@ -5,7 +5,7 @@
 // crash-<sha1> and prints `Test unit written to`.
 #include <cstdlib>
 
-#include "engine.h"
+#include "fuzz/engine.h"
 
 #ifdef HAKFUZZ_LIBFUZZER
 extern "C" int LLVMFuzzerRunDriver(int* argc, char*** argv, int (*cb)(const std::uint8_t*, std::size_t));
@@ -20,15 +20,6 @@ const Target* g_target = nullptr;
   return run_one_input(*g_target, {data, size});
 }
 }  // namespace
-
-int run_one_input(const Target& target, std::span<const std::uint8_t> input) {
-  TargetRun r = target.run(input, false);
-  if (r.finding) {
-    print_finding(target, input, r);
-    std::abort();
-  }
-  return 0;  // clang 14's libFuzzer has no -1 "reject input"
-}
 
 bool have_libfuzzer() {
 #ifdef HAKFUZZ_LIBFUZZER

@@ -1,23 +1,30 @@
-#include <cstdio>
-
-#include "engine.h"
-#include "sha1.h"
+#include "fuzz/finding.h"
 
 namespace hakfuzz {
 
-void print_finding(const Target& target, std::span<const std::uint8_t> input, const TargetRun& run) {
-  if (!run.finding) return;
-  std::fprintf(stderr, "==hakfuzz== FINDING in target '%s' at op %zu: %s\n", target.name,
-               run.finding->op_index, run.finding->what.c_str());
-  std::fprintf(stderr,
-               "==hakfuzz== input: %zu bytes, sha1 %s; replay: hakfuzz repro --target %s --trace FILE\n",
-               input.size(), sha1_hex(input).c_str(), target.name);
-  // The traced rerun shows the ops up to the divergence (the last 40).
-  TargetRun traced = target.run(input, true);
-  std::size_t from = traced.trace.size() > 40 ? traced.trace.size() - 40 : 0;
-  for (std::size_t i = from; i < traced.trace.size(); ++i)
-    std::fprintf(stderr, "  %s\n", traced.trace[i].c_str());
-  std::fflush(stderr);
+namespace {
+struct KindRow {
+  const char* name;
+  const char* doc;
+};
+constexpr KindRow kKinds[] = {
+#define HAKFUZZ_FINDING(name, doc) {#name, doc},
+#include "fuzz/findings.def"
+#undef HAKFUZZ_FINDING
+};
+}  // namespace
+
+const char* finding_kind_name(FindingKind k) { return kKinds[static_cast<int>(k)].name; }
+const char* finding_kind_doc(FindingKind k) { return kKinds[static_cast<int>(k)].doc; }
+
+std::optional<FindingKind> parse_finding_kind(std::string_view name) {
+  for (std::size_t i = 0; i < std::size(kKinds); ++i)
+    if (name == kKinds[i].name) return static_cast<FindingKind>(i);
+  return std::nullopt;
+}
+
+std::string Finding::describe() const {
+  return std::string(finding_kind_name(kind)) + " at op " + std::to_string(op_index) + ": " + what;
 }
 
 }  // namespace hakfuzz

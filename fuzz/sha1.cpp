@@ -1,4 +1,4 @@
-#include "sha1.h"
+#include "fuzz/sha1.h"
 
 #include <array>
 #include <vector>

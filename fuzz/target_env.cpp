@@ -12,7 +12,7 @@
 #include <cstdio>
 #include <stdexcept>
 
-#include "targets.h"
+#include "fuzz/targets.h"
 
 namespace hakfuzz {
 
@@ -33,7 +33,7 @@ std::vector<const hakmem::FlagSpec*> env_flags() {
   return out;
 }
 
-EnvInput split(std::span<const std::uint8_t> in) {
+EnvInput split(Bytes in) {
   EnvInput e;
   std::size_t i = 0, n = env_flags().size();
   for (auto* side : {&e.init, &e.refresh}) {
@@ -171,7 +171,7 @@ std::optional<std::string> unquote(const std::string& text, int lineno) {
 
 }  // namespace
 
-std::string env_input_to_text(std::span<const std::uint8_t> input) {
+std::string env_strings_to_text(Bytes input) {
   EnvInput e = split(input);
   auto flags = env_flags();
   std::string out;
@@ -182,7 +182,7 @@ std::string env_input_to_text(std::span<const std::uint8_t> input) {
   return out + to_text(decode(e.program));
 }
 
-std::vector<std::uint8_t> env_input_from_text(const std::string& text) {
+std::vector<std::uint8_t> env_strings_from_text(const std::string& text) {
   auto flags = env_flags();
   EnvInput e;
   e.init.assign(flags.size(), std::nullopt);
@@ -215,23 +215,23 @@ std::vector<std::uint8_t> env_input_from_text(const std::string& text) {
   return join(e);
 }
 
-TargetRun run_env_target(std::span<const std::uint8_t> input, bool trace) {
+RunResult run_env_target(Bytes input, bool trace) {
   EnvInput e = split(input);
-  TargetRun out;
+  RunResult out;
   auto note = [&](const std::string& s) {
     if (trace) out.trace.push_back(s);
   };
-  auto find = [&](const std::string& what) {
-    if (!out.finding) out.finding = Finding{0, what};
+  auto find = [&](const std::string& what, FindingKind kind = FindingKind::config) {
+    if (!out.finding) out.finding = Finding{kind, 0, what};
   };
 
   Expectation at_init = expect(e.init, hakmem::Config{});
-  std::optional<hakmem::PoolStatsOn> pool;
+  std::unique_ptr<PoolUnderTest> pool;
   hakmem::PoolOptions options;
   options.env = source(e.init);
   options.arena_bytes = std::size_t{64} << 20;
   try {
-    pool.emplace(options);
+    pool = make_pool(Flavour::stats_on, options);
     if (at_init.bad_variable) return find("construction accepted a malformed " + *at_init.bad_variable), out;
   } catch (const hakmem::ConfigError& err) {
     note(std::string("init rejected: ") + err.what());
@@ -254,9 +254,10 @@ TargetRun run_env_target(std::span<const std::uint8_t> input, bool trace) {
   auto route_blocks = [&](const hakmem::Config& cfg, std::vector<void*>& blocks) {
     for (int c = 0; c < hakmem::kNumClasses; ++c) {
       void* p = pool->alloc(hakmem::kClassSizes[c]);
-      hakmem::BlockKind want = (cfg.v2_route_mask() >> c) & 1 ? hakmem::BlockKind::v2 : hakmem::BlockKind::v1;
+      const hakmem::BlockKind want = model::Routing(cfg).kind_for(hakmem::kClassSizes[c]);
       if (!p || pool->block_info(p).kind != want)
-        return find("class " + std::to_string(c) + " not routed as " + cfg.describe() + " says");
+        return find("class " + std::to_string(c) + " not routed as " + cfg.describe() + " says",
+                    FindingKind::alloc_route);
       out.digest = out.digest * 31 + *pool->arena_offset(p);
       blocks.push_back(p);
     }
@@ -278,12 +279,14 @@ TargetRun run_env_target(std::span<const std::uint8_t> input, bool trace) {
   route_blocks(at_refresh.config, blocks);
   for (void* p : blocks)
     if (pool->free(p).route == hakmem::FreeRoute::rejected)
-      return find("a block of the old route was rejected"), out;
+      return find("a block of the old route was rejected", FindingKind::free_outcome), out;
   if (hakmem::InvariantReport r = pool->check(); !r.ok || r.live_blocks != 0)
-    return find("after the env phase: " + (r.ok ? std::string("blocks left live") : r.first_error)), out;
+    return find("after the env phase: " + (r.ok ? std::string("blocks left live") : r.first_error),
+                r.ok ? FindingKind::accounting : FindingKind::invariant),
+           out;
   pool.reset();
 
-  TargetRun program = to_target_run(run_program<hakmem::PoolStatsOn>(decode(e.program), {.trace = trace}));
+  RunResult program = run_program(decode(e.program), {.trace = trace});
   if (program.finding) {
     program.trace.insert(program.trace.begin(), out.trace.begin(), out.trace.end());
     return program;

@@ -2,26 +2,27 @@
 // compiled out and in, each with HAKMEM_POOL_V2_STATS 0 and 1. Their op
 // traces (outcomes, offsets, sizes) must match line for line; each run also
 // passes the model, and the stats-on runs check every counter.
-#include "targets.h"
+#include "fuzz/targets.h"
 
 namespace hakfuzz {
 
-TargetRun run_stats_diff_target(std::span<const std::uint8_t> input, bool trace) {
-  Program base = decode(input);
+RunResult run_stats_diff_target(Bytes input, bool trace) {
+  const Program base = decode(input);
   Program flipped = base;
-  flipped.flags ^= 2;
+  flipped.config.v2_stats ^= 1;
   struct Variant {
     const char* name;
     RunResult result;
   };
   Variant runs[] = {
-      {"stats_off", run_program<hakmem::PoolStatsOff>(base, {.trace = true})},
-      {"stats_on", run_program<hakmem::PoolStatsOn>(base, {.trace = true})},
-      {"stats_off+env_flipped", run_program<hakmem::PoolStatsOff>(flipped, {.trace = true})},
-      {"stats_on+env_flipped", run_program<hakmem::PoolStatsOn>(flipped, {.trace = true})},
+      {"stats_off", run_program(base, {.flavour = Flavour::stats_off, .trace = true})},
+      {"stats_on", run_program(base, {.flavour = Flavour::stats_on, .trace = true})},
+      {"stats_off+env_flipped", run_program(flipped, {.flavour = Flavour::stats_off, .trace = true})},
+      {"stats_on+env_flipped", run_program(flipped, {.flavour = Flavour::stats_on, .trace = true})},
   };
-  TargetRun out;
+  RunResult out;
   out.digest = runs[0].result.digest;
+  out.tally = runs[0].result.tally;
   if (trace) out.trace = runs[0].result.trace;
   for (Variant& v : runs) {
     if (v.result.finding) {
@@ -37,12 +38,14 @@ TargetRun run_stats_diff_target(std::span<const std::uint8_t> input, bool trace)
       const std::string a = i < ref.size() ? ref[i] : "(end)", b = i < other.size() ? other[i] : "(end)";
       if (a != b) {
         out.finding =
-            Finding{i, std::string("stats_off and ") + runs[k].name + " diverge: '" + a + "' vs '" + b + "'"};
+            Finding{FindingKind::stats_diverge, i,
+                    std::string("stats_off and ") + runs[k].name + " diverge: '" + a + "' vs '" + b + "'"};
         return out;
       }
     }
     if (runs[k].result.digest != out.digest)
-      out.finding = Finding{ref.size(), std::string("behaviour digest differs for ") + runs[k].name};
+      out.finding = Finding{FindingKind::stats_diverge, ref.size(),
+                            std::string("behaviour digest differs for ") + runs[k].name};
   }
   return out;
 }

@@ -4,35 +4,13 @@
 
 #include <algorithm>
 
-#include "oracle.h"
-#include "targets.h"
+#include "fuzz/targets.h"
 
 namespace hakfuzz::stress {
 
-namespace {
-
-constexpr std::size_t kLargeBase = hakmem::kMaxClassSize + 1;
-
-// Operands for which fuzz/ops.cpp alloc_size() gives a size of the same
-// class as `size` (the same size for every pool class).
-Op alloc_op(int thread, std::size_t size) {
-  Op op{OpCode::alloc, static_cast<std::uint8_t>(thread)};
-  if (size <= hakmem::kMaxClassSize) {
-    op.a = 2;
-    op.b = static_cast<std::uint16_t>(size);
-  } else {
-    op.a = 1;
-    op.b = static_cast<std::uint16_t>(std::min<std::size_t>((size - kLargeBase + 15) / 16, 0xFFFF));
-  }
-  return op;
-}
-
-}  // namespace
-
 Replay build_replay(const std::vector<LoggedOp>& window, const hakmem::Config& config, int workers) {
   Replay r;
-  r.program.flags = static_cast<std::uint8_t>((config.v2_enabled ? 1 : 0) | (config.v2_stats ? 2 : 0));
-  r.program.classes = static_cast<std::uint8_t>(config.v2_classes & 0x7F);
+  r.program.config = config_from_bits(config_bits(config));
   r.program.threads = static_cast<std::uint8_t>(std::clamp(workers, 2, kMaxThreads));
   // The model's live list, in its own order (alloc order, erase on free).
   std::vector<std::uint64_t> live;
@@ -41,7 +19,7 @@ Replay build_replay(const std::vector<LoggedOp>& window, const hakmem::Config& c
     const int thread = op.worker % r.program.threads;
     switch (op.kind) {
       case LoggedKind::alloc:
-        r.program.ops.push_back(alloc_op(thread, op.size));
+        r.program.ops.push_back(Op::alloc_of_size(thread, op.size));
         live.push_back(op.block);
         break;
       case LoggedKind::free: {
@@ -52,12 +30,11 @@ Replay build_replay(const std::vector<LoggedOp>& window, const hakmem::Config& c
           continue;
         }
         live.erase(it);
-        r.program.ops.push_back(
-            Op{OpCode::free, static_cast<std::uint8_t>(thread), static_cast<std::uint8_t>(index)});
+        r.program.ops.push_back(Op::free(thread, static_cast<std::uint8_t>(index)));
         break;
       }
       case LoggedKind::exit:
-        r.program.ops.push_back(Op{OpCode::exit, static_cast<std::uint8_t>(thread)});
+        r.program.ops.push_back(Op::exit(thread));
         break;
     }
     ++r.converted;
@@ -81,9 +58,9 @@ ReplayVerdict run_replay(const Replay& r) {
   const Target* remote = find_target("remote");
   if (!remote) return {false, "no remote target"};
   std::vector<std::uint8_t> bytes = encode(r.program);
-  TargetRun run = remote->run(bytes, false);
+  const RunResult run = remote->run(bytes, false);
   if (!run.finding) return {false, ""};
-  return {true, fmt::format("op {}: {}", run.finding->op_index, run.finding->what)};
+  return {true, run.finding->describe()};
 }
 
 }  // namespace hakfuzz::stress

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "hakmem/types.h"
-#include "ops.h"
+#include "fuzz/program.h"
 #include "stress/op_log.h"
 
 namespace hakfuzz::stress {

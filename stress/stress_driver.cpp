@@ -18,7 +18,7 @@
 #include <utility>
 
 #include "hakmem/variants.h"
-#include "oracle.h"
+#include "fuzz/runner.h"
 #include "stress/canary.h"
 #include "stress/crash_hook.h"
 #include "stress/rng.h"

@@ -2,8 +2,8 @@
 // form round-trips; plus pinned cases for the env target.
 #include <random>
 
+#include "fuzz/targets.h"
 #include "pool_test_util.h"
-#include "targets.h"
 
 namespace hakfuzz {
 namespace {
@@ -22,7 +22,7 @@ TEST(FuzzTargets, RandomInputsRunCleanDeterministicallyAndRoundTrip) {
     for (int i = 0; i < runs; ++i) {
       std::vector<std::uint8_t> in(rng() % 400);
       for (auto& b : in) b = static_cast<std::uint8_t>(rng());
-      TargetRun a = t.run(in, false);
+      RunResult a = t.run(in, false);
       ASSERT_FALSE(a.finding) << "op " << a.finding->op_index << ": " << a.finding->what << "\n"
                               << t.to_text(in);
       ASSERT_EQ(t.run(in, false).digest, a.digest) << t.to_text(in);
@@ -39,8 +39,9 @@ TEST(FuzzTargets, EnvTargetAgreesWithTheTableOnPinnedStrings) {
   auto run = [&](const std::string& init_classes, const std::string& refresh_enabled) {
     std::string text = "init HAKMEM_POOL_V2_ENABLED \"1\"\ninit HAKMEM_POOL_V2_CLASSES " + init_classes +
                        "\nrefresh_env HAKMEM_POOL_V2_ENABLED " + refresh_enabled +
-                       "\nconfig v2=0 stats=0 classes=127\nalloc sel=3 n=100\n";
-    TargetRun r = env.run(env.from_text(text), true);
+                       "\nconfig HAKMEM_POOL_V2_ENABLED=0 HAKMEM_POOL_V2_CLASSES=0x7F "
+                       "HAKMEM_POOL_V2_STATS=0\nalloc sel=3 n=100\n";
+    RunResult r = env.run(env.from_text(text), true);
     EXPECT_FALSE(r.finding) << r.finding->what << "\n" << text;
     std::string all;
     for (auto& l : r.trace) all += l + "\n";
@@ -54,14 +55,19 @@ TEST(FuzzTargets, EnvTargetAgreesWithTheTableOnPinnedStrings) {
 }
 
 TEST(FuzzTargets, MalformedTracesAreClearErrors) {
-  EXPECT_THROW(find_target("remote")->from_text("config v2=1 stats=0 classes=3\ncheck\n"),
+  EXPECT_THROW(
+      find_target("remote")->from_text(
+          "config HAKMEM_POOL_V2_ENABLED=1 HAKMEM_POOL_V2_CLASSES=0x03 HAKMEM_POOL_V2_STATS=0\ncheck\n"),
+      std::invalid_argument);
+  EXPECT_THROW(find_target("ops")->from_text("config HAKMEM_POOL_V2_ENABLED=1 HAKMEM_POOL_V2_CLASSES=0x03 "
+                                             "HAKMEM_POOL_V2_STATS=0 threads=2\nt0 check\n"),
                std::invalid_argument);
-  EXPECT_THROW(find_target("ops")->from_text("config v2=1 stats=0 classes=3 threads=2\nt0 check\n"),
-               std::invalid_argument);
-  EXPECT_THROW(find_target("env")->from_text("init HAKMEM_NOPE \"1\"\nconfig v2=1 stats=0 classes=3\n"),
+  EXPECT_THROW(find_target("env")->from_text("init HAKMEM_NOPE \"1\"\nconfig HAKMEM_POOL_V2_ENABLED=1 "
+                                             "HAKMEM_POOL_V2_CLASSES=0x03 HAKMEM_POOL_V2_STATS=0\n"),
                std::invalid_argument);
   EXPECT_THROW(
-      find_target("env")->from_text("init HAKMEM_POOL_V2_STATS \"\\xZZ\"\nconfig v2=1 stats=0 classes=3\n"),
+      find_target("env")->from_text("init HAKMEM_POOL_V2_STATS \"\\xZZ\"\nconfig HAKMEM_POOL_V2_ENABLED=1 "
+                                    "HAKMEM_POOL_V2_CLASSES=0x03 HAKMEM_POOL_V2_STATS=0\n"),
       std::invalid_argument);
 }
 

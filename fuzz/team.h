@@ -11,33 +11,27 @@
 #pragma once
 
 #include <atomic>
+#include <bit>
 #include <thread>
 
-#include "hakmem/types.h"
-#include "ops.h"
-
-#if defined(__SANITIZE_THREAD__)
-#define HAKFUZZ_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define HAKFUZZ_TSAN 1
-#endif
-#endif
+#include "fuzz/pool_under_test.h"
+#include "fuzz/program.h"
+#include "support/sanitizer.h"
 
 namespace hakfuzz {
 
-#ifdef HAKFUZZ_TSAN
-inline constexpr std::memory_order kBatonPost = std::memory_order_relaxed;
-inline constexpr std::memory_order kBatonTake = std::memory_order_relaxed;
-#else
-inline constexpr std::memory_order kBatonPost = std::memory_order_release;
-inline constexpr std::memory_order kBatonTake = std::memory_order_acquire;
-#endif
+inline constexpr std::memory_order kBatonPost =
+    support::kTsanBuild ? std::memory_order_relaxed : std::memory_order_release;
+inline constexpr std::memory_order kBatonTake =
+    support::kTsanBuild ? std::memory_order_relaxed : std::memory_order_acquire;
 
-template <class Pool>
+// TODO(merge): hakmem::pack/unpack.
+inline std::uint64_t tmp_pack(const hakmem::FreeOutcome& o) { return std::bit_cast<std::uint64_t>(o); }
+inline hakmem::FreeOutcome tmp_unpack(std::uint64_t v) { return std::bit_cast<hakmem::FreeOutcome>(v); }
+
 class ThreadTeam {
  public:
-  explicit ThreadTeam(Pool& pool) : pool_(pool) {}
+  explicit ThreadTeam(PoolUnderTest& pool) : pool_(pool) {}
   ~ThreadTeam() { exit_all(); }
   ThreadTeam(const ThreadTeam&) = delete;
   ThreadTeam& operator=(const ThreadTeam&) = delete;
@@ -53,7 +47,7 @@ class ThreadTeam {
     Worker& w = start(thread);
     w.ptr.store(ptr, std::memory_order_relaxed);
     run(w, Job::free);
-    return unpack(w.outcome.load(std::memory_order_relaxed));
+    return tmp_unpack(w.outcome.load(std::memory_order_relaxed));
   }
 
   // Ends the thread (its pages become orphans); a later job respawns it.
@@ -87,20 +81,6 @@ class ThreadTeam {
     std::atomic<void*> ptr{nullptr};
     std::atomic<std::uint64_t> outcome{0};
   };
-
-  static std::uint64_t pack(const hakmem::FreeOutcome& o) {
-    return std::uint64_t(o.route) | std::uint64_t(o.page_of) << 8 | std::uint64_t(o.reason) << 16 |
-           std::uint64_t(o.entered_v2) << 24 | std::uint64_t(o.cls + 1) << 32;
-  }
-  static hakmem::FreeOutcome unpack(std::uint64_t v) {
-    hakmem::FreeOutcome o;
-    o.route = static_cast<hakmem::FreeRoute>(v & 0xFF);
-    o.page_of = static_cast<hakmem::Verdict>((v >> 8) & 0xFF);
-    o.reason = static_cast<hakmem::Verdict>((v >> 16) & 0xFF);
-    o.entered_v2 = (v >> 24) & 1;
-    o.cls = static_cast<int>((v >> 32) & 0xFF) - 1;
-    return o;
-  }
 
   Worker& start(int thread) {
     Worker& w = workers_[thread];
@@ -136,7 +116,8 @@ class ThreadTeam {
           w.ptr.store(pool_.alloc(w.size.load(std::memory_order_relaxed)), std::memory_order_relaxed);
           break;
         case Job::free:
-          w.outcome.store(pack(pool_.free(w.ptr.load(std::memory_order_relaxed))), std::memory_order_relaxed);
+          w.outcome.store(tmp_pack(pool_.free(w.ptr.load(std::memory_order_relaxed))),
+                          std::memory_order_relaxed);
           break;
         default:
           break;
@@ -147,7 +128,7 @@ class ThreadTeam {
     }
   }
 
-  Pool& pool_;
+  PoolUnderTest& pool_;
   Worker workers_[kMaxThreads];
 };
 

@@ -1,0 +1,99 @@
+#include "cli/options.h"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <cmath>
+#include <type_traits>
+
+#include "cli/commands.h"
+
+namespace hakfuzz::cli {
+
+template <class T>
+T parse_number(const std::string& word) {
+  T v{};
+  const char* begin = word.data();
+  const char* end = word.data() + word.size();
+  bool ok = !word.empty();
+  if constexpr (std::is_unsigned_v<T>) ok = ok && word[0] != '-' && word[0] != '+';
+  if (ok) {
+    auto [ptr, ec] = std::from_chars(begin, end, v);
+    ok = ec == std::errc() && ptr == end;
+    if constexpr (std::is_floating_point_v<T>) ok = ok && std::isfinite(v);
+  }
+  if (!ok) throw po::invalid_option_value(word);
+  return v;
+}
+
+namespace {
+template <class T>
+std::string text(T v) {
+  if constexpr (std::is_floating_point_v<T>) return fmt::format("{:g}", v);
+  return std::to_string(v);
+}
+
+template <class T>
+auto range_check(const char* name, T min, T max) {
+  return [name, min, max](const Number<T>& n) {
+    if (n.value < min || n.value > max)
+      throw UsageError(
+          fmt::format("--{} {}: out of range (accepted: {}..{})", name, text(n.value), text(min), text(max)));
+  };
+}
+}  // namespace
+
+template <class T>
+po::typed_value<Number<T>>* number(const char* name, T def, T min, T max, const char* value_name) {
+  return po::value<Number<T>>()
+      ->default_value(Number<T>{def}, text(def))
+      ->value_name(value_name)
+      ->notifier(range_check(name, min, max));
+}
+
+template <class T>
+po::typed_value<Number<T>>* optional_number(const char* name, T min, T max, const char* value_name) {
+  return po::value<Number<T>>()->value_name(value_name)->notifier(range_check(name, min, max));
+}
+
+#define HAKFUZZ_NUMBER_TYPES(X) X(int) X(std::int64_t) X(std::uint64_t) X(double)
+#define HAKFUZZ_INSTANTIATE(T)                                                       \
+  template T parse_number<T>(const std::string&);                                    \
+  template po::typed_value<Number<T>>* number<T>(const char*, T, T, T, const char*); \
+  template po::typed_value<Number<T>>* optional_number<T>(const char*, T, T, const char*);
+HAKFUZZ_NUMBER_TYPES(HAKFUZZ_INSTANTIATE)
+#undef HAKFUZZ_INSTANTIATE
+#undef HAKFUZZ_NUMBER_TYPES
+
+void add_env_option(po::options_description& d) {
+  d.add_options()(
+      "env", po::value<std::vector<std::string>>()->composing()->value_name("NAME=VALUE"),
+      "allocator environment flag, over the process environment (repeatable; see 'hakfuzz flags')");
+}
+
+std::vector<std::pair<std::string, std::string>> resolve_env(const po::variables_map& vm) {
+  std::vector<std::pair<std::string, std::string>> env;
+  const hakmem::EnvSource process = hakmem::process_env();
+  for (const hakmem::FlagSpec& f : hakmem::flag_table())
+    if (!f.build_switch)
+      if (std::optional<std::string> v = process(f.name)) env.emplace_back(f.name, *v);
+  if (!vm.count("env")) return env;
+  for (const std::string& w : vm["env"].as<std::vector<std::string>>()) {
+    const auto eq = w.find('=');
+    if (eq == std::string::npos || eq == 0) throw UsageError("--env '" + w + "': expected NAME=VALUE");
+    const std::string name = w.substr(0, eq);
+    bool known = false;
+    for (const hakmem::FlagSpec& f : hakmem::flag_table()) known |= !f.build_switch && name == f.name;
+    if (!known)
+      throw UsageError("--env '" + w + "': " + name + " is no HAKMEM environment flag (see 'hakfuzz flags')");
+    std::erase_if(env, [&](const auto& kv) { return kv.first == name; });
+    env.emplace_back(name, w.substr(eq + 1));
+  }
+  return env;
+}
+
+hakmem::Config resolve_config(const po::variables_map& vm) {
+  return hakmem::parse_config(hakmem::map_env(resolve_env(vm)));
+}
+
+}  // namespace hakfuzz::cli

@@ -1,0 +1,309 @@
+#include "fuzz/model.h"
+
+#include <algorithm>
+#include <iterator>
+
+namespace hakfuzz::model {
+
+using hakmem::V2Stat;
+
+namespace {
+// TODO(geometry): cite hakmem/geometry.h once the allocator exports it.
+constexpr std::uintptr_t kSlabSize = 256 << 10;
+constexpr std::size_t kSlabHeader = 64;
+
+// TODO(merge): hakmem::page_of_fail_counter from verdicts.def.
+std::optional<V2Stat> page_of_fail_counter(Verdict v) {
+  switch (v) {
+    case Verdict::header_missing:
+      return V2Stat::page_of_fail_header_missing;
+    case Verdict::out_of_range:
+      return V2Stat::page_of_fail_out_of_range;
+    case Verdict::misaligned:
+      return V2Stat::page_of_fail_misaligned;
+    case Verdict::unknown:
+      return V2Stat::page_of_fail_unknown;
+    default:
+      return std::nullopt;
+  }
+}
+
+std::size_t block_span(const Block& b) { return hakmem::kClassSizes[b.cls]; }
+std::uintptr_t slab_of(const Block& b) { return reinterpret_cast<std::uintptr_t>(b.ptr) & ~(kSlabSize - 1); }
+
+std::string outcome_text(FreeRoute r, bool entered, Verdict v, Verdict why) {
+  return std::string(hakmem::free_route_name(r)) +
+         (entered ? std::string(" via v2 page_of=") + hakmem::verdict_name(v)
+                  : std::string(" (v2 not entered)")) +
+         " reason=" + hakmem::verdict_name(why);
+}
+
+template <class F>
+void for_filled(const Block& b, F f) {
+  const std::size_t n = std::max<std::size_t>(b.size, 1);
+  for (std::size_t i = 0; i < n && i < kFillBytes; ++i) f(i);
+  for (std::size_t i = n > kFillBytes ? std::max(kFillBytes, n - kFillBytes) : n; i < n; ++i) f(i);
+}
+}  // namespace
+
+BlockKind Routing::kind_for(std::size_t size) const {
+  const int cls = hakmem::size_class_of(size);
+  return cls < 0 ? BlockKind::large : routed(cls) ? BlockKind::v2 : BlockKind::v1;
+}
+
+std::uint8_t fill_byte(std::uint64_t id, std::size_t i) {
+  return static_cast<std::uint8_t>(id * 131 + i * 7 + 1);
+}
+
+void fill(const Block& b) {
+  for_filled(b, [&](std::size_t i) { b.ptr[i] = static_cast<char>(fill_byte(b.id, i)); });
+}
+
+bool contents_intact(const Block& b) {
+  bool ok = true;
+  for_filled(b, [&](std::size_t i) { ok = ok && static_cast<std::uint8_t>(b.ptr[i]) == fill_byte(b.id, i); });
+  return ok;
+}
+
+// ---------------------------------------------------------------- frees
+
+bool Expected::matches(const FreeOutcome& got) const {
+  const bool route_ok = got.route == route || (either_v2_route && got.route == FreeRoute::v2_remote);
+  return route_ok && got.entered_v2 == entered && (!entered || got.page_of == page_of) &&
+         got.reason == reason && got.cls == cls;
+}
+
+std::string Expected::describe() const { return outcome_text(route, entered, page_of, reason); }
+std::string describe(const FreeOutcome& got) {
+  return outcome_text(got.route, got.entered_v2, got.page_of, got.reason);
+}
+
+Expected expect_free(const Block& b, int thread, const Routing& r) {
+  if (b.kind == BlockKind::large) return {FreeRoute::large, false, Verdict::ok, Verdict::ok, -1};
+  Expected e;
+  e.entered = r.routed(b.cls);
+  e.page_of = !e.entered ? Verdict::ok : b.kind == BlockKind::v2 ? Verdict::ok : Verdict::header_missing;
+  e.route = b.kind == BlockKind::v1           ? FreeRoute::v1
+            : b.owner == thread || b.orphaned ? FreeRoute::v2_local
+                                              : FreeRoute::v2_remote;
+  e.cls = b.cls;
+  e.either_v2_route = b.orphaned && b.kind == BlockKind::v2;
+  return e;
+}
+
+BadPointer craft_bad_free(BadKind kind, const Block* b, std::uint16_t offset, std::uintptr_t arena_end,
+                          void* stack, const Routing& r) {
+  BadPointer out;
+  Expected& want = out.want;
+  want.route = FreeRoute::rejected;
+  switch (kind) {
+    case BadKind::interior: {
+      const bool large = b->kind == BlockKind::large;
+      const std::size_t span = large ? b->usable : block_span(*b);
+      out.ptr = b->ptr + 1 + offset % (span - 1);
+      out.what = "free interior of block " + std::to_string(b->id);
+      want.cls = large ? -1 : b->cls;
+      want.entered = r.enters_v2(want.cls);
+      want.page_of = large                      ? Verdict::unknown
+                     : b->kind == BlockKind::v2 ? Verdict::misaligned
+                                                : Verdict::header_missing;
+      want.reason = large ? Verdict::not_ours : Verdict::misaligned;
+      break;
+    }
+    case BadKind::slab_header:
+      out.ptr = reinterpret_cast<char*>(slab_of(*b)) + offset % kSlabHeader;
+      out.what = "free slab header of block " + std::to_string(b->id);
+      want.cls = b->cls;
+      want.entered = r.enters_v2(b->cls);
+      want.page_of = b->kind == BlockKind::v2 ? Verdict::out_of_range : Verdict::header_missing;
+      want.reason = Verdict::out_of_range;
+      break;
+    case BadKind::double_free:
+      out.ptr = b->ptr;
+      out.what = "double free of block " + std::to_string(b->id);
+      want.reason = Verdict::double_free;
+      want.page_of = Verdict::unknown;  // a large block lies outside the arena
+      if (b->kind != BlockKind::large) {
+        want.cls = b->cls;
+        want.entered = r.enters_v2(b->cls);
+        want.page_of = b->kind == BlockKind::v2 ? Verdict::ok : Verdict::header_missing;
+      }
+      break;
+    case BadKind::stack:
+      out.ptr = stack;
+      out.what = "free of a stack address";
+      want.entered = r.enters_v2(-1);
+      want.page_of = Verdict::unknown;
+      want.reason = Verdict::not_ours;
+      break;
+    case BadKind::unused_slab:
+      out.ptr = reinterpret_cast<char*>(arena_end - kSlabSize + offset % kSlabSize);
+      out.what = "free inside a never-used slab";
+      want.entered = r.enters_v2(-1);
+      want.page_of = Verdict::header_missing;
+      want.reason = Verdict::not_ours;
+      break;
+  }
+  return out;
+}
+
+Verdict geometric_verdict(const Block& b, std::uintptr_t addr) {
+  const std::uintptr_t slab = slab_of(b);
+  if (addr < slab || addr >= slab + kSlabSize) return Verdict::unknown;  // not this slab
+  if (b.kind != BlockKind::v2) return Verdict::header_missing;
+  const std::size_t bs = block_span(b);
+  const std::size_t cap = (kSlabSize - kSlabHeader) / bs, off = addr - slab;
+  if (off < kSlabHeader || off >= kSlabHeader + cap * bs) return Verdict::out_of_range;
+  return (off - kSlabHeader) % bs == 0 ? Verdict::ok : Verdict::misaligned;
+}
+
+std::vector<std::uintptr_t> probe_addresses(const Block& b) {
+  const auto start = reinterpret_cast<std::uintptr_t>(b.ptr);
+  const std::uintptr_t slab = slab_of(b);
+  const std::size_t bs = block_span(b);
+  return {start,
+          start + 1,
+          start + 8,
+          start + bs - 1,
+          start + bs,
+          start - 1,
+          start - bs,
+          slab,
+          slab + kSlabHeader - 1,
+          slab + kSlabHeader,
+          slab + kSlabSize - 1,
+          slab + kSlabSize - bs};
+}
+
+// ---------------------------------------------------------------- telemetry
+
+void Tally::alloc(int cls, bool routed, BlockKind landed) {
+  if (routed) ++counters[cls][static_cast<int>(V2Stat::alloc_calls)];
+  switch (landed) {
+    case BlockKind::v2:
+      ++allocs, ++v2_allocs[cls];
+      break;
+    case BlockKind::v1:
+      ++allocs, ++v1_allocs[cls];
+      break;
+    case BlockKind::large:
+      ++allocs, ++large_allocs;
+      break;
+    case BlockKind::none:
+      ++null_allocs;
+      break;
+  }
+}
+
+void Tally::free(const FreeOutcome& o) {
+  const bool in_class = o.cls >= 0 && o.cls < hakmem::kNumClasses;
+  switch (o.route) {
+    case FreeRoute::v2_local:
+    case FreeRoute::v2_remote:
+      ++frees;
+      if (in_class) ++(o.route == FreeRoute::v2_local ? v2_local : v2_remote)[o.cls];
+      break;
+    case FreeRoute::v1:
+      ++frees;
+      if (in_class) ++v1_frees[o.cls];
+      break;
+    case FreeRoute::large:
+      ++frees, ++large_frees;
+      break;
+    case FreeRoute::rejected:
+      ++rejected;
+      break;
+    case FreeRoute::null:
+      break;
+  }
+  if (!o.entered_v2) return;
+  auto& row = counters[in_class ? o.cls : hakmem::kNoClassRow];
+  ++row[static_cast<int>(V2Stat::free_calls)];
+  if (o.page_of == Verdict::ok) {
+    if (o.reason == Verdict::ok) ++row[static_cast<int>(V2Stat::free_fast)];
+    return;
+  }
+  ++row[static_cast<int>(page_of_fail_counter(o.page_of).value_or(V2Stat::page_of_fail_unknown))];
+  ++row[static_cast<int>(V2Stat::free_fallback_v1)];
+}
+
+std::uint64_t Tally::remote_frees() const {
+  std::uint64_t n = 0;
+  for (std::uint64_t v : v2_remote) n += v;
+  return n;
+}
+
+Tally& Tally::operator+=(const Tally& o) {
+  for (int c = 0; c < hakmem::kNumClasses; ++c) {
+    v2_allocs[c] += o.v2_allocs[c], v1_allocs[c] += o.v1_allocs[c];
+    v2_local[c] += o.v2_local[c], v2_remote[c] += o.v2_remote[c], v1_frees[c] += o.v1_frees[c];
+  }
+  allocs += o.allocs, frees += o.frees, large_allocs += o.large_allocs, large_frees += o.large_frees;
+  rejected += o.rejected, null_allocs += o.null_allocs;
+  for (int row = 0; row < hakmem::kNumStatRows; ++row)
+    for (int i = 0; i < hakmem::kNumV2Stats; ++i) counters[row][i] += o.counters[row][i];
+  return *this;
+}
+
+std::optional<std::string> Tally::check_counters(const hakmem::StatsSnapshot& s,
+                                                 bool faults_ever_armed) const {
+  if (!s.compiled) return std::nullopt;
+  for (int row = 0; row < hakmem::kNumStatRows; ++row) {
+    for (V2Stat exact : {V2Stat::alloc_calls, V2Stat::free_calls, V2Stat::free_fast, V2Stat::free_fallback_v1,
+                         V2Stat::page_of_fail_header_missing, V2Stat::page_of_fail_out_of_range,
+                         V2Stat::page_of_fail_misaligned, V2Stat::page_of_fail_unknown}) {
+      if (s.get(row, exact) != expected(row, exact))
+        return std::string("counter ") + hakmem::v2_stat_name(exact) + " of row " + std::to_string(row) +
+               " is " + std::to_string(s.get(row, exact)) + ", model expects " +
+               std::to_string(expected(row, exact));
+    }
+    if (s.get(row, V2Stat::alloc_fast) + s.get(row, V2Stat::alloc_refill) != s.get(row, V2Stat::alloc_calls))
+      return "alloc_fast + alloc_refill != alloc_calls in row " + std::to_string(row);
+    if (s.get(row, V2Stat::alloc_refill_fail) != s.get(row, V2Stat::alloc_fallback_v1))
+      return "alloc_refill_fail != alloc_fallback_v1 in row " + std::to_string(row);
+    if (!faults_ever_armed && s.get(row, V2Stat::alloc_refill_fail) != 0)
+      return "a refill failed with no fault ever armed (row " + std::to_string(row) + ")";
+  }
+  return std::nullopt;
+}
+
+// ---------------------------------------------------------------- live set
+
+std::optional<std::string> LiveSet::add(Block b) {
+  const auto start = reinterpret_cast<std::uintptr_t>(b.ptr);
+  auto next = extents_.lower_bound(start);
+  if (next != extents_.end() && next->first < start + b.usable) return "new block overlaps a live block";
+  if (next != extents_.begin() && std::prev(next)->second > start)
+    return "new block overlaps the live block before it";
+  extents_[start] = start + b.usable;
+  // The range is handed out again: freed blocks that started in it are gone.
+  for (auto it = freed_by_addr_.lower_bound(start);
+       it != freed_by_addr_.end() && it->first < start + b.usable; it = freed_by_addr_.erase(it))
+    freed_.erase(it->second);
+  b.id = next_id_++;
+  live_.push_back(b);
+  return std::nullopt;
+}
+
+Block LiveSet::take(std::size_t k) {
+  Block b = live_[k];
+  live_.erase(live_.begin() + static_cast<std::ptrdiff_t>(k));
+  const auto start = reinterpret_cast<std::uintptr_t>(b.ptr);
+  extents_.erase(start);
+  freed_[b.id] = b;
+  freed_by_addr_[start] = b.id;
+  return b;
+}
+
+std::uint64_t LiveSet::live_bytes() const {
+  std::uint64_t bytes = 0;
+  for (const Block& b : live_) bytes += b.usable;
+  return bytes;
+}
+
+void LiveSet::orphan_blocks_of(int thread) {
+  for (Block& b : live_)
+    if (b.owner == thread) b.orphaned = true;
+}
+
+}  // namespace hakfuzz::model

@@ -1,0 +1,156 @@
+// The reference model of the pool: what a config makes of each allocation
+// and free, what each crafted bad pointer must be told, which telemetry
+// counters must move, and which blocks are live. It knows the pool only
+// through the public header (the flag table, the slab geometry, the verdict
+// table) and is tested on its own (tests/model_test.cpp). The fuzz runner,
+// the sweep and the stress engine all judge the pool with it.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fuzz/program.h"
+#include "hakmem/types.h"
+
+namespace hakfuzz::model {
+
+using hakmem::BlockKind;
+using hakmem::FreeOutcome;
+using hakmem::FreeRoute;
+using hakmem::Verdict;
+
+// ---------------------------------------------------------------- routing
+// What a config decides: which classes allocate through v2, and whether a
+// free enters v2's free path.
+class Routing {
+ public:
+  explicit Routing(const hakmem::Config& c) : mask_(c.v2_route_mask()) {}
+  bool routed(int cls) const { return cls >= 0 && ((mask_ >> cls) & 1); }
+  // A free of a pointer in a class's page (cls >= 0) or in no class's page
+  // (cls < 0: outside the arena or in a never-used slab) enters v2's free
+  // path when its class is routed, or when v2 routes anything at all.
+  bool enters_v2(int cls) const { return cls < 0 ? mask_ != 0 : routed(cls); }
+  // Where an allocation of `size` lands when nothing fails.
+  BlockKind kind_for(std::size_t size) const;
+  std::uint8_t mask() const { return mask_; }
+
+ private:
+  std::uint8_t mask_;
+};
+
+// ---------------------------------------------------------------- blocks
+struct Block {
+  char* ptr = nullptr;
+  std::size_t size = 0, usable = 0;
+  BlockKind kind = BlockKind::none;
+  int cls = -1;
+  std::uint64_t id = 0;   // allocation order, from 1
+  int owner = 0;          // logical thread that allocated it
+  bool orphaned = false;  // its owner exited: any thread may have adopted the page
+};
+
+// The pattern each block is filled with (its first and last kFillBytes).
+inline constexpr std::size_t kFillBytes = 256;
+std::uint8_t fill_byte(std::uint64_t id, std::size_t i);
+void fill(const Block& b);
+bool contents_intact(const Block& b);
+
+// ---------------------------------------------------------------- frees
+// A free's outcome as the model predicts it.
+struct Expected {
+  FreeRoute route = FreeRoute::null;
+  bool entered = false;  // the v2 free path runs (and counts)
+  Verdict page_of = Verdict::ok;
+  Verdict reason = Verdict::ok;
+  int cls = -1;
+  // An orphaned page may have been adopted by any thread: v2_local and
+  // v2_remote are both right.
+  bool either_v2_route = false;
+  bool matches(const FreeOutcome& got) const;
+  std::string describe() const;
+};
+std::string describe(const FreeOutcome& got);
+
+// The free of live block `b` by logical thread `thread`.
+Expected expect_free(const Block& b, int thread, const Routing& r);
+
+// A crafted bad pointer and what the pool must say of it.
+struct BadPointer {
+  void* ptr = nullptr;
+  Expected want;
+  std::string what;
+};
+// `target` is the block the kind aims at (nullptr for stack/unused_slab);
+// `arena_end` bounds the pool's arena; `stack` is any address outside it.
+BadPointer craft_bad_free(BadKind kind, const Block* target, std::uint16_t offset, std::uintptr_t arena_end,
+                          void* stack, const Routing& r);
+
+// page_of is geometric: a slab's kind and class fix the verdict of every
+// address in it, live block or not. Verdict::unknown when `addr` is not in
+// b's slab.
+Verdict geometric_verdict(const Block& b, std::uintptr_t addr);
+// The addresses around a block the page_of probes visit.
+std::vector<std::uintptr_t> probe_addresses(const Block& b);
+
+// ---------------------------------------------------------------- telemetry
+using PerClass = std::array<std::uint64_t, hakmem::kNumClasses>;
+using CounterTable = std::array<std::array<std::uint64_t, hakmem::kNumV2Stats>, hakmem::kNumStatRows>;
+
+// What the pool did, by route and class (the evidence that a path ran, the
+// seed's lesson) and the exact v2 counters it implies. Counted from outcomes
+// the model checked, so it is also what the pool's telemetry must say.
+struct Tally {
+  PerClass v2_allocs{}, v1_allocs{};             // where each block landed
+  PerClass v2_local{}, v2_remote{}, v1_frees{};  // routes of accepted frees
+  std::uint64_t allocs = 0, frees = 0, large_allocs = 0, large_frees = 0, rejected = 0, null_allocs = 0;
+  CounterTable counters{};  // the counters the model can count exactly (see check_counters)
+
+  // An allocation of class `cls` (-1: large) that entered v2 when `routed`,
+  // landing as `landed` (none: null).
+  void alloc(int cls, bool routed, BlockKind landed);
+  void free(const FreeOutcome& o);
+  std::uint64_t remote_frees() const;
+  std::uint64_t expected(int row, hakmem::V2Stat s) const { return counters[row][static_cast<int>(s)]; }
+  Tally& operator+=(const Tally& o);
+
+  // The pool's counters against the tally: alloc_calls, free_calls,
+  // free_fast, free_fallback_v1 and every page_of_fail_* exactly; the refill
+  // counters by their relations (fast + refill = calls, refill_fail =
+  // fallback_v1, and no refill failure unless faults were ever armed).
+  // The first mismatch, or nullopt. Nothing to check when compiled out.
+  std::optional<std::string> check_counters(const hakmem::StatsSnapshot& s, bool faults_ever_armed) const;
+};
+
+// ---------------------------------------------------------------- live set
+// The blocks a run holds, in allocation order (a free op picks the k-th),
+// and the freed ones a double free may aim at.
+class LiveSet {
+ public:
+  // Records a fresh block; an error text if it overlaps a live one.
+  std::optional<std::string> add(Block b);
+  const std::vector<Block>& blocks() const { return live_; }
+  bool empty() const { return live_.empty(); }
+  std::size_t size() const { return live_.size(); }
+  Block& at(std::size_t k) { return live_[k]; }
+  // Removes live block k (about to be freed) and keeps it as freed.
+  Block take(std::size_t k);
+  std::uint64_t live_bytes() const;
+  // Freed and not handed out since, in id order: picking "the k-th freed
+  // block" must not depend on where mmap placed large blocks.
+  const std::map<std::uint64_t, Block>& freed() const { return freed_; }
+  std::uint64_t next_id() const { return next_id_; }
+  void orphan_blocks_of(int thread);
+
+ private:
+  std::vector<Block> live_;
+  std::map<std::uintptr_t, std::uintptr_t> extents_;  // live [start, end)
+  std::map<std::uint64_t, Block> freed_;
+  std::map<std::uintptr_t, std::uint64_t> freed_by_addr_;
+  std::uint64_t next_id_ = 1;
+};
+
+}  // namespace hakfuzz::model

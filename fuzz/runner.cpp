@@ -1,0 +1,296 @@
+#include "fuzz/runner.h"
+
+#include <sstream>
+
+#include "fuzz/plants.h"
+#include "fuzz/team.h"
+#include "support/digest.h"
+
+namespace hakfuzz {
+
+namespace {
+
+using hakmem::BlockKind;
+using hakmem::FreeOutcome;
+using hakmem::V2Stat;
+using hakmem::Verdict;
+using model::Block;
+using model::Expected;
+
+// The program's flags, rejected frees silenced: the runner judges outcomes,
+// never stderr.
+hakmem::EnvSource program_env(hakmem::Config config) {
+  config.invalid_free = static_cast<std::uint32_t>(hakmem::InvalidFreePolicy::quiet);
+  return hakmem::map_env(config.env_vars());
+}
+
+std::FILE* discard_stream() {
+  static std::FILE* const discard = std::fopen("/dev/null", "w");
+  return discard ? discard : stderr;
+}
+
+class Runner {
+ public:
+  Runner(const Program& program, const RunOptions& options)
+      : program_(program), options_(options), routing_(program.config) {}
+
+  RunResult run() {
+    hakmem::PoolOptions po;
+    po.env = options_.env ? options_.env : program_env(program_.config);
+    po.arena_bytes = kRunnerArenaBytes;
+    po.report = options_.report ? options_.report : discard_stream();
+    pool_ = options_.plant ? make_pool(options_.flavour, std::move(po), *options_.plant)
+                           : make_pool(options_.flavour, std::move(po));
+    const hakmem::Config read = pool_->config();
+    for (const hakmem::FlagSpec* f : program_flags()) {
+      const auto flag = static_cast<hakmem::EnvFlag>(f - hakmem::flag_table().data());
+      if (read.get(flag) != program_.config.get(flag))
+        find(FindingKind::config, std::string("the pool read ") + read.describe() + ", the program sets " +
+                                      config_text(program_.config));
+    }
+    std::optional<ThreadTeam> team;
+    if (program_.threads > 1) team.emplace(*pool_);
+    team_ = team ? &*team : nullptr;
+    const std::size_t n = std::min(program_.ops.size(), options_.max_ops);
+    for (op_index_ = 0; op_index_ < n && !result_.finding; ++op_index_) step(program_.ops[op_index_]);
+    op_index_ = n;
+    if (!result_.finding) finish();
+    if (team_) team_->exit_all();
+    team_ = nullptr;
+    result_.stats = pool_->stats();
+    result_.digest = digest_.value();
+    pool_.reset();
+    return std::move(result_);
+  }
+
+ private:
+  void find(FindingKind kind, const std::string& what) {
+    if (!result_.finding) result_.finding = Finding{kind, op_index_, what};
+  }
+  void note(const std::string& line) {
+    if (options_.trace) result_.trace.push_back("[" + std::to_string(op_index_) + "] " + line);
+  }
+
+  // Pool calls run on the op's logical thread in a schedule, else right here.
+  void* pool_alloc(std::size_t size) { return team_ ? team_->alloc(thread_, size) : pool_->alloc(size); }
+  FreeOutcome pool_free(void* p) { return team_ ? team_->free(thread_, p) : pool_->free(p); }
+
+  std::string where(const void* p) const {
+    if (!p) return "null";
+    if (auto off = pool_->arena_offset(p)) {
+      std::ostringstream s;
+      s << "arena+0x" << std::hex << *off;
+      return s.str();
+    }
+    return "large";
+  }
+
+  void step(const Op& op) {
+    thread_ = op.thread();
+    digest_.mix(static_cast<std::uint64_t>(op.code()) | std::uint64_t(op.thread()) << 8);
+    switch (op.code()) {
+      case OpCode::alloc:
+        return do_alloc(op);
+      case OpCode::free:
+        return do_free(op.pick());
+      case OpCode::bad_free:
+        return do_bad_free(op);
+      case OpCode::refresh:
+        return do_refresh(op);
+      case OpCode::fault:
+        return do_fault(op);
+      case OpCode::check:
+        return do_check();
+      case OpCode::exit:
+        return do_exit();
+    }
+  }
+
+  void do_alloc(const Op& op) {
+    const std::size_t size = op.alloc_size();
+    const int cls = hakmem::size_class_of(size);
+    auto* p = static_cast<char*>(pool_alloc(size));
+    note("alloc " + std::to_string(size) + " -> " + where(p));
+    digest_.mix(p ? (pool_->arena_offset(p) ? *pool_->arena_offset(p) : 1ull << 63) : 0);
+    const hakmem::BlockInfo info = p ? pool_->block_info(p) : hakmem::BlockInfo{};
+    result_.tally.alloc(cls, routing_.routed(cls), p ? info.kind : BlockKind::none);
+    if (!p) {
+      if (!faults_armed_)
+        find(FindingKind::alloc_null,
+             "alloc(" + std::to_string(size) + ") returned null with no fault armed");
+      return;
+    }
+    digest_.mix(info.usable);
+    if (!info.live || info.usable < std::max<std::size_t>(size, 1))
+      return find(FindingKind::usable_size, "alloc(" + std::to_string(size) + "): usable " +
+                                                std::to_string(info.usable) + " < request");
+    const BlockKind want = routing_.kind_for(size);
+    // A failed v2 refill may legitimately land in v1 while faults are armed.
+    const bool fallback_ok = faults_armed_ && want == BlockKind::v2 && info.kind == BlockKind::v1;
+    if (info.kind != want && !fallback_ok)
+      return find(FindingKind::alloc_route, std::string("alloc routed to ") +
+                                                hakmem::block_kind_name(info.kind) + ", model expects " +
+                                                hakmem::block_kind_name(want));
+    Block b{p, size, info.usable, info.kind, info.cls, 0, thread_};
+    if (auto overlap = live_.add(b)) return find(FindingKind::overlap, *overlap);
+    model::fill(live_.blocks().back());
+    if (options_.probe_page_of) probe_around(live_.blocks().back());
+  }
+
+  void do_free(std::uint8_t pick) {
+    if (live_.empty()) return note("free (nothing live)");
+    const std::size_t k = pick % live_.size();
+    if (!model::contents_intact(live_.at(k)))
+      return find(FindingKind::contents,
+                  "contents of block " + std::to_string(live_.at(k).id) + " changed while it was live");
+    const Expected want = model::expect_free(live_.at(k), thread_, routing_);
+    const FreeOutcome got = pool_free(live_.at(k).ptr);
+    const Block b = live_.take(k);
+    compare(got, want, "free block " + std::to_string(b.id));
+    if (options_.probe_page_of) probe_around(b);
+  }
+
+  void compare(const FreeOutcome& got, const Expected& want, const std::string& what) {
+    digest_.mix(static_cast<std::uint64_t>(got.route) | std::uint64_t(got.page_of) << 8 |
+                std::uint64_t(got.reason) << 16 | std::uint64_t(got.entered_v2) << 24);
+    note(what + " -> " + model::describe(got));
+    if (!want.matches(got))
+      return find(FindingKind::free_outcome,
+                  what + ": pool says " + model::describe(got) + ", model expects " + want.describe());
+    result_.tally.free(got);
+  }
+
+  // The block a bad_free aims at, or nullptr when the kind has none to aim at.
+  const Block* target_of(const Op& op) {
+    switch (op.bad_kind()) {
+      case BadKind::interior:
+        return live_.empty() ? nullptr : &live_.blocks()[op.bad_pick() % live_.size()];
+      case BadKind::slab_header: {
+        std::vector<const Block*> pooled;
+        for (const Block& b : live_.blocks())
+          if (b.kind != BlockKind::large) pooled.push_back(&b);
+        return pooled.empty() ? nullptr : pooled[op.bad_pick() % pooled.size()];
+      }
+      case BadKind::double_free: {
+        if (live_.freed().empty()) return nullptr;
+        auto it = live_.freed().begin();
+        std::advance(it, op.bad_pick() % live_.freed().size());
+        return &it->second;
+      }
+      case BadKind::stack:
+      case BadKind::unused_slab:
+        return nullptr;
+    }
+    return nullptr;
+  }
+
+  void do_bad_free(const Op& op) {
+    const Block* target = target_of(op);
+    const bool needs_target = op.bad_kind() != BadKind::stack && op.bad_kind() != BadKind::unused_slab;
+    if (needs_target && !target) return;
+    int stack_word = 0;
+    const model::BadPointer bad =
+        model::craft_bad_free(op.bad_kind(), target, op.bad_offset(), pool_->arena_base() + kRunnerArenaBytes,
+                              &stack_word, routing_);
+    if (const Verdict seen = pool_->page_of(bad.ptr); seen != bad.want.page_of)
+      return find(FindingKind::page_of, bad.what + ": page_of says " + hakmem::verdict_name(seen) +
+                                            ", model expects " + hakmem::verdict_name(bad.want.page_of));
+    compare(pool_free(bad.ptr), bad.want, bad.what);
+  }
+
+  void probe_around(const Block& b) {
+    if (b.kind == BlockKind::large) {
+      if (pool_->page_of(b.ptr) != Verdict::unknown)
+        find(FindingKind::page_of, "page_of of a large block is not unknown");
+      return;
+    }
+    const std::uintptr_t slab = reinterpret_cast<std::uintptr_t>(b.ptr) & ~((std::uintptr_t{256} << 10) - 1);
+    for (std::uintptr_t a : model::probe_addresses(b)) {
+      const Verdict want = model::geometric_verdict(b, a);
+      if (want == Verdict::unknown) continue;  // fell into a neighbouring slab
+      const Verdict got = pool_->page_of(reinterpret_cast<void*>(a));
+      digest_.mix(static_cast<std::uint64_t>(got));
+      if (got != want)
+        return find(FindingKind::page_of, "page_of(slab+" + std::to_string(a - slab) + ") of class " +
+                                              std::to_string(b.cls) + " " + hakmem::block_kind_name(b.kind) +
+                                              " page is " + hakmem::verdict_name(got) + ", geometry says " +
+                                              hakmem::verdict_name(want));
+    }
+  }
+
+  void do_exit() {
+    if (!team_ || !team_->running(thread_)) return note("exit (not running)");
+    team_->exit(thread_);
+    live_.orphan_blocks_of(thread_);
+    note("exit");
+  }
+
+  void do_refresh(const Op& op) {
+    const hakmem::Config config = op.refresh_config();
+    routing_ = model::Routing(config);
+    pool_->set_env_source(program_env(config));
+    if (auto err = pool_->refresh_from_env())
+      return find(FindingKind::config, std::string("refresh_from_env failed: ") + err->what());
+    note("refresh " + pool_->config().describe());
+  }
+
+  void do_fault(const Op& op) {
+    hakmem::FaultPlan plan;
+    faults_armed_ = op.fault_nth() != 0;
+    if (faults_armed_) {
+      plan.fail_nth = static_cast<std::uint64_t>(op.fault_nth());
+      plan.fail_count = static_cast<std::uint64_t>(op.fault_count());
+      ever_armed_ = true;
+    }
+    pool_->set_fault_plan(plan);
+    note(faults_armed_ ? "fault armed" : "fault disarmed");
+  }
+
+  void do_check() {
+    if (team_) team_->quiesce();
+    const hakmem::InvariantReport r = pool_->check();
+    if (team_) team_->quiesce();
+    note("check live=" + std::to_string(r.live_blocks));
+    if (!r.ok) return find(FindingKind::invariant, "invariant walk: " + r.first_error);
+    if (r.live_blocks != live_.size())
+      find(FindingKind::accounting, "accounting: pool has " + std::to_string(r.live_blocks) +
+                                        " live blocks, model " + std::to_string(live_.size()));
+    if (r.live_bytes != live_.live_bytes())
+      find(FindingKind::accounting, "accounting: live bytes differ from the model");
+  }
+
+  // Every thread ends (their pages become orphans), then this thread frees
+  // what is left and the pool must account for everything.
+  void finish() {
+    if (team_) team_->exit_all();
+    team_ = nullptr;
+    for (std::size_t k = 0; k < live_.size(); ++k) live_.at(k).orphaned = true;
+    thread_ = 0;
+    do_check();
+    while (!result_.finding && !live_.empty()) do_free(0);
+    if (!result_.finding) do_check();
+    if (result_.finding) return;
+    if (auto wrong = result_.tally.check_counters(pool_->stats(), ever_armed_))
+      find(FindingKind::counter, *wrong);
+  }
+
+  const Program& program_;
+  const RunOptions& options_;
+  model::Routing routing_;
+  std::unique_ptr<PoolUnderTest> pool_;
+  ThreadTeam* team_ = nullptr;
+  bool faults_armed_ = false, ever_armed_ = false;
+  int thread_ = 0;  // the current op's logical thread
+  std::size_t op_index_ = 0;
+  model::LiveSet live_;
+  support::Digest digest_;
+  RunResult result_;
+};
+
+}  // namespace
+
+RunResult run_program(const Program& program, const RunOptions& options) {
+  return Runner(program, options).run();
+}
+
+}  // namespace hakfuzz

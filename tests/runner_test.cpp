@@ -1,0 +1,122 @@
+// The runner: random programs and schedules run clean on both flavours with
+// identical behaviour digests, and it does fail when the pool misbehaves
+// (every planted bug of the table).
+#include <random>
+
+#include "fuzz/plants.h"
+#include "fuzz/runner.h"
+#include "pool_test_util.h"
+
+namespace hakfuzz {
+namespace {
+
+std::vector<std::uint8_t> random_bytes(std::mt19937_64& rng, std::size_t max_len) {
+  std::vector<std::uint8_t> out(rng() % (max_len + 1));
+  for (auto& b : out) b = static_cast<std::uint8_t>(rng());
+  return out;
+}
+
+TEST(Runner, RandomProgramsRunCleanAndBothFlavoursAgree) {
+  std::mt19937_64 rng(20261124);
+  for (int i = 0; i < 1500; ++i) {
+    auto bytes = random_bytes(rng, 600);
+    Program p = decode(bytes);
+    RunResult off = run_program(p, {.flavour = Flavour::stats_off});
+    RunResult on = run_program(p, {.probe_page_of = true});
+    ASSERT_FALSE(off.finding) << "op " << off.finding->op_index << ": " << off.finding->what << "\n"
+                              << to_text(p);
+    ASSERT_FALSE(on.finding) << "op " << on.finding->op_index << ": " << on.finding->what << "\n"
+                             << to_text(p);
+    Program toggled = p;
+    toggled.config.v2_stats ^= 1;  // HAKMEM_POOL_V2_STATS flipped: behaviour must not move
+    ASSERT_EQ(run_program(toggled).digest, off.digest);
+  }
+}
+
+TEST(Runner, RandomSchedulesOnRealThreadsRunClean) {
+  std::mt19937_64 rng(99);
+  for (int i = 0; i < 300; ++i) {
+    Program p = decode(random_bytes(rng, 500), /*multi_thread=*/true);
+    ASSERT_GE(p.threads, 2);
+    RunResult r = run_program(p);
+    ASSERT_FALSE(r.finding) << "op " << r.finding->op_index << ": " << r.finding->what << "\n" << to_text(p);
+    // The interleaving is the input's: the same schedule behaves the same.
+    ASSERT_EQ(run_program(p).digest, r.digest) << to_text(p);
+  }
+}
+
+TEST(Runner, ScheduleWithRemoteFreesAndThreadExit) {
+  Program p = parse_text(
+      "config HAKMEM_POOL_V2_ENABLED=1 HAKMEM_POOL_V2_CLASSES=0x7F HAKMEM_POOL_V2_STATS=0 threads=3\n"
+      "t0 alloc sel=2 n=4096\nt0 alloc sel=2 n=4096\nt1 free block=0\n"  // remote free
+      "t0 exit\nt2 free block=0\n"                                       // free of an orphan's block
+      "t1 alloc sel=2 n=4096\nt1 check\n");
+  RunResult r = run_program(p, {.trace = true});
+  ASSERT_FALSE(r.finding) << r.finding->what;
+  EXPECT_NE(r.trace[2].find("v2_remote"), std::string::npos) << r.trace[2];
+  EXPECT_GT(r.stats.total(hakmem::V2Stat::free_fast), 1u);
+}
+
+TEST(Runner, PlantedPageOfBugIsFound) {
+  Program p = parse_text(
+      "config HAKMEM_POOL_V2_ENABLED=1 HAKMEM_POOL_V2_CLASSES=0x7F HAKMEM_POOL_V2_STATS=0\n"
+      "alloc sel=2 n=4000\n"
+      "bad_free interior block=0 off=17\n");
+  RunResult r = run_program(p, {.trace = true, .plant = find_plant("page_of_interior")});
+  ASSERT_TRUE(r.finding);
+  EXPECT_EQ(r.finding->kind, FindingKind::free_outcome);
+  EXPECT_EQ(r.finding->op_index, 1u);
+  EXPECT_NE(r.finding->what.find("model expects rejected"), std::string::npos) << r.finding->what;
+  EXPECT_FALSE(run_program(p).finding);
+}
+
+TEST(Runner, PlantedCounterDriftIsFound) {
+  Program p =
+      parse_text("config HAKMEM_POOL_V2_ENABLED=1 HAKMEM_POOL_V2_CLASSES=0x7F HAKMEM_POOL_V2_STATS=0\n" +
+                 std::string(20, ' ') + "\n" + [] {
+                   std::string ops;
+                   for (int i = 0; i < 10; ++i) ops += "alloc sel=2 n=3000\nfree block=0\n";
+                   return ops;
+                 }());
+  RunResult r = run_program(p, {.plant = find_plant("drifting_counter")});
+  ASSERT_TRUE(r.finding);
+  EXPECT_EQ(r.finding->kind, FindingKind::counter);
+  EXPECT_NE(r.finding->what.find("counter free_fast"), std::string::npos) << r.finding->what;
+}
+
+TEST(Runner, PlantedLiveBlockHandedOutTwiceIsFound) {
+  std::string text = "config HAKMEM_POOL_V2_ENABLED=1 HAKMEM_POOL_V2_CLASSES=0x7F HAKMEM_POOL_V2_STATS=0\n";
+  for (int i = 0; i < 60; ++i) text += "alloc sel=2 n=3000\n";
+  Program p = parse_text(text);
+  RunResult r = run_program(p, {.plant = find_plant("live_block_twice")});
+  ASSERT_TRUE(r.finding);
+  EXPECT_EQ(r.finding->kind, FindingKind::overlap) << r.finding->describe();
+  EXPECT_EQ(r.finding->op_index, 49u);
+  EXPECT_FALSE(run_program(p).finding);
+}
+
+TEST(Runner, EveryPlantNamesTheCheckersThatReachIt) {
+  for (const PlantSpec& plant : plant_table()) {
+    EXPECT_TRUE(plant.reaches_checker("ops")) << plant.name;
+    EXPECT_FALSE(plant.reaches_checker("nonexistent") && std::string(plant.reaches) != "*") << plant.name;
+  }
+  EXPECT_FALSE(find_plant("page_of_interior")->reaches_checker("stress"));
+  EXPECT_THROW(activate_plant("page_of_interior", "stress"), std::invalid_argument);
+  EXPECT_THROW(activate_plant("no_such_bug", "ops"), std::invalid_argument);
+}
+
+TEST(Runner, TraceNamesEveryOp) {
+  Program p = parse_text(
+      "config HAKMEM_POOL_V2_ENABLED=1 HAKMEM_POOL_V2_CLASSES=0x05 HAKMEM_POOL_V2_STATS=1\n"
+      "alloc sel=2 n=2000\nalloc sel=1 n=10\nfree block=0\nbad_free double_free block=0 off=0\n"
+      "bad_free stack block=0 off=0\nrefresh HAKMEM_POOL_V2_ENABLED=0 HAKMEM_POOL_V2_CLASSES=0x00 "
+      "HAKMEM_POOL_V2_STATS=0\nbad_free unused_slab block=0 off=3\n"
+      "fault nth=1 count=2\nalloc sel=3 n=9000\nfault nth=0 count=1\ncheck\n");
+  RunResult r = run_program(p, {.trace = true});
+  ASSERT_FALSE(r.finding) << r.finding->what;
+  ASSERT_GT(r.trace.size(), p.ops.size());  // plus the end-of-run frees and checks
+  EXPECT_NE(r.trace[3].find("double_free"), std::string::npos) << r.trace[3];
+}
+
+}  // namespace
+}  // namespace hakfuzz
