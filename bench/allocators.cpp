@@ -30,10 +30,7 @@ class PoolRoute final : public LoadedAllocator {
     o.env = hakmem::map_env(cfg.env_vars());
     pool_ = std::make_unique<hakmem::PoolStatsOff>(std::move(o));
   }
-  AllocApi api() override {
-    return {[](void* c, std::size_t n) { return static_cast<hakmem::PoolStatsOff*>(c)->alloc(n); },
-            [](void* c, void* p) { static_cast<hakmem::PoolStatsOff*>(c)->free(p); }, pool_.get()};
-  }
+  AllocApi api() override { return pool_api(*pool_); }
 
  private:
   bool v2_;

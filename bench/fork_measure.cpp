@@ -14,7 +14,7 @@ namespace {
 // What the child sends back through the pipe: plain bytes, no allocation.
 struct Wire {
   std::uint8_t status;
-  RunResult run;
+  Throughput run;
   char note[256];
 };
 
@@ -50,7 +50,7 @@ bool read_all(int fd, void* data, std::size_t n) {
     out.status = static_cast<std::uint8_t>(Measurement::Status::unavailable);
     std::strncpy(out.note, why.c_str(), sizeof out.note - 1);
   } else {
-    out.run = run_workload(w, a->api(), steps, seed);
+    out.run = measure(w, a->api(), steps, seed);
     out.status = static_cast<std::uint8_t>(Measurement::Status::ok);
   }
   write_all(fd, &out, sizeof out);

@@ -12,7 +12,7 @@ namespace hakfuzz::bench {
 
 struct Measurement {
   enum class Status : std::uint8_t { ok, unavailable, failed } status = Status::failed;
-  RunResult run;
+  Throughput run;
   double peak_rss_mib = 0;  // child's ru_maxrss, including the process baseline
   std::string note;         // why unavailable or failed
 };

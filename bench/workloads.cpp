@@ -1,5 +1,7 @@
 #include "bench/workloads.h"
 
+#include "support/rng.h"
+
 #include <pthread.h>
 #include <sched.h>
 
@@ -18,18 +20,8 @@ constexpr std::size_t kSlots = 1024, kLargeSlots = 64 * 1024;
 constexpr std::size_t kRingSize = 1024;  // power of two
 constexpr std::size_t kWindow = 64;
 
-// SplitMix64: tiny, seedable, identical on every allocator's run.
-struct SplitMix {
-  std::uint64_t s;
-  std::uint64_t next() {
-    std::uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  std::uint64_t below(std::uint64_t n) { return next() % n; }
-  std::size_t mid_size() { return kMinMid + below(kMaxMid - kMinMid + 1); }
-};
+// The same seed gives every allocator the identical op sequence.
+std::size_t mid_size(support::SplitMix64& rng) { return kMinMid + rng.below(kMaxMid - kMinMid + 1); }
 
 using Clock = std::chrono::steady_clock;
 
@@ -41,11 +33,11 @@ inline void* touch(void* p, std::size_t size) {
   return p;
 }
 
-RunResult random_slots(const AllocApi& api, std::size_t slots, bool fixed, std::uint64_t steps,
-                       std::uint64_t seed) {
+Throughput random_slots(const AllocApi& api, std::size_t slots, bool fixed, std::uint64_t steps,
+                        std::uint64_t seed) {
   std::vector<void*> slot(slots, nullptr);
-  SplitMix rng{seed};
-  RunResult r;
+  support::SplitMix64 rng(seed);
+  Throughput r;
   auto t0 = Clock::now();
   for (std::uint64_t i = 0; i < steps; ++i) {
     void*& s = slot[rng.below(slots)];
@@ -53,7 +45,7 @@ RunResult random_slots(const AllocApi& api, std::size_t slots, bool fixed, std::
       api.free(api.ctx, s);
       s = nullptr;
     } else {
-      std::size_t size = fixed ? kFixedSize : rng.mid_size();
+      std::size_t size = fixed ? kFixedSize : mid_size(rng);
       s = touch(api.alloc(api.ctx, size), size);
       r.digest += size;
     }
@@ -92,7 +84,7 @@ struct SpscRing {
   alignas(64) void* slots[kRingSize];
 };
 
-RunResult remote_free(const AllocApi& api, std::uint64_t steps, std::uint64_t seed) {
+Throughput remote_free(const AllocApi& api, std::uint64_t steps, std::uint64_t seed) {
   const std::uint64_t blocks = std::max<std::uint64_t>(steps / 4, 1);
   auto ring = std::make_unique<SpscRing>();
   std::atomic<int> ready{0};
@@ -101,12 +93,12 @@ RunResult remote_free(const AllocApi& api, std::uint64_t steps, std::uint64_t se
 
   auto producer = [&, api] {
     pin_to_cpu(0);
-    SplitMix rng{seed};
+    support::SplitMix64 rng(seed);
     std::uint64_t bytes = 0;
     ready.fetch_add(1);
     for (Backoff b; !go.load(std::memory_order_acquire);) b.pause();
     for (std::uint64_t i = 0; i < blocks; ++i) {
-      std::size_t size = rng.mid_size();
+      std::size_t size = mid_size(rng);
       void* p = touch(api.alloc(api.ctx, size), size);
       bytes += size;
       std::uint64_t h = ring->head.load(std::memory_order_relaxed);
@@ -118,7 +110,7 @@ RunResult remote_free(const AllocApi& api, std::uint64_t steps, std::uint64_t se
   };
   auto consumer = [&, api] {
     pin_to_cpu(1);
-    SplitMix rng{seed ^ 0xC0FFEEull};
+    support::SplitMix64 rng(seed ^ 0xC0FFEEull);
     void* window[kWindow] = {};
     std::uint64_t bytes = 0;
     ready.fetch_add(1);
@@ -130,7 +122,7 @@ RunResult remote_free(const AllocApi& api, std::uint64_t steps, std::uint64_t se
       ring->tail.store(t + 1, std::memory_order_release);
       void*& w = window[i % kWindow];
       if (w) api.free(api.ctx, w);
-      std::size_t size = rng.mid_size();
+      std::size_t size = mid_size(rng);
       w = touch(api.alloc(api.ctx, size), size);
       bytes += size;
     }
@@ -145,7 +137,7 @@ RunResult remote_free(const AllocApi& api, std::uint64_t steps, std::uint64_t se
   go.store(true, std::memory_order_release);
   a.join();
   b.join();
-  RunResult r;
+  Throughput r;
   r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   r.ops = blocks * 4;
   r.digest = producer_bytes + consumer_bytes;
@@ -170,7 +162,7 @@ const WorkloadSpec* find_workload(std::string_view key) {
   return nullptr;
 }
 
-RunResult run_workload(Workload w, const AllocApi& api, std::uint64_t steps, std::uint64_t seed) {
+Throughput measure(Workload w, const AllocApi& api, std::uint64_t steps, std::uint64_t seed) {
   switch (w) {
     case Workload::W1:
       return random_slots(api, kSlots, false, steps, seed);

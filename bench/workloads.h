@@ -17,6 +17,13 @@ struct AllocApi {
   void* ctx;
 };
 
+// Either flavour of the pool (or anything with alloc/free) as an AllocApi.
+template <class Pool>
+AllocApi pool_api(Pool& pool) {
+  return {[](void* c, std::size_t n) { return static_cast<Pool*>(c)->alloc(n); },
+          [](void* c, void* p) { static_cast<Pool*>(c)->free(p); }, &pool};
+}
+
 enum class Workload : std::uint8_t { W1, W2, W3, W4 };
 
 struct WorkloadSpec {
@@ -27,7 +34,7 @@ struct WorkloadSpec {
 const std::vector<WorkloadSpec>& workload_table();
 const WorkloadSpec* find_workload(std::string_view key);
 
-struct RunResult {
+struct Throughput {
   std::uint64_t ops = 0;
   double seconds = 0;
   std::uint64_t digest = 0;  // total bytes requested: equal across allocators
@@ -36,7 +43,7 @@ struct RunResult {
 
 // `steps` is the op count (one malloc or one free); W3 splits it into four
 // ops per produced block, as the study does (1M blocks = 4M ops).
-RunResult run_workload(Workload w, const AllocApi& api, std::uint64_t steps, std::uint64_t seed);
+Throughput measure(Workload w, const AllocApi& api, std::uint64_t steps, std::uint64_t seed);
 
 inline constexpr std::uint64_t kDefaultSteps = 4'000'000;
 

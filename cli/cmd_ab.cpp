@@ -14,6 +14,7 @@
 #include "bench/workloads.h"
 #include "cli/build_info.h"
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "hakmem/variants.h"
 
 namespace hakfuzz::cli {
@@ -24,34 +25,13 @@ constexpr double kLevel = 0.95;
 constexpr int kResamples = 10000;
 constexpr std::uint64_t kBootstrapSeed = 1;
 
-// The process environment, as the allocator reads it, with --env on top.
-hakmem::EnvSource env_with_overrides(const std::vector<std::string>& words) {
-  std::map<std::string, std::string, std::less<>> overrides;
-  for (const std::string& w : words) {
-    auto eq = w.find('=');
-    if (eq == std::string::npos || eq == 0) throw UsageError("--env '" + w + "': expected NAME=VALUE");
-    std::string name = w.substr(0, eq);
-    bool known = false;
-    for (const hakmem::FlagSpec& f : hakmem::flag_table()) known |= !f.build_switch && name == f.name;
-    if (!known) throw UsageError("--env: '" + name + "' is no HAKMEM environment flag (see 'hakfuzz flags')");
-    overrides[name] = w.substr(eq + 1);
-  }
-  return [overrides, base = hakmem::process_env()](std::string_view name) -> std::optional<std::string> {
-    if (auto it = overrides.find(name); it != overrides.end()) return it->second;
-    return base(name);
-  };
-}
-
 template <class Pool>
-bench::RunResult run_once(const hakmem::EnvSource& env, bench::Workload w, std::uint64_t steps,
-                          std::uint64_t seed) {
+bench::Throughput run_once(const hakmem::EnvSource& env, bench::Workload w, std::uint64_t steps,
+                           std::uint64_t seed) {
   hakmem::PoolOptions o;
   o.env = env;
   Pool pool(std::move(o));
-  bench::AllocApi api{[](void* c, std::size_t n) { return static_cast<Pool*>(c)->alloc(n); },
-                      [](void* c, void* p) { static_cast<Pool*>(c)->free(p); }, &pool};
-  bench::RunResult r = bench::run_workload(w, api, steps, seed);
-  return r;
+  return bench::measure(w, bench::pool_api(pool), steps, seed);
 }
 
 struct PathProof {
@@ -67,9 +47,7 @@ PathProof prove_path(const hakmem::EnvSource& env, const hakmem::Config& cfg, be
   hakmem::PoolOptions o;
   o.env = env;
   hakmem::PoolStatsOn pool(std::move(o));
-  bench::AllocApi api{[](void* c, std::size_t n) { return static_cast<hakmem::PoolStatsOn*>(c)->alloc(n); },
-                      [](void* c, void* q) { static_cast<hakmem::PoolStatsOn*>(c)->free(q); }, &pool};
-  bench::run_workload(w, api, steps, seed);
+  bench::measure(w, bench::pool_api(pool), steps, seed);
   hakmem::StatsSnapshot s = pool.stats();
   const std::uint8_t mask = cfg.v2_route_mask();
   for (int c = 0; c < hakmem::kNumClasses; ++c) {
@@ -106,26 +84,22 @@ po::options_description ab_options() {
   po::options_description d("ab options");
   // clang-format off
   d.add_options()
-      ("runs", po::value<int>()->default_value(10)->value_name("N"), "timed runs per side, interleaved ABAB/BABA, 2..1000")
+      ("runs", number<int>("runs", 10, 2, 1000), "timed runs per side, interleaved ABAB/BABA")
       ("workload", po::value<std::string>()->default_value("W1")->value_name("W"), "W1, W2, W3 or W4 (see 'hakfuzz bench')")
-      ("steps", po::value<std::uint64_t>()->default_value(bench::kDefaultSteps)->value_name("N"), "ops per run, 100..1000000000")
-      ("seed", po::value<std::uint64_t>()->default_value(1)->value_name("S"), "workload seed")
-      ("env", po::value<std::vector<std::string>>()->composing()->value_name("NAME=VALUE"),
-       "override one HAKMEM_* flag of the process environment (repeatable)")
+      ("steps", number<std::uint64_t>("steps", bench::kDefaultSteps, 100, 1'000'000'000), "ops per run")
+      ("seed", number<std::uint64_t>("seed", 1, 0, UINT64_MAX, "S"), "workload seed")
       ("json", po::value<std::string>()->value_name("FILE"), "write the runs, the interval and the verdict to FILE");
   // clang-format on
+  add_env_option(d);
   return d;
 }
 
 int run_ab(const po::variables_map& vm) {
-  const int runs = vm["runs"].as<int>();
-  const std::uint64_t steps = vm["steps"].as<std::uint64_t>(), seed = vm["seed"].as<std::uint64_t>();
-  if (runs < 2 || runs > 1000) throw UsageError("--runs must be in 2..1000");
-  if (steps < 100 || steps > 1'000'000'000) throw UsageError("--steps must be in 100..1000000000");
+  const int runs = get<int>(vm, "runs");
+  const std::uint64_t steps = get<std::uint64_t>(vm, "steps"), seed = get<std::uint64_t>(vm, "seed");
   const auto* ws = bench::find_workload(vm["workload"].as<std::string>());
   if (!ws) throw UsageError("--workload: unknown workload '" + vm["workload"].as<std::string>() + "'");
-  const hakmem::EnvSource env = env_with_overrides(vm.count("env") ? vm["env"].as<std::vector<std::string>>()
-                                                                   : std::vector<std::string>{});
+  const hakmem::EnvSource env = hakmem::map_env(resolve_env(vm));
   const hakmem::Config cfg = hakmem::parse_config(env);  // ConfigError: exit 2 in dispatch
   const std::string build = build_info();
   std::cout << fmt::format("hakfuzz ab: seed={} workload={} ({}) steps={} runs={} env: {} build {}\n", seed,

@@ -21,6 +21,7 @@
 #include "bench/workloads.h"
 #include "cli/build_info.h"
 #include "cli/commands.h"
+#include "cli/options.h"
 
 namespace hakfuzz::cli {
 
@@ -85,23 +86,21 @@ po::options_description bench_options() {
   for (const auto& a : bench::allocator_table()) all_a.push_back(a.name);
   // clang-format off
   d.add_options()
-      ("reps", po::value<int>()->default_value(5)->value_name("N"), "measurements per (workload, allocator), 1..100")
+      ("reps", number<int>("reps", 5, 1, 100), "measurements per (workload, allocator)")
       ("workloads", po::value<std::string>()->default_value(join(all_w))->value_name("LIST"),
        "comma-separated: W1 mid-random-mixed, W2 fixed 8 KiB, W3 remote-free 2T, W4 64 Ki slots")
       ("allocators", po::value<std::string>()->default_value(join(all_a))->value_name("LIST"), "comma-separated allocators")
-      ("steps", po::value<std::uint64_t>()->default_value(bench::kDefaultSteps)->value_name("N"),
-       "ops per measurement (W3: N/4 produced blocks, 4 ops each), 100..1000000000")
-      ("seed", po::value<std::uint64_t>()->default_value(1)->value_name("S"), "workload seed (SplitMix64)")
+      ("steps", number<std::uint64_t>("steps", bench::kDefaultSteps, 100, 1'000'000'000),
+       "ops per measurement (W3: N/4 produced blocks, 4 ops each)")
+      ("seed", number<std::uint64_t>("seed", 1, 0, UINT64_MAX, "S"), "workload seed (SplitMix64)")
       ("json", po::value<std::string>()->value_name("FILE"), "write every measurement and the summary to FILE");
   // clang-format on
   return d;
 }
 
 int run_bench(const po::variables_map& vm) {
-  const int reps = vm["reps"].as<int>();
-  const std::uint64_t steps = vm["steps"].as<std::uint64_t>(), seed = vm["seed"].as<std::uint64_t>();
-  if (reps < 1 || reps > 100) throw UsageError("--reps must be in 1..100");
-  if (steps < 100 || steps > 1'000'000'000) throw UsageError("--steps must be in 100..1000000000");
+  const int reps = get<int>(vm, "reps");
+  const std::uint64_t steps = get<std::uint64_t>(vm, "steps"), seed = get<std::uint64_t>(vm, "seed");
   std::vector<const bench::WorkloadSpec*> workloads;
   for (const auto& k : split_list(vm["workloads"].as<std::string>())) {
     const auto* w = bench::find_workload(k);

@@ -7,6 +7,7 @@
 
 #include "cli/build_info.h"
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "cli/target_paths.h"
 #include "fuzz/engine.h"
 #include "fuzz/plants.h"
@@ -18,15 +19,14 @@ po::options_description repro_options() {
   d.add_options()("target", po::value<std::string>(),
                   "fuzz target (default: from the path, e.g. corpus/ops/...)")(
       "trace", po::bool_switch(), "print the decoded input and the op trace of the first run")(
-      "runs", po::value<int>()->default_value(3), "replays per input (>= 1)")(
-      "plant", po::value<std::string>(), plant_help().c_str());
+      "runs", number<int>("runs", 3, 1, 1000), "replays per input")("plant", po::value<std::string>(),
+                                                                    plant_help().c_str());
   return d;
 }
 
 int run_repro(const po::variables_map& vm) {
   if (!vm.count("inputs")) throw UsageError("give at least one FILE or DIR");
-  const int runs = vm["runs"].as<int>();
-  if (runs < 1) throw UsageError("--runs must be at least 1");
+  const int runs = get<int>(vm, "runs");
   std::optional<std::string> target_flag;
   if (vm.count("target")) target_flag = vm["target"].as<std::string>();
   auto files = collect_inputs(vm["inputs"].as<std::vector<std::string>>());

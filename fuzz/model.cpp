@@ -276,10 +276,22 @@ std::optional<std::string> LiveSet::add(Block b) {
   if (next != extents_.begin() && std::prev(next)->second > start)
     return "new block overlaps the live block before it";
   extents_[start] = start + b.usable;
-  // The range is handed out again: freed blocks that started in it are gone.
-  for (auto it = freed_by_addr_.lower_bound(start);
-       it != freed_by_addr_.end() && it->first < start + b.usable; it = freed_by_addr_.erase(it))
-    freed_.erase(it->second);
+  if (b.kind == BlockKind::large) {
+    // The OS may map a new large block over any freed one, and whether it
+    // did depends on the process's whole mmap history (threads, earlier
+    // inputs): a rule that looked at addresses made replays differ. So every
+    // freed large block stops being a double-free candidate here, wherever
+    // the new one landed.
+    std::erase_if(freed_by_addr_,
+                  [&](const auto& kv) { return freed_.at(kv.second).kind == BlockKind::large; });
+    std::erase_if(freed_, [](const auto& kv) { return kv.second.kind == BlockKind::large; });
+  } else {
+    // Arena offsets are deterministic: freed blocks that started in the
+    // range handed out again are gone.
+    for (auto it = freed_by_addr_.lower_bound(start);
+         it != freed_by_addr_.end() && it->first < start + b.usable; it = freed_by_addr_.erase(it))
+      freed_.erase(it->second);
+  }
   b.id = next_id_++;
   live_.push_back(b);
   return std::nullopt;

@@ -130,7 +130,10 @@ struct Tally {
 // and the freed ones a double free may aim at.
 class LiveSet {
  public:
-  // Records a fresh block; an error text if it overlaps a live one.
+  // Records a fresh block; an error text if it overlaps a live one. A freed
+  // block stops being a double-free candidate once its range may have been
+  // handed out again: a pool block when a new block starts in its range, a
+  // large block at the next large allocation (see model.cpp).
   std::optional<std::string> add(Block b);
   const std::vector<Block>& blocks() const { return live_; }
   bool empty() const { return live_.empty(); }
