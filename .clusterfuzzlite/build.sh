@@ -12,14 +12,16 @@ cmake -S "$src" -B "$WORK/hakfuzz-build" -G Ninja \
   -DHAKFUZZ_BUILD_TESTS=OFF -DHAKFUZZ_BUILD_BINARY=OFF \
   -DHAKFUZZ_LIB_FUZZING_ENGINE="$LIB_FUZZING_ENGINE"
 cmake --build "$WORK/hakfuzz-build"
-for target in ops page_of remote stats_diff env; do
+# The targets and their input kinds come from the table (fuzz/targets.def).
+sed -n 's/^HAKFUZZ_TARGET(\([a-z_0-9]*\), *\([a-z_]*\),.*/\1 \2/p' "$src/fuzz/targets.def" |
+while read -r target input; do
   cp "$WORK/hakfuzz-build/fuzz/${target}_fuzzer" "$OUT/"
   rm -f "$OUT/${target}_fuzzer_seed_corpus.zip"
   find "$src/corpus/$target" "$src/corpus/regressions/$target" -maxdepth 1 -type f ! -name '*.*' 2>/dev/null |
     xargs -r zip -q -j "$OUT/${target}_fuzzer_seed_corpus.zip"
-  # Programs past 2048 ops are cut by the oracle anyway; schedules spawn
+  # Programs past 2048 ops are cut by the runner anyway; schedules spawn
   # threads, so they get a longer per-input timeout.
   timeout=25
-  [ "$target" = remote ] && timeout=60
+  [ "$input" = schedule ] && timeout=60
   printf '[libfuzzer]\nmax_len = 8192\ntimeout = %s\n' "$timeout" >"$OUT/${target}_fuzzer.options"
 done

@@ -83,6 +83,7 @@ void run_engine_child(int argc, char** argv) {
 int run_fuzz(const std::vector<std::string>& args) {
   po::options_description ours("fuzz options (libFuzzer's -flag=value words and corpus paths pass through)");
   ours.add_options()("help,h", "show this help")("list", "print the target names, one per line")(
+      "markdown", "print the target table as Markdown (the README's)")(
       "engine", po::value<std::string>(),
       have_libfuzzer() ? "libfuzzer (default in this build) or builtin"
                        : "builtin (the only engine in this build)")("plant", po::value<std::string>(),
@@ -109,6 +110,10 @@ int run_fuzz(const std::vector<std::string>& args) {
         << "usage: hakfuzz fuzz TARGET [--engine=E] [--] [-flag=value ...] [CORPUS_DIR ...]\n\ntargets:\n";
     for (const Target& t : targets()) std::cout << "  " << t.name << ": " << t.doc << "\n";
     std::cout << "\n" << ours << "\nexit: 0 clean, 1 a finding (reproducer written first), 2 usage error\n";
+    return kExitClean;
+  }
+  if (vm.count("markdown")) {
+    std::cout << targets_markdown();
     return kExitClean;
   }
   if (vm.count("list")) {

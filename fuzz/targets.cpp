@@ -23,11 +23,18 @@ std::vector<std::uint8_t> schedule_from_text(const std::string& text) {
 const std::vector<Target>& targets() {
   static const std::vector<Target> table = {
 #define HAKFUZZ_TARGET(name, input, doc) \
-  {#name, doc, run_##name##_target, input##_to_text, input##_from_text},
+  {#name, #input, doc, run_##name##_target, input##_to_text, input##_from_text},
 #include "fuzz/targets.def"
 #undef HAKFUZZ_TARGET
   };
   return table;
+}
+
+std::string targets_markdown() {
+  std::string out = "| target | input | what it checks |\n|---|---|---|\n";
+  for (const Target& t : targets())
+    out += std::string("| `") + t.name + "` | " + t.input + " | " + t.doc + " |\n";
+  return out;
 }
 
 const Target* find_target(std::string_view name) {

@@ -17,6 +17,7 @@ using Bytes = std::span<const std::uint8_t>;
 
 struct Target {
   const char* name;
+  const char* input;  // program, schedule or env_strings
   const char* doc;
   RunResult (*run)(Bytes input, bool trace);
   std::string (*to_text)(Bytes input);
@@ -26,6 +27,8 @@ struct Target {
 
 const std::vector<Target>& targets();
 const Target* find_target(std::string_view name);
+// The table as Markdown (the README's target table).
+std::string targets_markdown();
 
 #define HAKFUZZ_TARGET(name, input, doc) RunResult run_##name##_target(Bytes input_bytes, bool trace);
 #include "fuzz/targets.def"
