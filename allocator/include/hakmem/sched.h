@@ -1,0 +1,61 @@
+// Schedule points: where a controller may switch threads inside allocator
+// calls (sched_points.def). Compiled into the tester's flavour only
+// (HAKMEM_POOL_SCHED_POINTS=1); the production flavours hold no code and no
+// storage for them. With no controller installed a point is one relaxed load
+// and a branch; a controller sees only the threads it registered.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace hakmem::sched {
+
+enum class Point : std::uint8_t {
+#define HAKMEM_SCHED_POINT(id, name, kind, doc) id,
+#include "hakmem/sched_points.def"
+#undef HAKMEM_SCHED_POINT
+};
+inline constexpr int kNumPoints = 0
+#define HAKMEM_SCHED_POINT(id, name, kind, doc) +1
+#include "hakmem/sched_points.def"
+#undef HAKMEM_SCHED_POINT
+    ;
+
+enum class PointKind : std::uint8_t { atomic, lock, os, exit };
+struct PointInfo {
+  const char* name;  // "remote_free.fetch_or"
+  PointKind kind;
+  const char* doc;
+};
+const PointInfo& point_info(Point p);
+
+// What a controller implements; every call runs on the thread at the point.
+class Controller {
+ public:
+  // Before the operation. For a lock point, `object` is the mutex: the
+  // controller must not let the thread through while another holds it.
+  virtual void at(Point p, const void* object) = 0;
+  // After the operation, with what it read or returned (for the trace).
+  virtual void result(Point p, std::uint64_t value) = 0;
+  // After a lock point's mutex was released.
+  virtual void released(const void* mutex) = 0;
+
+ protected:
+  ~Controller() = default;
+};
+
+// One controller per process at a time; nullptr removes it.
+void install(Controller* c);
+extern std::atomic<Controller*> g_controller;
+
+inline void at(Point p, const void* object) {
+  if (Controller* c = g_controller.load(std::memory_order_relaxed)) c->at(p, object);
+}
+inline void result(Point p, std::uint64_t value) {
+  if (Controller* c = g_controller.load(std::memory_order_relaxed)) c->result(p, value);
+}
+inline void released(const void* mutex) {
+  if (Controller* c = g_controller.load(std::memory_order_relaxed)) c->released(mutex);
+}
+
+}  // namespace hakmem::sched
