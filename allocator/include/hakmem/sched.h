@@ -34,7 +34,10 @@ class Controller {
  public:
   // Before the operation. For a lock point, `object` is the mutex: the
   // controller must not let the thread through while another holds it.
-  virtual void at(Point p, const void* object) = 0;
+  // `arg` is what a trace shows of the operation's target, the same in every
+  // run: slab << 8 | block (or bitmap word) for page state, the size class
+  // for per-class state, 0 otherwise.
+  virtual void at(Point p, const void* object, std::uint64_t arg) = 0;
   // After the operation, with what it read or returned (for the trace).
   virtual void result(Point p, std::uint64_t value) = 0;
   // After a lock point's mutex was released.
@@ -48,8 +51,8 @@ class Controller {
 void install(Controller* c);
 extern std::atomic<Controller*> g_controller;
 
-inline void at(Point p, const void* object) {
-  if (Controller* c = g_controller.load(std::memory_order_relaxed)) c->at(p, object);
+inline void at(Point p, const void* object, std::uint64_t arg = 0) {
+  if (Controller* c = g_controller.load(std::memory_order_relaxed)) c->at(p, object, arg);
 }
 inline void result(Point p, std::uint64_t value) {
   if (Controller* c = g_controller.load(std::memory_order_relaxed)) c->result(p, value);
