@@ -41,5 +41,7 @@ std::string schedule_to_text(Bytes input);
 std::vector<std::uint8_t> schedule_from_text(const std::string& text);
 std::string env_strings_to_text(Bytes input);
 std::vector<std::uint8_t> env_strings_from_text(const std::string& text);
+std::string interleave_to_text(Bytes input);
+std::vector<std::uint8_t> interleave_from_text(const std::string& text);
 
 }  // namespace hakfuzz

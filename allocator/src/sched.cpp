@@ -9,7 +9,7 @@ void install(Controller* c) { g_controller.store(c, std::memory_order_relaxed); 
 
 const PointInfo& point_info(Point p) {
   static const PointInfo table[] = {
-#define HAKMEM_SCHED_POINT(id, name, kind, doc) {name, PointKind::kind, doc},
+#define HAKMEM_SCHED_POINT(id, name, kind, arg, doc) {name, PointKind::kind, PointArg::arg, doc},
 #include "hakmem/sched_points.def"
 #undef HAKMEM_SCHED_POINT
   };

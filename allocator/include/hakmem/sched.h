@@ -11,20 +11,22 @@
 namespace hakmem::sched {
 
 enum class Point : std::uint8_t {
-#define HAKMEM_SCHED_POINT(id, name, kind, doc) id,
+#define HAKMEM_SCHED_POINT(id, name, kind, arg, doc) id,
 #include "hakmem/sched_points.def"
 #undef HAKMEM_SCHED_POINT
 };
 inline constexpr int kNumPoints = 0
-#define HAKMEM_SCHED_POINT(id, name, kind, doc) +1
+#define HAKMEM_SCHED_POINT(id, name, kind, arg, doc) +1
 #include "hakmem/sched_points.def"
 #undef HAKMEM_SCHED_POINT
     ;
 
 enum class PointKind : std::uint8_t { atomic, lock, os, exit };
+enum class PointArg : std::uint8_t { block, word, slab, cls, none };
 struct PointInfo {
   const char* name;  // "remote_free.fetch_or"
   PointKind kind;
+  PointArg arg;  // what the point's arg names
   const char* doc;
 };
 const PointInfo& point_info(Point p);

@@ -1,0 +1,165 @@
+#include "fuzz/explore.h"
+
+#include <chrono>
+
+namespace hakfuzz {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// The order a dfs tries a decision's alternatives in: the non-preemptive
+// pick first, then the others by index.
+std::vector<std::uint8_t> alternatives(const DecisionRecord& d) {
+  std::vector<std::uint8_t> order = {d.fallback};
+  for (std::uint8_t i = 0; i < d.size; ++i)
+    if (i != d.fallback) order.push_back(i);
+  return order;
+}
+
+InterleaveResult run_choices(const Program& p, const std::vector<std::uint8_t>& choices,
+                             const InterleaveOptions& o) {
+  ChoiceStrategy s(choices);
+  return run_interleaved(p, s, o);
+}
+
+// The next dfs prefix after a run that made `rec`, or nullopt when every
+// schedule within the bound has run.
+std::optional<std::vector<std::uint8_t>> next_prefix(const std::vector<DecisionRecord>& rec, int bound) {
+  std::vector<int> before(rec.size() + 1, 0);
+  for (std::size_t i = 0; i < rec.size(); ++i) before[i + 1] = before[i] + rec[i].preemptive();
+  for (std::size_t i = rec.size(); i-- > 0;) {
+    const std::vector<std::uint8_t> order = alternatives(rec[i]);
+    std::size_t pos = 0;
+    while (order[pos] != rec[i].chosen) ++pos;
+    for (std::size_t k = pos + 1; k < order.size(); ++k) {
+      const int cost = rec[i].current_runnable && order[k] != rec[i].fallback;
+      if (before[i] + cost > bound) continue;
+      std::vector<std::uint8_t> prefix;
+      for (std::size_t j = 0; j < i; ++j) prefix.push_back(rec[j].chosen);
+      prefix.push_back(order[k]);
+      return prefix;
+    }
+  }
+  return std::nullopt;
+}
+
+bool same_kind(const InterleaveResult& r, const Finding& f) { return r.run.finding && r.run.finding->kind == f.kind; }
+
+}  // namespace
+
+const char* explore_strategy_name(ExploreStrategy s) {
+  switch (s) {
+    case ExploreStrategy::random:
+      return "random";
+    case ExploreStrategy::pct:
+      return "pct";
+    case ExploreStrategy::dfs:
+      return "dfs";
+  }
+  return "?";
+}
+
+Exploration explore(const Program& program, const ExploreOptions& o) {
+  Exploration out;
+  const auto start = Clock::now();
+  auto last_report = start;
+  const std::size_t max_runs = o.max_runs ? o.max_runs : o.strategy == ExploreStrategy::dfs ? SIZE_MAX : 1000;
+  std::size_t longest = 0;  // decisions of the longest run so far (pct)
+  std::vector<std::uint8_t> prefix;
+  for (;;) {
+    std::unique_ptr<RecordingStrategy> s;
+    if (o.strategy == ExploreStrategy::dfs)
+      s = std::make_unique<ChoiceStrategy>(prefix);
+    else if (o.strategy == ExploreStrategy::random)
+      s = std::make_unique<RandomStrategy>(o.seed + out.runs);
+    else
+      s = std::make_unique<PctStrategy>(o.seed + out.runs, o.depth, longest, program.threads);
+    InterleaveResult r = run_interleaved(program, *s, o.run);
+    ++out.runs;
+    out.steps += r.steps;
+    longest = std::max(longest, r.decisions.size());
+    if (o.strategy == ExploreStrategy::dfs) {
+      // A replayed prefix must meet the same decisions.
+      const bool fits = r.decisions.size() >= prefix.size() &&
+                        std::equal(prefix.begin(), prefix.end(), r.decisions.begin(),
+                                   [](std::uint8_t c, const DecisionRecord& d) { return c == d.chosen; });
+      if (!fits && !r.run.finding)
+        r.run.finding = Finding{FindingKind::nondeterministic, 0,
+                                "a replayed schedule prefix met different decisions: the run is not deterministic"};
+    }
+    out.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    if (r.run.finding) {
+      out.finding = r.run.finding;
+      out.schedule = s->as_choices();
+      out.preemptions = r.preemptions;
+      return out;
+    }
+    if (o.progress && Clock::now() - last_report > std::chrono::seconds(1)) {
+      last_report = Clock::now();
+      o.progress({out.runs, out.steps, out.seconds});
+    }
+    if (out.runs >= max_runs || (o.max_seconds > 0 && out.seconds >= o.max_seconds)) return out;
+    if (o.strategy == ExploreStrategy::dfs) {
+      auto next = next_prefix(r.decisions, o.preemptions);
+      if (!next) {
+        out.exhausted = true;
+        return out;
+      }
+      prefix = std::move(*next);
+    }
+  }
+}
+
+Minimized minimize(const Program& program, const ScheduleSpec& schedule, const Finding& finding,
+                   const InterleaveOptions& options, std::size_t runs_per_op) {
+  Minimized m{program, schedule, finding};
+  InterleaveResult best = run_choices(m.program, m.schedule.choices, options);
+  ++m.runs;
+  if (!same_kind(best, finding)) return m;  // does not replay: keep it as it is
+  // Fewer preemptions: each preemptive pick back to the non-preemptive one.
+  for (bool shrunk = true; shrunk;) {
+    shrunk = false;
+    for (std::size_t i = 0; i < best.decisions.size(); ++i) {
+      if (!best.decisions[i].preemptive()) continue;
+      std::vector<std::uint8_t> choices;
+      for (std::size_t j = 0; j < best.decisions.size(); ++j)
+        choices.push_back(j == i ? best.decisions[j].fallback : best.decisions[j].chosen);
+      InterleaveResult r = run_choices(m.program, choices, options);
+      ++m.runs;
+      if (same_kind(r, finding) && r.preemptions < best.preemptions) {
+        best = std::move(r);
+        shrunk = true;
+        break;
+      }
+    }
+  }
+  // Fewer ops: drop each, and look again within the preemptions left.
+  for (std::size_t k = m.program.ops.size(); k-- > 0;) {
+    Program smaller = m.program;
+    smaller.ops.erase(smaller.ops.begin() + static_cast<std::ptrdiff_t>(k));
+    ExploreOptions eo;
+    eo.preemptions = static_cast<int>(best.preemptions);
+    eo.max_runs = runs_per_op;
+    eo.run = options;
+    const Exploration e = explore(smaller, eo);
+    m.runs += e.runs;
+    if (!e.finding || e.finding->kind != finding.kind) continue;
+    InterleaveResult r = run_choices(smaller, e.schedule.choices, options);
+    ++m.runs;
+    if (!same_kind(r, finding)) continue;
+    m.program = std::move(smaller);
+    best = std::move(r);
+  }
+  // Trailing non-preemptive picks are what an empty tail means anyway.
+  std::vector<std::uint8_t> choices;
+  for (const DecisionRecord& d : best.decisions) choices.push_back(d.chosen);
+  while (!choices.empty() && choices.back() == best.decisions[choices.size() - 1].fallback) choices.pop_back();
+  m.schedule = ScheduleSpec{};
+  m.schedule.choices = std::move(choices);
+  m.finding = *best.run.finding;
+  m.preemptions = best.preemptions;
+  return m;
+}
+
+}  // namespace hakfuzz
