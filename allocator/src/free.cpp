@@ -19,7 +19,7 @@ namespace hakmem::HAKMEM_FLAVOR_NS {
 
 // Each path that rejects a free reports it itself (report_rejection), so
 // that this stays a tail call.
-FreeOutcome Pool::free(void* ptr) { return unpack(impl_->free(ptr)); }
+FreeOutcome Pool::free(void* ptr) { return unpacked(impl_->free(ptr)); }
 
 HAKMEM_HOT PackedOutcome Pool::Impl::v2_free_block(PageDesc* d, std::uint32_t block, bool entered_v2) {
   ThreadCtx* owner = d->owner.load(std::memory_order_acquire);  // we may touch *owner below
@@ -101,12 +101,12 @@ HAKMEM_HOT PackedOutcome Pool::Impl::free(void* ptr) {
 
 HAKMEM_COLD PackedOutcome Pool::Impl::free_other(void* ptr) {
   FreeOutcome out;
-  if (!ptr) return pack(out);
+  if (!ptr) return packed(out);
   Location loc = locate(ptr);
   if (loc.where == Location::Where::outside)
     if (std::optional<FreeOutcome> large_out = large_free(ptr))
-      return large_out->route == FreeRoute::rejected ? report_rejection(ptr, pack(*large_out))
-                                                     : pack(*large_out);
+      return large_out->route == FreeRoute::rejected ? report_rejection(ptr, packed(*large_out))
+                                                     : packed(*large_out);
 
   std::uint8_t mask = v2_route_mask.load(std::memory_order_relaxed);
   bool enter_v2 = loc.cls < 0 ? mask != 0 : ((mask >> loc.cls) & 1) != 0;
@@ -115,24 +115,13 @@ HAKMEM_COLD PackedOutcome Pool::Impl::free_other(void* ptr) {
     HAKMEM_V2_COUNT(*this, row, free_calls);
     out.entered_v2 = true;
     out.page_of = loc.v2_verdict();  // never ok: free() took every v2 block start
-    switch (out.page_of) {
-      case Verdict::header_missing:
-        HAKMEM_V2_COUNT(*this, row, page_of_fail_header_missing);
-        break;
-      case Verdict::out_of_range:
-        HAKMEM_V2_COUNT(*this, row, page_of_fail_out_of_range);
-        break;
-      case Verdict::misaligned:
-        HAKMEM_V2_COUNT(*this, row, page_of_fail_misaligned);
-        break;
-      default:
-        HAKMEM_V2_COUNT(*this, row, page_of_fail_unknown);
-        break;
-    }
+    // verdicts.def names the counter of each failure.
+    if (std::optional<V2Stat> counter = page_of_fail_counter(out.page_of))
+      HAKMEM_V2_COUNT_STAT(*this, row, *counter);
     HAKMEM_V2_COUNT(*this, row, free_fallback_v1);
   }
   out = v1_free(loc, out);
-  return out.route == FreeRoute::rejected ? report_rejection(ptr, pack(out)) : pack(out);
+  return out.route == FreeRoute::rejected ? report_rejection(ptr, packed(out)) : packed(out);
 }
 
 }  // namespace hakmem::HAKMEM_FLAVOR_NS

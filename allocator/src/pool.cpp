@@ -74,10 +74,10 @@ StatsSnapshot Pool::Impl::snapshot() const {
   return s;
 }
 
-PackedOutcome Pool::Impl::report_rejection(const void* ptr, PackedOutcome packed) {
-  const FreeOutcome out = unpack(packed);
+PackedOutcome Pool::Impl::report_rejection(const void* ptr, PackedOutcome outcome) {
+  const FreeOutcome out = unpacked(outcome);
   InvalidFreePolicy policy = invalid_free.load(std::memory_order_relaxed);
-  if (policy == InvalidFreePolicy::quiet) return packed;
+  if (policy == InvalidFreePolicy::quiet) return outcome;
   auto offset = reinterpret_cast<std::uintptr_t>(ptr) - arena_begin;
   if (out.cls >= 0)
     std::fprintf(options.report,
@@ -90,7 +90,7 @@ PackedOutcome Pool::Impl::report_rejection(const void* ptr, PackedOutcome packed
     std::fflush(options.report);
     std::abort();
   }
-  return packed;
+  return outcome;
 }
 
 // ---------------------------------------------------------------- Pool

@@ -43,35 +43,7 @@
 
 namespace hakmem::HAKMEM_FLAVOR_NS {
 
-// ---------------------------------------------------------------- geometry
-inline constexpr std::size_t kSlabShift = 18;
-inline constexpr std::size_t kSlabSize = std::size_t{1} << kSlabShift;  // 256 KiB
-inline constexpr std::uint32_t kSlabHeaderBytes = 64;
-inline constexpr std::uint32_t kMaxBlocksPerSlab = (kSlabSize - kSlabHeaderBytes) / kClassSizes[0];
-static_assert(kMaxBlocksPerSlab < 255, "block indices are bytes");
 inline constexpr std::uint64_t kSlabMagic = 0x48414B4D454D5632ull;  // "HAKMEMV2"
-
-// A thread's free cache holds about this many bytes per class, as 16 to
-// kFreeCacheMax blocks (tcmalloc's thread caches hold a few MiB in all).
-inline constexpr std::uint32_t kFreeCacheBytes = 256 * 1024;
-inline constexpr std::uint32_t kFreeCacheMax = 56;  // ThreadCtx::ClassPages is then 256 bytes
-
-struct ClassGeometry {
-  std::uint32_t block_size;
-  std::uint32_t capacity;
-  std::uint32_t area_end;     // slab offset one past the last block
-  std::uint64_t reciprocal;   // ceil(2^40 / block_size): exact division for offsets < 2^18
-  std::uint32_t cache_limit;  // free-cache entries
-};
-constexpr ClassGeometry make_geometry(int cls) {
-  std::uint32_t bs = static_cast<std::uint32_t>(kClassSizes[cls]);
-  std::uint32_t cap = static_cast<std::uint32_t>((kSlabSize - kSlabHeaderBytes) / bs);
-  std::uint32_t limit = std::clamp<std::uint32_t>(kFreeCacheBytes / bs, 16, kFreeCacheMax);
-  return {bs, cap, kSlabHeaderBytes + cap * bs, ((std::uint64_t{1} << 40) + bs - 1) / bs, limit};
-}
-inline constexpr std::array<ClassGeometry, kNumClasses> kGeometry = {
-    make_geometry(0), make_geometry(1), make_geometry(2), make_geometry(3),
-    make_geometry(4), make_geometry(5), make_geometry(6)};
 
 enum class PageKind : std::uint8_t { unused = 0, v1 = 1, v2 = 2 };
 // Written by the page's owner only (v1: under the class mutex). A remote free
@@ -177,10 +149,11 @@ struct PageQueue {
 struct V2Stats {
   std::atomic<std::uint64_t> rows[kNumStatRows][kNumV2Stats] = {};
 };
-#define HAKMEM_V2_COUNT(impl, row, name) (impl).count_v2(row, V2Stat::name)
+#define HAKMEM_V2_COUNT_STAT(impl, row, stat) (impl).count_v2(row, stat)
 #else
-#define HAKMEM_V2_COUNT(impl, row, name) ((void)0)
+#define HAKMEM_V2_COUNT_STAT(impl, row, stat) ((void)0)
 #endif
+#define HAKMEM_V2_COUNT(impl, row, name) HAKMEM_V2_COUNT_STAT(impl, row, V2Stat::name)
 
 // A block in a thread's free cache: slab index << 8 | block.
 using BlockHandle = std::uint32_t;
@@ -243,17 +216,14 @@ struct LargeRegistry {
 };
 
 // A FreeOutcome in one register, as every internal step of free() returns
-// it. g++ assembled a returned FreeOutcome field by field on the stack and
-// read it back whole (a failed store-to-load forward that waited for every
-// store in flight), and split it into halves at each merge point, which
-// turned the slow paths' tail calls into calls.
+// it: hakmem::pack()'s bits, typed so they never mix with other integers.
+// g++ assembled a returned FreeOutcome field by field on the stack and read
+// it back whole (a failed store-to-load forward that waited for every store
+// in flight), and split it into halves at each merge point, which turned the
+// slow paths' tail calls into calls.
 enum class PackedOutcome : std::uint64_t {};
-static_assert(std::endian::native == std::endian::little && sizeof(FreeOutcome) == 8 &&
-              offsetof(FreeOutcome, route) == 0 && offsetof(FreeOutcome, page_of) == 1 &&
-              offsetof(FreeOutcome, entered_v2) == 2 && offsetof(FreeOutcome, reason) == 3 &&
-              offsetof(FreeOutcome, cls) == 4);
-inline PackedOutcome pack(FreeOutcome o) { return std::bit_cast<PackedOutcome>(o); }
-inline FreeOutcome unpack(PackedOutcome p) { return std::bit_cast<FreeOutcome>(p); }
+inline PackedOutcome packed(FreeOutcome o) { return PackedOutcome{pack(o)}; }
+inline FreeOutcome unpacked(PackedOutcome p) { return unpack(static_cast<std::uint64_t>(p)); }
 
 // The calling thread's context in the pool it used last: one compare on the
 // hot path instead of the registry's slot lookup. Keyed by a pool id that is
@@ -349,10 +319,7 @@ struct Pool::Impl final : detail::ThreadExitListener {
   void flush_cache(ThreadCtx::ClassPages& pages, std::uint32_t n);
   PackedOutcome flush_then_cache(ThreadCtx::ClassPages& pages, BlockHandle handle, PackedOutcome out);
   static PackedOutcome v2_outcome(FreeRoute route, bool entered_v2, int cls, Verdict reason = Verdict::ok) {
-    std::uint64_t bits = std::uint64_t(route) | std::uint64_t(Verdict::ok) << 8 |
-                         std::uint64_t(entered_v2) << 16 | std::uint64_t(reason) << 24 |
-                         std::uint64_t(static_cast<std::uint32_t>(cls)) << 32;
-    return PackedOutcome{bits};
+    return packed({.route = route, .entered_v2 = entered_v2, .reason = reason, .cls = cls});
   }
 
   // v2_remote.cpp
