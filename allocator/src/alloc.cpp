@@ -20,7 +20,7 @@ namespace hakmem::HAKMEM_FLAVOR_NS {
 void* Pool::alloc(std::size_t size) {
   int cls = size_class_of(size);
   if (cls < 0) [[unlikely]]
-    return size > kMaxRequest ? nullptr : impl_->large_alloc(size);
+    return size > kMaxRequest ? nullptr : impl_->large.alloc(size);
   if ((impl_->v2_route_mask.load(std::memory_order_relaxed) >> cls) & 1) return impl_->v2_alloc(cls);
   return impl_->v1_alloc(cls);
 }

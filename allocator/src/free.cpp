@@ -104,7 +104,7 @@ HAKMEM_COLD PackedOutcome Pool::Impl::free_other(void* ptr) {
   if (!ptr) return packed(out);
   Location loc = locate(ptr);
   if (loc.where == Location::Where::outside)
-    if (std::optional<FreeOutcome> large_out = large_free(ptr))
+    if (std::optional<FreeOutcome> large_out = large.free(ptr))
       return large_out->route == FreeRoute::rejected ? report_rejection(ptr, packed(*large_out))
                                                      : packed(*large_out);
 

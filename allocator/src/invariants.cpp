@@ -186,12 +186,7 @@ InvariantReport Pool::Impl::check() const {
   }
   if (placed.size() > used_slabs) fail("a page queue holds a page that was never committed");
 
-  std::lock_guard lock(large.mutex);
-  r.large_blocks = large.live.size();
-  for (const auto& [addr, bytes] : large.live) {
-    r.live_blocks += 1;
-    r.live_bytes += bytes;
-  }
+  large.count_live(r);
   return r;
 }
 

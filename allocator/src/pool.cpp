@@ -15,7 +15,8 @@ std::atomic<std::uint64_t> next_pool_uid{1};  // 0 marks an empty CtxCache
 Pool::Impl::Impl(PoolOptions opts)
     : uid(next_pool_uid.fetch_add(1, std::memory_order_relaxed)),
       options(std::move(opts)),
-      os(options.faults) {
+      os(options.faults),
+      large(os) {
   apply_config(parse_config(options.env));
   arena_slabs = options.arena_bytes / kSlabSize;
   if (arena_slabs == 0) throw std::invalid_argument("hakmem: arena_bytes is smaller than one 256 KiB slab");
@@ -41,7 +42,6 @@ Pool::Impl::~Impl() {
     std::string table = format_stats_table(Pool::Impl::snapshot());
     std::fputs(table.c_str(), options.report);
   }
-  for (auto& [addr, bytes] : large.live) os.unmap_large(reinterpret_cast<void*>(addr), bytes);
   std::uint32_t n = slabs_used.load();
   for (std::uint32_t i = 0; i < n; ++i) descs[i].~PageDesc();
   os.release(descs, descs_bytes);
@@ -106,7 +106,7 @@ BlockInfo Pool::block_info(const void* ptr) const {
   BlockInfo info;
   Location loc = impl_->locate(ptr);
   if (loc.where == Location::Where::outside) {
-    if (std::size_t bytes = impl_->large_usable(ptr)) {
+    if (std::size_t bytes = impl_->large.usable(ptr)) {
       info.kind = BlockKind::large;
       info.live = true;
       info.usable = bytes;

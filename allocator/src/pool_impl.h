@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "flavor.h"
+#include "large.h"
 #include "os.h"
 #include "page.h"
 #include "sanitizers.h"
@@ -28,15 +29,6 @@
 namespace hakmem::HAKMEM_FLAVOR_NS {
 
 inline constexpr std::size_t kMaxArenaSlabs = std::size_t{1} << 24;
-
-struct LargeRegistry {
-  static constexpr std::size_t kMaxTombstones = 4096;
-  std::mutex mutex;
-  std::unordered_map<std::uintptr_t, std::size_t> live;  // start -> mapped bytes
-  // Recently freed starts, so a double free of a large block is named as one.
-  std::set<std::uintptr_t> tombstones;
-  std::deque<std::uintptr_t> tombstone_order;
-};
 
 // A FreeOutcome in one register, as every internal step of free() returns
 // it: hakmem::pack()'s bits, typed so they never mix with other integers.
@@ -144,12 +136,6 @@ struct Pool::Impl final : detail::ThreadExitListener {
   void release_to_cold(PageDesc* d);
   void on_thread_exit(std::uint32_t slot) override;
 
-  // large.cpp
-  void* large_alloc(std::size_t size);
-  // nullopt: not a large block, nor a recently freed one
-  std::optional<FreeOutcome> large_free(void* ptr);
-  std::size_t large_usable(const void* ptr) const;
-
   // invariants.cpp
   InvariantReport check() const;
 
@@ -185,7 +171,7 @@ struct Pool::Impl final : detail::ThreadExitListener {
   std::vector<std::unique_ptr<ThreadCtx>> ctxs;  // all ever made, under ctx_mutex
   std::vector<ThreadCtx*> idle_ctxs;             // reusable after their thread exited
 
-  mutable LargeRegistry large;
+  LargeRegistry large;  // after os, which it maps through
   std::uintptr_t arena_begin = 0;
   std::uintptr_t arena_span = 0;  // bytes reserved
 
