@@ -1,6 +1,6 @@
 // Page layout: what a slab looks like and the out-of-line descriptor that
 // describes it. Layout only; the code that moves pages around lives with the
-// paths (alloc.cpp, free.cpp, v1_pool.cpp, v2_remote.cpp).
+// component that owns the queue (thread_ctx.h, v1_pool, v2_shared).
 //
 // Memory layout. The arena is one reserved range of 256 KiB slabs, committed
 // one at a time. A slab belongs to v1 or v2 and to one size class for the
@@ -93,6 +93,9 @@ struct alignas(64) PageDesc {
   bool remote_freed(std::uint32_t block) const {
     return (remote_bits[block / 64].load(std::memory_order_relaxed) >> (block % 64)) & 1;
   }
+  // Owner only: every remote-freed block back onto the free stack; returns
+  // how many. A new owner passes owner_changed (v2_remote.cpp).
+  std::uint32_t drain_remote(bool owner_changed = false);
 };
 
 // One intrusive doubly linked list of pages.
@@ -125,7 +128,7 @@ struct PageQueue {
 };
 
 // Where a pointer lies, computed without touching any slab memory
-// (locate, page_of.h).
+// (Arena::locate, page_of.h).
 struct Location {
   enum class Where : std::uint8_t { outside, unused_slab, slab } where = Where::outside;
   PageDesc* desc = nullptr;

@@ -1,22 +1,32 @@
-// Internal state of one Pool, shared by the per-concept source files:
-// arena.cpp (slabs), alloc.cpp (the allocation path), free.cpp (the free
-// path), v1_pool.cpp, v2_remote.cpp (remote frees, orphan/adopt), large.cpp,
-// invariants.cpp and pool.cpp (the facade). page_of.h holds pointer
-// classification, inline because every free runs it. The layouts it works
-// on: page.h (slabs, descriptors, queues), thread_ctx.h (a thread's pages),
-// v2_stats.h (counter storage); flavor.h names the namespace.
+// Pool::Impl: one pool, composed of its parts, and the paths that run across
+// them. Where each concept lives:
+//   hakmem/geometry.h   size classes and slab geometry (public)
+//   page.h              slab header, page descriptor, page queue, Location
+//   arena.h/.cpp        reservation, descriptor table, acquire_slab, block
+//                       addresses; page_of.h: locate (pointer classification)
+//   thread_ctx.h        a thread's v2 pages and free cache, the context cache
+//   ctx_registry.h/.cpp the pool's thread contexts by slot
+//   v1_pool.h/.cpp      Pool v1
+//   v2_shared.h/.cpp    v2 pages no thread owns: orphans and cold pages
+//   large.h/.cpp        blocks above the largest class
+//   v2_stats.h          compiled-in counters
+//   os.h, os_posix.cpp  the only code that maps memory
+// and the paths: alloc.cpp (allocation), free.cpp (free), v2_remote.cpp
+// (remote frees, thread exit), invariants.cpp (the walk), pool.cpp (the
+// facade: construction, configuration, stats, rejection reports).
+//
+// The v2 hot paths (v2_alloc, take_cached, free, owner_free, with the arena's
+// locate and pop_block) are Impl members, forced inline: the arena is held by
+// value, so each reads its fields straight off `this`, where a component
+// reached through a pointer would add a dependent load per call.
 #pragma once
 
 #include <atomic>
-#include <cstddef>
-#include <cstring>
-#include <deque>
-#include <memory>
+#include <cstdint>
 #include <mutex>
-#include <set>
-#include <unordered_map>
-#include <vector>
 
+#include "arena.h"
+#include "ctx_registry.h"
 #include "flavor.h"
 #include "large.h"
 #include "os.h"
@@ -24,11 +34,11 @@
 #include "sanitizers.h"
 #include "thread_ctx.h"
 #include "thread_registry.h"
+#include "v1_pool.h"
+#include "v2_shared.h"
 #include "v2_stats.h"
 
 namespace hakmem::HAKMEM_FLAVOR_NS {
-
-inline constexpr std::size_t kMaxArenaSlabs = std::size_t{1} << 24;
 
 // A FreeOutcome in one register, as every internal step of free() returns
 // it: hakmem::pack()'s bits, typed so they never mix with other integers.
@@ -44,7 +54,7 @@ struct Pool::Impl final : detail::ThreadExitListener {
   explicit Impl(PoolOptions options);
   ~Impl();
 
-  // pool.cpp
+  // ------------------------------------------------------------ pool.cpp
   void apply_config(const Config& cfg);
   StatsSnapshot snapshot() const;
 #if HAKMEM_POOL_HOTBOX_V2_STATS_COMPILED
@@ -61,34 +71,19 @@ struct Pool::Impl final : detail::ThreadExitListener {
     }
   }
 #endif
-  // Applies HAKMEM_POOL_INVALID_FREE; returns `out`. By value: see v2_outcome.
+  // Applies HAKMEM_POOL_INVALID_FREE; returns `out`. By value: see PackedOutcome.
   HAKMEM_COLD PackedOutcome report_rejection(const void* ptr, PackedOutcome out);
 
-  // arena.cpp
-  PageDesc* acquire_slab(PageKind kind, int cls);
-  std::uint8_t* slab_base(const PageDesc* d) const { return arena + std::size_t{d->index} * kSlabSize; }
-  void* block_address(const PageDesc* d, std::uint32_t block) const {
-    return slab_base(d) + kSlabHeaderBytes + std::size_t{block} * kGeometry[d->cls].block_size;
-  }
-
-  // page_of.h
-  Location locate(const void* ptr) const;
-
-  // v1_pool.cpp
-  void* v1_alloc(int cls);
-  FreeOutcome v1_free(Location loc, FreeOutcome out);  // by value: keeps the hot caller's copy in registers
-
-  // alloc.cpp
+  // ------------------------------------------------------------ alloc.cpp
   void* v2_alloc(int cls);
   void* v2_alloc_uncached(int cls);
   void* v2_alloc_from_queues(ThreadCtx* ctx, int cls);
   void* take_cached(BlockHandle h, int cls) {
-    const std::uint32_t slab = h >> 8, block = h & 0xFF;
-    // See pop_block. Only a store into the descriptor: the address comes
-    // from the handle, so no load waits for a descriptor line.
-    descs[slab].set_state(block, BlockState::allocated, std::memory_order_release);
-    void* p = arena + std::size_t{slab} * kSlabSize + kSlabHeaderBytes +
-              std::size_t{block} * kGeometry[cls].block_size;
+    const std::uint32_t slab = handle_slab(h), block = handle_block(h);
+    // See Arena::pop_block. Only a store into the descriptor: the address
+    // comes from the handle, so no load waits for a descriptor line.
+    arena.desc(slab)->set_state(block, BlockState::allocated, std::memory_order_release);
+    void* p = arena.block_address(slab, block, cls);
     detail::unpoison(p, kGeometry[cls].block_size);
     return p;
   }
@@ -100,19 +95,8 @@ struct Pool::Impl final : detail::ThreadExitListener {
     if (t_ctx_cache.pool_uid == uid) return t_ctx_cache.ctx;
     return my_ctx_slow(create);
   }
-  void* pop_block(PageDesc* d) {
-    std::uint32_t block = d->pop_free();
-    // Release, paired with the acquire load in remote_free: a thread that
-    // frees this block then sees every metadata write of this owner, even if
-    // the program handed the pointer over without synchronising.
-    d->set_state(block, BlockState::allocated, std::memory_order_release);
-    ++d->used;
-    void* p = block_address(d, block);
-    detail::unpoison(p, kGeometry[d->cls].block_size);
-    return p;
-  }
 
-  // free.cpp
+  // ------------------------------------------------------------ free.cpp
   PackedOutcome free(void* ptr);
   PackedOutcome free_other(void* ptr);
   PackedOutcome v2_free_block(PageDesc* d, std::uint32_t block, bool entered_v2);
@@ -127,59 +111,35 @@ struct Pool::Impl final : detail::ThreadExitListener {
     return packed({.route = route, .entered_v2 = entered_v2, .reason = reason, .cls = cls});
   }
 
-  // v2_remote.cpp
+  // ------------------------------------------------------------ v2_remote.cpp
   PackedOutcome remote_free(PageDesc* d, std::uint32_t block, ThreadCtx* owner, bool entered_v2);
-  // Owner only; returns the blocks reclaimed.
-  std::uint32_t drain_remote(PageDesc* d, bool owner_changed = false);
   PageDesc* drain_owned_pages(ThreadCtx* ctx, int cls);
-  PageDesc* take_shared_page(ThreadCtx* ctx, int cls);
-  void release_to_cold(PageDesc* d);
   void on_thread_exit(std::uint32_t slot) override;
 
-  // invariants.cpp
+  // ------------------------------------------------------------ invariants.cpp
   InvariantReport check() const;
 
-  // ---------------------------------------------------------------- state
+  // ------------------------------------------------------------ state
+  // In construction order: the flags are parsed before anything is mapped,
+  // and the OS layer outlives the arena and the large registry.
   const std::uint64_t uid;  // never reused, unlike the Impl's address
   PoolOptions options;
   mutable std::mutex config_mutex;
   Config cfg;  // under config_mutex
   // The hot-path view of cfg: bit c = class c allocates through v2.
-  std::atomic<std::uint8_t> v2_route_mask{0};
-  std::atomic<InvalidFreePolicy> invalid_free{InvalidFreePolicy::report};
+  std::atomic<std::uint8_t> v2_route_mask;
+  std::atomic<InvalidFreePolicy> invalid_free;
 
   detail::OsLayer os;
-  std::uint8_t* arena = nullptr;
-  std::size_t arena_slabs = 0;
-  PageDesc* descs = nullptr;  // arena_slabs entries, mapped lazily by the OS
-  std::size_t descs_bytes = 0;
-  mutable std::mutex slab_mutex;
-  std::atomic<std::uint32_t> slabs_used{0};  // descs[0, slabs_used) are constructed
-
-  struct V1Class {
-    mutable std::mutex mutex;
-    PageQueue partial, full;
-  } v1[kNumClasses];
-
-  struct V2Shared {
-    mutable std::mutex mutex;
-    PageQueue orphans, cold;
-  } v2_shared[kNumClasses];
-
-  std::atomic<ThreadCtx*> ctx_by_slot[detail::kMaxThreadSlots] = {};
-  mutable std::mutex ctx_mutex;
-  std::vector<std::unique_ptr<ThreadCtx>> ctxs;  // all ever made, under ctx_mutex
-  std::vector<ThreadCtx*> idle_ctxs;             // reusable after their thread exited
-
-  LargeRegistry large;  // after os, which it maps through
-  std::uintptr_t arena_begin = 0;
-  std::uintptr_t arena_span = 0;  // bytes reserved
+  Arena arena;
+  LargeRegistry large;
+  V1Pool v1;
+  V2SharedQueues v2_shared;
+  CtxRegistry contexts;
 
 #if HAKMEM_POOL_HOTBOX_V2_STATS_COMPILED
-  V2Stats stats;
+  V2Stats stats;  // counts of threads without a cached context
 #endif
 };
 
 }  // namespace hakmem::HAKMEM_FLAVOR_NS
-
-#include "page_of.h"

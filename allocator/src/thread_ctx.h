@@ -3,7 +3,7 @@
 // per-thread cache that finds that context in one compare.
 //
 // A context lives as long as the pool (recycled when a new thread takes the
-// slot), so a remote freer holding a stale owner pointer only
+// slot, ctx_registry.h), so a remote freer holding a stale owner pointer only
 // ever sets a harmless hint. Everything but remote_hint is touched by the
 // owning thread only; the invariant walk reads it at quiescent points.
 #pragma once
@@ -49,7 +49,7 @@ struct ThreadCtx {
   alignas(64) std::atomic<std::uint8_t> remote_hint[kNumClasses] = {};
 #if HAKMEM_POOL_HOTBOX_V2_STATS_COMPILED
   // Written only by the thread holding this context (it passes to the next
-  // thread under ctx_mutex), read by snapshots.
+  // thread under the registry's mutex), read by snapshots.
   alignas(64) V2Stats stats;
 #endif
 };
