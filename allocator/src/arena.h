@@ -80,7 +80,7 @@ class Arena {
   }
 
  private:
-  // locate() reads these four on every free: kept on one line.
+  // locate() reads these four on every free: kept together.
   std::uintptr_t begin_ = 0;
   std::uintptr_t span_ = 0;  // bytes reserved
   PageDesc* descs_ = nullptr;
