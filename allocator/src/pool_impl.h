@@ -11,6 +11,8 @@
 //   large.h/.cpp        blocks above the largest class
 //   v2_stats.h          compiled-in counters
 //   os.h, os_posix.cpp  the only code that maps memory
+//   thread_registry.h/.cpp  process-wide thread slots and exit notices
+//   flavor.h, sanitizers.h  the flavour namespace, HAKMEM_HOT/COLD; poisoning
 // and the paths: alloc.cpp (allocation), free.cpp (free), v2_remote.cpp
 // (remote frees, thread exit), invariants.cpp (the walk), pool.cpp (the
 // facade: construction, configuration, stats, rejection reports).
