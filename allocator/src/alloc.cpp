@@ -20,27 +20,16 @@ namespace hakmem::HAKMEM_FLAVOR_NS {
 void* Pool::alloc(std::size_t size) {
   int cls = size_class_of(size);
   if (cls < 0) [[unlikely]]
-    return size > kMaxRequest ? nullptr : impl_->large_alloc(size);
+    return size > kMaxRequest ? nullptr : impl_->large.alloc(size);
   if ((impl_->v2_route_mask.load(std::memory_order_relaxed) >> cls) & 1) return impl_->v2_alloc(cls);
-  return impl_->v1_alloc(cls);
+  return impl_->v1.alloc(impl_->arena, cls);
 }
 
 ThreadCtx* Pool::Impl::my_ctx_slow(bool create) {
   std::uint32_t slot = create ? detail::current_thread_slot() : detail::current_thread_slot_if_registered();
   if (slot == detail::kNoThreadSlot) return nullptr;
-  ThreadCtx* ctx = ctx_by_slot[slot].load(std::memory_order_relaxed);
-  if (!ctx && create) {
-    std::lock_guard lock(ctx_mutex);
-    if (!idle_ctxs.empty()) {
-      ctx = idle_ctxs.back();
-      idle_ctxs.pop_back();
-    } else {
-      ctxs.push_back(std::make_unique<ThreadCtx>());
-      ctx = ctxs.back().get();
-    }
-    ctx->slot = slot;
-    ctx_by_slot[slot].store(ctx, std::memory_order_relaxed);
-  }
+  ThreadCtx* ctx = contexts.find(slot);
+  if (!ctx && create) ctx = contexts.acquire(slot);
   if (ctx) t_ctx_cache = {uid, ctx};
   return ctx;
 }
@@ -57,7 +46,7 @@ HAKMEM_HOT void* Pool::Impl::v2_alloc(int cls) {
   }
   if (PageDesc* d = pages.current; d && d->free_top) {
     HAKMEM_V2_COUNT(*this, cls, alloc_fast);
-    return pop_block(d);
+    return arena.pop_block(d);
   }
   return v2_alloc_from_queues(ctx, cls);
 }
@@ -84,14 +73,14 @@ HAKMEM_COLD void* Pool::Impl::v2_alloc_from_queues(ThreadCtx* ctx, int cls) {
       }
       pages.current = pages.partial.pop(PageList::current);
       HAKMEM_V2_COUNT(*this, cls, alloc_fast);
-      return pop_block(pages.current);
+      return arena.pop_block(pages.current);
     }
   }
   HAKMEM_V2_COUNT(*this, cls, alloc_refill);
-  if (PageDesc* d = ctx ? v2_refill(ctx, cls) : nullptr) return pop_block(d);
+  if (PageDesc* d = ctx ? v2_refill(ctx, cls) : nullptr) return arena.pop_block(d);
   HAKMEM_V2_COUNT(*this, cls, alloc_refill_fail);
   HAKMEM_V2_COUNT(*this, cls, alloc_fallback_v1);
-  return v1_alloc(cls);
+  return v1.alloc(arena, cls);
 }
 
 // Returns a page with a free block, made current; the old current (exhausted)
@@ -108,7 +97,7 @@ HAKMEM_COLD PageDesc* Pool::Impl::v2_refill(ThreadCtx* ctx, int cls) {
     d->list = PageList::current;
     return d;
   };
-  if (PageDesc* cur = pages.current; cur && cur->has_remote_frees() && drain_remote(cur)) return cur;
+  if (PageDesc* cur = pages.current; cur && cur->has_remote_frees() && cur->drain_remote()) return cur;
   // Load first: the exchange is a locked instruction, and the hint is
   // usually clear. remote_free() makes sure no hint is lost when a page
   // changes owner, so owned pages are walked only when hinted: walking them
@@ -116,8 +105,8 @@ HAKMEM_COLD PageDesc* Pool::Impl::v2_refill(ThreadCtx* ctx, int cls) {
   if (ctx->remote_hint[cls].load(std::memory_order_relaxed) &&
       ctx->remote_hint[cls].exchange(0, std::memory_order_seq_cst))
     if (PageDesc* d = drain_owned_pages(ctx, cls)) return make_current(d);
-  if (PageDesc* d = take_shared_page(ctx, cls)) return make_current(d);
-  PageDesc* d = acquire_slab(PageKind::v2, cls);
+  if (PageDesc* d = v2_shared.take(ctx, cls)) return make_current(d);
+  PageDesc* d = arena.acquire_slab(PageKind::v2, cls);
   if (!d) return nullptr;
   d->owner.store(ctx, std::memory_order_seq_cst);  // see remote_free
   return make_current(d);

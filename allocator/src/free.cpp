@@ -9,6 +9,8 @@
 //   a live v2 block whose class is no longer routed to v2 -> back to v2
 //   v1: frees its own blocks, rejects the rest by name.
 // Every rejection leaves all state untouched.
+#include <cstring>
+
 #include "pool_impl.h"
 
 namespace hakmem::HAKMEM_FLAVOR_NS {
@@ -19,7 +21,7 @@ namespace hakmem::HAKMEM_FLAVOR_NS {
 
 // Each path that rejects a free reports it itself (report_rejection), so
 // that this stays a tail call.
-FreeOutcome Pool::free(void* ptr) { return unpack(impl_->free(ptr)); }
+FreeOutcome Pool::free(void* ptr) { return unpacked(impl_->free(ptr)); }
 
 HAKMEM_HOT PackedOutcome Pool::Impl::v2_free_block(PageDesc* d, std::uint32_t block, bool entered_v2) {
   ThreadCtx* owner = d->owner.load(std::memory_order_acquire);  // we may touch *owner below
@@ -46,13 +48,13 @@ HAKMEM_HOT PackedOutcome Pool::Impl::owner_free(PageDesc* d, std::uint32_t block
   // writes into the blocks it just touched), which cost more than the rest
   // of the free.
   if (d->state(block) != BlockState::allocated || d->remote_freed(block))
-    return report_rejection(block_address(d, block),
+    return report_rejection(arena.block_address(d, block),
                             v2_outcome(FreeRoute::rejected, entered_v2, cls, Verdict::double_free));
   if (entered_v2) HAKMEM_V2_COUNT(*this, cls, free_fast);
-  detail::poison(block_address(d, block), kGeometry[cls].block_size);
+  detail::poison(arena.block_address(d, block), kGeometry[cls].block_size);
   d->set_state(block, BlockState::free);
   ThreadCtx::ClassPages& pages = me->classes[cls];
-  const BlockHandle handle = d->index << 8 | block;
+  const BlockHandle handle = make_handle(d->index, block);
   if (pages.cached == pages.cache_limit) [[unlikely]]
     return flush_then_cache(pages, handle, v2_outcome(FreeRoute::v2_local, entered_v2, cls));
   pages.cache[pages.cached++] = handle;
@@ -68,13 +70,13 @@ void Pool::Impl::return_to_page(ThreadCtx::ClassPages& pages, PageDesc* d, std::
   }
   if (d->used == 0 && d != pages.current) {
     pages.partial.remove(d);
-    release_to_cold(d);
+    v2_shared.release_to_cold(d);
   }
 }
 
 void Pool::Impl::flush_cache(ThreadCtx::ClassPages& pages, std::uint32_t n) {
   for (std::uint32_t i = 0; i < n; ++i)
-    return_to_page(pages, &descs[pages.cache[i] >> 8], pages.cache[i] & 0xFF);
+    return_to_page(pages, arena.desc(handle_slab(pages.cache[i])), handle_block(pages.cache[i]));
   std::memmove(pages.cache, pages.cache + n, (pages.cached - n) * sizeof(BlockHandle));
   pages.cached -= n;
 }
@@ -89,7 +91,7 @@ HAKMEM_COLD PackedOutcome Pool::Impl::flush_then_cache(ThreadCtx::ClassPages& pa
 // Only a v2 block start stays on the hot path; everything else is one call
 // in tail position away.
 HAKMEM_HOT PackedOutcome Pool::Impl::free(void* ptr) {
-  Location loc = locate(ptr);
+  Location loc = arena.locate(ptr);
   if (loc.kind == PageKind::v2 && loc.geometry == Verdict::ok) {
     // Not routed to v2 any more: the page still takes its block back.
     bool enter_v2 = (v2_route_mask.load(std::memory_order_relaxed) >> loc.cls) & 1;
@@ -101,12 +103,12 @@ HAKMEM_HOT PackedOutcome Pool::Impl::free(void* ptr) {
 
 HAKMEM_COLD PackedOutcome Pool::Impl::free_other(void* ptr) {
   FreeOutcome out;
-  if (!ptr) return pack(out);
-  Location loc = locate(ptr);
+  if (!ptr) return packed(out);
+  Location loc = arena.locate(ptr);
   if (loc.where == Location::Where::outside)
-    if (std::optional<FreeOutcome> large_out = large_free(ptr))
-      return large_out->route == FreeRoute::rejected ? report_rejection(ptr, pack(*large_out))
-                                                     : pack(*large_out);
+    if (std::optional<FreeOutcome> large_out = large.free(ptr))
+      return large_out->route == FreeRoute::rejected ? report_rejection(ptr, packed(*large_out))
+                                                     : packed(*large_out);
 
   std::uint8_t mask = v2_route_mask.load(std::memory_order_relaxed);
   bool enter_v2 = loc.cls < 0 ? mask != 0 : ((mask >> loc.cls) & 1) != 0;
@@ -115,24 +117,13 @@ HAKMEM_COLD PackedOutcome Pool::Impl::free_other(void* ptr) {
     HAKMEM_V2_COUNT(*this, row, free_calls);
     out.entered_v2 = true;
     out.page_of = loc.v2_verdict();  // never ok: free() took every v2 block start
-    switch (out.page_of) {
-      case Verdict::header_missing:
-        HAKMEM_V2_COUNT(*this, row, page_of_fail_header_missing);
-        break;
-      case Verdict::out_of_range:
-        HAKMEM_V2_COUNT(*this, row, page_of_fail_out_of_range);
-        break;
-      case Verdict::misaligned:
-        HAKMEM_V2_COUNT(*this, row, page_of_fail_misaligned);
-        break;
-      default:
-        HAKMEM_V2_COUNT(*this, row, page_of_fail_unknown);
-        break;
-    }
+    // verdicts.def names the counter of each failure.
+    if (std::optional<V2Stat> counter = page_of_fail_counter(out.page_of))
+      HAKMEM_V2_COUNT_STAT(*this, row, *counter);
     HAKMEM_V2_COUNT(*this, row, free_fallback_v1);
   }
-  out = v1_free(loc, out);
-  return out.route == FreeRoute::rejected ? report_rejection(ptr, pack(out)) : pack(out);
+  out = v1.free(arena, loc, out);
+  return out.route == FreeRoute::rejected ? report_rejection(ptr, packed(out)) : packed(out);
 }
 
 }  // namespace hakmem::HAKMEM_FLAVOR_NS

@@ -4,7 +4,11 @@
 // agree with used/free_top; v2 pages sit on exactly the
 // queue their owner field implies. Reports the first inconsistency found.
 // Needs quiescence: no concurrent alloc/free on this pool.
+#include <cstring>
 #include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "pool_impl.h"
 
@@ -32,59 +36,52 @@ InvariantReport Pool::Impl::check() const {
   std::unordered_map<const PageDesc*, std::pair<PageList, const ThreadCtx*>> placed;
   // Blocks in a thread's free cache, per page.
   std::unordered_map<const PageDesc*, std::vector<std::uint32_t>> cached;
-  std::uint32_t used_slabs = slabs_used.load(std::memory_order_acquire);
+  const std::uint32_t used_slabs = arena.slabs_used();
   auto note_cache = [&](const ThreadCtx::ClassPages& pages, int cls, const ThreadCtx* ctx) {
     if (pages.cache_limit != kGeometry[cls].cache_limit || pages.cached > pages.cache_limit)
       return fail("a free cache overflows its limit");
     for (std::uint32_t i = 0; i < pages.cached; ++i) {
-      BlockHandle h = pages.cache[i];
-      const PageDesc* d = h >> 8 < used_slabs ? &descs[h >> 8] : nullptr;
+      const BlockHandle h = pages.cache[i];
+      const PageDesc* d = handle_slab(h) < used_slabs ? arena.desc(handle_slab(h)) : nullptr;
       if (!d || d->kind.load(std::memory_order_relaxed) != PageKind::v2 || d->cls != cls ||
-          (h & 0xFF) >= d->capacity)
+          handle_block(h) >= d->capacity)
         return fail("a free cache holds a block of no v2 page of its class");
       if (d->owner.load(std::memory_order_relaxed) != ctx)
         return fail(page_name(d) + " has a block in the free cache of a thread that does not own it");
-      cached[d].push_back(h & 0xFF);
+      cached[d].push_back(handle_block(h));
     }
   };
   auto place = [&](const PageQueue& q, PageList id, const ThreadCtx* owner) {
     std::size_t guard = 0;
     for (const PageDesc* d = q.head; d; d = d->next) {
-      if (++guard > arena_slabs) return fail("page queue cycle");
+      if (++guard > arena.slab_count()) return fail("page queue cycle");
       if (!placed.emplace(d, std::make_pair(id, owner)).second)
         return fail(page_name(d) + " is on two page queues");
     }
   };
-  {
-    std::lock_guard lock(ctx_mutex);
-    for (const auto& ctx : ctxs) {
-      if (ctx->slot == detail::kNoThreadSlot) {
-        for (const auto& pages : ctx->classes)
-          if (pages.current || pages.partial.head || pages.full.head || pages.cached)
-            fail("an idle thread context still owns pages");
-        continue;
-      }
-      for (int cls = 0; cls < kNumClasses; ++cls) note_cache(ctx->classes[cls], cls, ctx.get());
-      for (const auto& pages : ctx->classes) {
-        if (pages.current &&
-            !placed.emplace(pages.current, std::make_pair(PageList::current, ctx.get())).second)
-          fail(page_name(pages.current) + " is current and on a queue");
-        place(pages.partial, PageList::partial, ctx.get());
-        place(pages.full, PageList::full, ctx.get());
-      }
+  contexts.for_each([&](const ThreadCtx& ctx) {
+    if (ctx.slot == detail::kNoThreadSlot) {
+      for (const auto& pages : ctx.classes)
+        if (pages.current || pages.partial.head || pages.full.head || pages.cached)
+          fail("an idle thread context still owns pages");
+      return;
     }
-  }
+    for (int cls = 0; cls < kNumClasses; ++cls) note_cache(ctx.classes[cls], cls, &ctx);
+    for (const auto& pages : ctx.classes) {
+      if (pages.current && !placed.emplace(pages.current, std::make_pair(PageList::current, &ctx)).second)
+        fail(page_name(pages.current) + " is current and on a queue");
+      place(pages.partial, PageList::partial, &ctx);
+      place(pages.full, PageList::full, &ctx);
+    }
+  });
+  auto place_unowned = [&](const PageQueue& q, PageList id) { place(q, id, nullptr); };
   for (int cls = 0; cls < kNumClasses; ++cls) {
-    std::lock_guard lock(v2_shared[cls].mutex);
-    place(v2_shared[cls].orphans, PageList::orphan, nullptr);
-    place(v2_shared[cls].cold, PageList::cold, nullptr);
-    std::lock_guard lock1(v1[cls].mutex);
-    place(v1[cls].partial, PageList::v1_partial, nullptr);
-    place(v1[cls].full, PageList::v1_full, nullptr);
+    v2_shared.visit_queues(cls, place_unowned);
+    v1.visit_queues(cls, place_unowned);
   }
 
   for (std::uint32_t i = 0; i < used_slabs && r.ok; ++i) {
-    const PageDesc* d = &descs[i];
+    const PageDesc* d = arena.desc(i);
     const PageKind kind = d->kind.load(std::memory_order_relaxed);
     const std::string name = page_name(d);
     if (kind != PageKind::v1 && kind != PageKind::v2) {
@@ -95,7 +92,7 @@ InvariantReport Pool::Impl::check() const {
       fail(name + ": bad class geometry");
       break;
     }
-    const std::uint8_t* base = arena + std::size_t{i} * kSlabSize;
+    const std::uint8_t* base = arena.slab_base(i);
     detail::unpoison(base, sizeof(SlabHeader));
     SlabHeader header;
     std::memcpy(&header, base, sizeof header);
@@ -186,12 +183,7 @@ InvariantReport Pool::Impl::check() const {
   }
   if (placed.size() > used_slabs) fail("a page queue holds a page that was never committed");
 
-  std::lock_guard lock(large.mutex);
-  r.large_blocks = large.live.size();
-  for (const auto& [addr, bytes] : large.live) {
-    r.live_blocks += 1;
-    r.live_bytes += bytes;
-  }
+  large.count_live(r);
   return r;
 }
 

@@ -1,7 +1,5 @@
-// Requests above 52 KiB: one OS mapping each, recorded in a registry so free
-// recognises them. Recently freed starts are kept as tombstones (up to
-// kMaxTombstones) so a double free of a large block is named as one.
-#include "pool_impl.h"
+// The large path (large.h): one mapping per block, rounded up to OS pages.
+#include "large.h"
 
 namespace hakmem::HAKMEM_FLAVOR_NS {
 
@@ -9,49 +7,62 @@ namespace {
 constexpr std::size_t kOsPage = 4096;
 }
 
-void* Pool::Impl::large_alloc(std::size_t size) {
+LargeRegistry::~LargeRegistry() {
+  for (auto& [addr, bytes] : live_) os_.unmap_large(reinterpret_cast<void*>(addr), bytes);
+}
+
+void* LargeRegistry::alloc(std::size_t size) {
   std::size_t bytes = (size + kOsPage - 1) & ~(kOsPage - 1);
-  void* p = os.map_large(bytes);
+  void* p = os_.map_large(bytes);
   if (!p) return nullptr;
   auto addr = reinterpret_cast<std::uintptr_t>(p);
-  std::lock_guard lock(large.mutex);
-  large.live.emplace(addr, bytes);
+  std::lock_guard lock(mutex_);
+  live_.emplace(addr, bytes);
   // The OS reused freed ranges: starts inside this mapping are no longer freed blocks.
-  large.tombstones.erase(large.tombstones.lower_bound(addr), large.tombstones.lower_bound(addr + bytes));
+  tombstones_.erase(tombstones_.lower_bound(addr), tombstones_.lower_bound(addr + bytes));
   return p;
 }
 
-std::optional<FreeOutcome> Pool::Impl::large_free(void* ptr) {
+std::optional<FreeOutcome> LargeRegistry::free(void* ptr) {
   auto addr = reinterpret_cast<std::uintptr_t>(ptr);
   FreeOutcome out;
   std::size_t bytes;
   {
-    std::lock_guard lock(large.mutex);
-    auto it = large.live.find(addr);
-    if (it == large.live.end()) {
-      if (!large.tombstones.count(addr)) return std::nullopt;
+    std::lock_guard lock(mutex_);
+    auto it = live_.find(addr);
+    if (it == live_.end()) {
+      if (!tombstones_.count(addr)) return std::nullopt;
       out.route = FreeRoute::rejected;
       out.reason = Verdict::double_free;
       return out;
     }
     bytes = it->second;
-    large.live.erase(it);
-    large.tombstones.insert(addr);
-    large.tombstone_order.push_back(addr);
-    if (large.tombstone_order.size() > LargeRegistry::kMaxTombstones) {
-      large.tombstones.erase(large.tombstone_order.front());
-      large.tombstone_order.pop_front();
+    live_.erase(it);
+    tombstones_.insert(addr);
+    tombstone_order_.push_back(addr);
+    if (tombstone_order_.size() > kMaxTombstones) {
+      tombstones_.erase(tombstone_order_.front());
+      tombstone_order_.pop_front();
     }
   }
-  os.unmap_large(ptr, bytes);
+  os_.unmap_large(ptr, bytes);
   out.route = FreeRoute::large;
   return out;
 }
 
-std::size_t Pool::Impl::large_usable(const void* ptr) const {
-  std::lock_guard lock(large.mutex);
-  auto it = large.live.find(reinterpret_cast<std::uintptr_t>(ptr));
-  return it == large.live.end() ? 0 : it->second;
+std::size_t LargeRegistry::usable(const void* ptr) const {
+  std::lock_guard lock(mutex_);
+  auto it = live_.find(reinterpret_cast<std::uintptr_t>(ptr));
+  return it == live_.end() ? 0 : it->second;
+}
+
+void LargeRegistry::count_live(InvariantReport& r) const {
+  std::lock_guard lock(mutex_);
+  r.large_blocks = live_.size();
+  for (const auto& [addr, bytes] : live_) {
+    r.live_blocks += 1;
+    r.live_bytes += bytes;
+  }
 }
 
 }  // namespace hakmem::HAKMEM_FLAVOR_NS

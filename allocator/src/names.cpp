@@ -8,7 +8,7 @@ namespace hakmem {
 
 const char* verdict_name(Verdict v) {
   static const char* const names[] = {
-#define HAKMEM_VERDICT(name, msg) #name,
+#define HAKMEM_VERDICT(name, counter, msg) #name,
 #include "hakmem/verdicts.def"
 #undef HAKMEM_VERDICT
   };
@@ -17,7 +17,7 @@ const char* verdict_name(Verdict v) {
 
 const char* verdict_message(Verdict v) {
   static const char* const msgs[] = {
-#define HAKMEM_VERDICT(name, msg) msg,
+#define HAKMEM_VERDICT(name, counter, msg) msg,
 #include "hakmem/verdicts.def"
 #undef HAKMEM_VERDICT
   };

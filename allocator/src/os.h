@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "hakmem/types.h"
+#include "support/rng.h"
 
 namespace hakmem::detail {
 
@@ -33,7 +34,7 @@ class OsLayer {
 
   mutable std::mutex mutex_;
   FaultPlan plan_;
-  std::uint64_t rng_ = 0;
+  support::SplitMix64 rng_;  // fail_ppm draws, seeded by the plan
   OsCounters counters_;
 };
 

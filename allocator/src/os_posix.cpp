@@ -1,3 +1,7 @@
+// The OS layer on POSIX: reservations and metadata through mmap, slab
+// commits through mprotect, large blocks as their own mappings. A fault plan
+// decides each page acquisition in order; its random failures draw from
+// support::SplitMix64 seeded by the plan, so a seed replays the same faults.
 #include <sys/mman.h>
 
 #include "os.h"
@@ -5,20 +9,11 @@
 namespace hakmem::detail {
 
 std::atomic<std::uint64_t> g_maps{0}, g_unmaps{0};
-namespace {
-
-std::uint64_t splitmix64(std::uint64_t& state) {
-  std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-}  // namespace
 
 void OsLayer::set_plan(const FaultPlan& plan) {
   std::lock_guard lock(mutex_);
   plan_ = plan;
-  rng_ = plan.seed;
+  rng_ = support::SplitMix64(plan.seed);
   // fail_nth counts from the moment the plan is set.
   counters_.acquisitions = 0;
 }
@@ -27,7 +22,7 @@ bool OsLayer::acquisition_allowed() {
   std::lock_guard lock(mutex_);
   std::uint64_t n = ++counters_.acquisitions;
   bool fail = plan_.fail_nth != 0 && n >= plan_.fail_nth && n - plan_.fail_nth < plan_.fail_count;
-  if (plan_.fail_ppm != 0 && splitmix64(rng_) % 1000000 < plan_.fail_ppm) fail = true;
+  if (plan_.fail_ppm != 0 && rng_.next() % 1000000 < plan_.fail_ppm) fail = true;
   if (fail) ++counters_.injected_failures;
   return !fail;
 }

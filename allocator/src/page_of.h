@@ -1,27 +1,27 @@
 // Pointer classification, inline because every free runs it. locate() reads
 // only the descriptor table, never slab memory, so any pointer (stack, freed
 // large block, a never-committed slab, a page header) is classified without a
-// fault. page_of() is v2's view:
+// fault. page_of() is v2's view (Location::v2_verdict):
 //   unknown        outside this pool's arena
 //   header_missing the slab is not a live v2 page (unused, or a v1 page)
 //   out_of_range   in a v2 page's header or tail, outside its block area
 //   misaligned     in the block area, not at a block start
 #pragma once
-#include "pool_impl.h"
+#include "arena.h"
 
 namespace hakmem::HAKMEM_FLAVOR_NS {
 
-inline Location Pool::Impl::locate(const void* ptr) const {
+inline Location Arena::locate(const void* ptr) const {
   Location loc;
   // One unsigned compare: below the arena wraps around to a huge offset.
-  const std::uintptr_t arena_offset = reinterpret_cast<std::uintptr_t>(ptr) - arena_begin;
-  if (arena_offset >= arena_span) return loc;
+  const std::uintptr_t arena_offset = reinterpret_cast<std::uintptr_t>(ptr) - begin_;
+  if (arena_offset >= span_) return loc;
   std::size_t index = arena_offset >> kSlabShift;
   loc.where = Location::Where::unused_slab;
   loc.geometry = Verdict::header_missing;
-  if (index >= slabs_used.load(std::memory_order_acquire)) return loc;
+  if (index >= slabs_used_.load(std::memory_order_acquire)) return loc;
 
-  PageDesc* d = &descs[index];
+  PageDesc* d = &descs_[index];
   loc.where = Location::Where::slab;
   loc.desc = d;
   loc.kind = d->kind.load(std::memory_order_relaxed);

@@ -15,41 +15,23 @@ std::atomic<std::uint64_t> next_pool_uid{1};  // 0 marks an empty CtxCache
 Pool::Impl::Impl(PoolOptions opts)
     : uid(next_pool_uid.fetch_add(1, std::memory_order_relaxed)),
       options(std::move(opts)),
-      os(options.faults) {
-  apply_config(parse_config(options.env));
-  arena_slabs = options.arena_bytes / kSlabSize;
-  if (arena_slabs == 0) throw std::invalid_argument("hakmem: arena_bytes is smaller than one 256 KiB slab");
-  if (arena_slabs > kMaxArenaSlabs) throw std::invalid_argument("hakmem: arena_bytes is above 4 TiB");
-  arena = static_cast<std::uint8_t*>(os.reserve(arena_slabs * kSlabSize, kSlabSize));
-  descs_bytes = arena_slabs * sizeof(PageDesc);
-  // Read/write descriptor table; only entries of committed slabs are touched.
-  void* d = os.map_metadata(descs_bytes);
-  if (!arena || !d) {
-    os.release(arena, arena_slabs * kSlabSize);
-    os.release(d, descs_bytes);
-    throw std::bad_alloc();
-  }
-  descs = static_cast<PageDesc*>(d);
-  arena_begin = reinterpret_cast<std::uintptr_t>(arena);
-  arena_span = arena_slabs * kSlabSize;
+      cfg(parse_config(options.env)),  // before anything is mapped: a bad flag maps nothing
+      v2_route_mask(cfg.v2_route_mask()),
+      invalid_free(cfg.invalid_free_policy()),
+      os(options.faults),
+      arena(os, options.arena_bytes),
+      large(os) {
   detail::add_thread_exit_listener(this);
 }
 
+// Then the members go in reverse order: the large registry unmaps its live
+// blocks, the arena its descriptors and reservation.
 Pool::Impl::~Impl() {
   detail::remove_thread_exit_listener(this);
   if (cfg.v2_stats) {
     std::string table = format_stats_table(Pool::Impl::snapshot());
     std::fputs(table.c_str(), options.report);
   }
-  for (auto& [addr, bytes] : large.live) os.unmap_large(reinterpret_cast<void*>(addr), bytes);
-  std::uint32_t n = slabs_used.load();
-  for (std::uint32_t i = 0; i < n; ++i) descs[i].~PageDesc();
-  os.release(descs, descs_bytes);
-  // The range may be mapped again by anyone: clear our poison. Only committed
-  // slabs were ever poisoned, and the whole reservation would cost a 1/8-size
-  // shadow write per pool (32 MiB for 256 MiB), which dominated fuzz exec/s.
-  detail::unpoison(arena, std::size_t{slabs_used.load()} * kSlabSize);
-  os.release(arena, arena_slabs * kSlabSize);
 }
 
 void Pool::Impl::apply_config(const Config& c) {
@@ -65,20 +47,20 @@ StatsSnapshot Pool::Impl::snapshot() const {
   s.compiled = true;
   for (int row = 0; row < kNumStatRows; ++row)
     for (int i = 0; i < kNumV2Stats; ++i) s.rows[row][i] = stats.rows[row][i].load(std::memory_order_relaxed);
-  std::lock_guard lock(ctx_mutex);
-  for (const auto& ctx : ctxs)
+  contexts.for_each([&](const ThreadCtx& ctx) {
     for (int row = 0; row < kNumStatRows; ++row)
       for (int i = 0; i < kNumV2Stats; ++i)
-        s.rows[row][i] += ctx->stats.rows[row][i].load(std::memory_order_relaxed);
+        s.rows[row][i] += ctx.stats.rows[row][i].load(std::memory_order_relaxed);
+  });
 #endif
   return s;
 }
 
-PackedOutcome Pool::Impl::report_rejection(const void* ptr, PackedOutcome packed) {
-  const FreeOutcome out = unpack(packed);
+PackedOutcome Pool::Impl::report_rejection(const void* ptr, PackedOutcome outcome) {
+  const FreeOutcome out = unpacked(outcome);
   InvalidFreePolicy policy = invalid_free.load(std::memory_order_relaxed);
-  if (policy == InvalidFreePolicy::quiet) return packed;
-  auto offset = reinterpret_cast<std::uintptr_t>(ptr) - arena_begin;
+  if (policy == InvalidFreePolicy::quiet) return outcome;
+  auto offset = reinterpret_cast<std::uintptr_t>(ptr) - arena.begin();
   if (out.cls >= 0)
     std::fprintf(options.report,
                  "hakmem: invalid free of %p: %s: %s (class %d, arena offset 0x%" PRIxPTR ")\n", ptr,
@@ -90,7 +72,7 @@ PackedOutcome Pool::Impl::report_rejection(const void* ptr, PackedOutcome packed
     std::fflush(options.report);
     std::abort();
   }
-  return packed;
+  return outcome;
 }
 
 // ---------------------------------------------------------------- Pool
@@ -100,20 +82,20 @@ Pool::~Pool() = default;
 
 // alloc() and free() live in alloc.cpp and free.cpp, next to their paths.
 
-Verdict Pool::page_of(const void* ptr) const { return impl_->locate(ptr).v2_verdict(); }
+Verdict Pool::page_of(const void* ptr) const { return impl_->arena.locate(ptr).v2_verdict(); }
 
 BlockInfo Pool::block_info(const void* ptr) const {
   BlockInfo info;
-  Location loc = impl_->locate(ptr);
+  Location loc = impl_->arena.locate(ptr);
   if (loc.where == Location::Where::outside) {
-    if (std::size_t bytes = impl_->large_usable(ptr)) {
+    if (std::size_t bytes = impl_->large.usable(ptr)) {
       info.kind = BlockKind::large;
       info.live = true;
       info.usable = bytes;
     }
     return info;
   }
-  info.arena_offset = reinterpret_cast<std::uintptr_t>(ptr) - impl_->arena_begin;
+  info.arena_offset = impl_->arena.offset(ptr);
   if (loc.where != Location::Where::slab) return info;
   info.kind = loc.kind == PageKind::v1 ? BlockKind::v1 : BlockKind::v2;
   info.cls = loc.cls;
@@ -164,12 +146,7 @@ std::size_t Pool::stats_storage_bytes() {
 InvariantReport Pool::check() const { return impl_->check(); }
 void Pool::set_fault_plan(const FaultPlan& plan) { impl_->os.set_plan(plan); }
 OsCounters Pool::os_counters() const { return impl_->os.counters(); }
-std::uintptr_t Pool::arena_base() const { return impl_->arena_begin; }
-
-std::optional<std::uint64_t> Pool::arena_offset(const void* ptr) const {
-  auto addr = reinterpret_cast<std::uintptr_t>(ptr);
-  if (addr - impl_->arena_begin >= impl_->arena_span) return std::nullopt;  // below wraps around
-  return addr - impl_->arena_begin;
-}
+std::uintptr_t Pool::arena_base() const { return impl_->arena.begin(); }
+std::optional<std::uint64_t> Pool::arena_offset(const void* ptr) const { return impl_->arena.offset(ptr); }
 
 }  // namespace hakmem::HAKMEM_FLAVOR_NS

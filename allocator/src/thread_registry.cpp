@@ -1,3 +1,7 @@
+// Process-wide thread slots (thread_registry.h): a slot per live thread,
+// recycled from a free list, and the listeners (every live pool) told when a
+// slot's thread exits. The registry is leaked so that exits after static
+// destruction still find it.
 #include "thread_registry.h"
 
 #include <mutex>

@@ -1,29 +1,45 @@
-// Pool v1: the default route. One mutex per class guards a queue of slabs
-// with free blocks. v1 is also where every free lands that v2 did not take
-// (free.cpp hands v2 blocks of an old route back to v2 first): it frees its
-// own blocks and rejects everything else by name (state untouched).
-#include "pool_impl.h"
+// Pool v1's allocation and free (v1_pool.h).
+#include "v1_pool.h"
 
 namespace hakmem::HAKMEM_FLAVOR_NS {
 
-void* Pool::Impl::v1_alloc(int cls) {
-  V1Class& c = v1[cls];
-  std::lock_guard lock(c.mutex);
-  PageDesc* d = c.partial.head;
+void* V1Class::alloc(Arena& arena, int cls) {
+  std::lock_guard lock(mutex);
+  PageDesc* d = partial.head;
   if (!d) {
-    d = acquire_slab(PageKind::v1, cls);
+    d = arena.acquire_slab(PageKind::v1, cls);
     if (!d) return nullptr;
-    c.partial.push(d, PageList::v1_partial);
+    partial.push(d, PageList::v1_partial);
   }
-  void* p = pop_block(d);
+  void* p = arena.pop_block(d);
   if (d->free_top == 0) {
-    c.partial.remove(d);
-    c.full.push(d, PageList::v1_full);
+    partial.remove(d);
+    full.push(d, PageList::v1_full);
   }
   return p;
 }
 
-FreeOutcome Pool::Impl::v1_free(Location loc, FreeOutcome out) {
+FreeOutcome V1Class::free(Arena& arena, const Location& loc, FreeOutcome out) {
+  PageDesc* d = loc.desc;
+  std::lock_guard lock(mutex);
+  if (d->state(loc.block) != BlockState::allocated) {
+    out.route = FreeRoute::rejected;
+    out.reason = Verdict::double_free;
+    return out;
+  }
+  d->set_state(loc.block, BlockState::free);
+  detail::poison(arena.block_address(d, loc.block), kGeometry[loc.cls].block_size);
+  d->push_free(loc.block);
+  --d->used;
+  if (d->list == PageList::v1_full) {
+    full.remove(d);
+    partial.push(d, PageList::v1_partial);
+  }
+  out.route = FreeRoute::v1;
+  return out;
+}
+
+FreeOutcome V1Pool::free(Arena& arena, Location loc, FreeOutcome out) {
   out.cls = loc.cls;
   auto reject = [&](Verdict why) {
     out.route = FreeRoute::rejected;
@@ -35,21 +51,7 @@ FreeOutcome Pool::Impl::v1_free(Location loc, FreeOutcome out) {
   // Unreachable: free() hands every v2 block start to v2. Kept so that v1
   // can never take a v2 page's block onto its own queues.
   if (loc.kind == PageKind::v2) return reject(Verdict::header_missing);
-
-  PageDesc* d = loc.desc;
-  V1Class& c = v1[loc.cls];
-  std::lock_guard lock(c.mutex);
-  if (d->state(loc.block) != BlockState::allocated) return reject(Verdict::double_free);
-  d->set_state(loc.block, BlockState::free);
-  detail::poison(block_address(d, loc.block), kGeometry[loc.cls].block_size);
-  d->push_free(loc.block);
-  --d->used;
-  if (d->list == PageList::v1_full) {
-    c.full.remove(d);
-    c.partial.push(d, PageList::v1_partial);
-  }
-  out.route = FreeRoute::v1;
-  return out;
+  return classes_[loc.cls].free(arena, loc, out);
 }
 
 }  // namespace hakmem::HAKMEM_FLAVOR_NS

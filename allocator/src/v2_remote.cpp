@@ -8,6 +8,14 @@
 // queue when empty; a refilling thread adopts them and drains what other
 // threads freed meanwhile. No block is ever lost: it is either allocated, on
 // a free stack, or has its remote bit set for some later owner to drain.
+//
+// Outline: remote_free (claim the bit, hint the owner) -
+// PageDesc::drain_remote (owner: bits back onto the free stack) -
+// drain_owned_pages (refill, when hinted) - on_thread_exit (flush the free
+// cache, then every page cold or orphaned, the context back to the registry).
+// Adoption is V2SharedQueues::take (v2_shared.cpp).
+#include <vector>
+
 #include "pool_impl.h"
 
 namespace hakmem::HAKMEM_FLAVOR_NS {
@@ -19,16 +27,16 @@ PackedOutcome Pool::Impl::remote_free(PageDesc* d, std::uint32_t block, ThreadCt
   // pointer over without synchronising.
   const std::uint64_t bit = std::uint64_t{1} << (block % 64);
   if (d->state(block, std::memory_order_acquire) != BlockState::allocated || d->remote_freed(block))
-    return report_rejection(block_address(d, block),
+    return report_rejection(arena.block_address(d, block),
                             v2_outcome(FreeRoute::rejected, entered_v2, cls, Verdict::double_free));
   // Poison before the bit is set: from then on the owner may hand the block
   // out again and unpoison it.
-  detail::poison(block_address(d, block), kGeometry[cls].block_size);
+  detail::poison(arena.block_address(d, block), kGeometry[cls].block_size);
   // Release publishes the program's last writes to the block to the owner
   // that drains it; acquire orders this free after any earlier one's drain.
   // seq_cst, with the owner re-read below, for the hint (see there).
   if (d->remote_bits[block / 64].fetch_or(bit, std::memory_order_seq_cst) & bit)  // a racing free won
-    return report_rejection(block_address(d, block),
+    return report_rejection(arena.block_address(d, block),
                             v2_outcome(FreeRoute::rejected, entered_v2, cls, Verdict::double_free));
   if (entered_v2) HAKMEM_V2_COUNT(*this, cls, free_fast);
   // The owner walks its pages for remote frees only when hinted, so a hint
@@ -49,34 +57,34 @@ PackedOutcome Pool::Impl::remote_free(PageDesc* d, std::uint32_t block, ThreadCt
   return v2_outcome(FreeRoute::v2_remote, entered_v2, cls);
 }
 
-std::uint32_t Pool::Impl::drain_remote(PageDesc* d, bool owner_changed) {
+std::uint32_t PageDesc::drain_remote(bool owner_changed) {
   std::uint32_t n = 0;
   for (std::uint32_t w = 0; w < kRemoteWords; ++w) {
     // A new owner must not skip a word on a stale zero (see remote_free).
-    if (!owner_changed && d->remote_bits[w].load(std::memory_order_seq_cst) == 0) continue;
-    std::uint64_t bits = d->remote_bits[w].exchange(0, std::memory_order_seq_cst);
+    if (!owner_changed && remote_bits[w].load(std::memory_order_seq_cst) == 0) continue;
+    std::uint64_t bits = remote_bits[w].exchange(0, std::memory_order_seq_cst);
     while (bits) {
       std::uint32_t block = w * 64 + static_cast<std::uint32_t>(__builtin_ctzll(bits));
       bits &= bits - 1;
       // Not allocated only after a double free raced the owner's own free of
       // this block, which already put it in the owner's free cache.
-      if (d->state(block) != BlockState::allocated) continue;
-      d->set_state(block, BlockState::free);
-      d->push_free(block);
+      if (state(block) != BlockState::allocated) continue;
+      set_state(block, BlockState::free);
+      push_free(block);
       ++n;
     }
   }
-  d->used = static_cast<std::uint16_t>(d->used - n);
+  used = static_cast<std::uint16_t>(used - n);
   return n;
 }
 
 PageDesc* Pool::Impl::drain_owned_pages(ThreadCtx* ctx, int cls) {
   ThreadCtx::ClassPages& pages = ctx->classes[cls];
   if (PageDesc* cur = pages.current)
-    if (cur->has_remote_frees()) drain_remote(cur);
+    if (cur->has_remote_frees()) cur->drain_remote();
   for (PageDesc* d = pages.full.head; d;) {
     PageDesc* next = d->next;
-    if (d->has_remote_frees() && drain_remote(d) != 0) {
+    if (d->has_remote_frees() && d->drain_remote() != 0) {
       pages.full.remove(d);
       pages.partial.push(d, PageList::partial);
     }
@@ -86,32 +94,8 @@ PageDesc* Pool::Impl::drain_owned_pages(ThreadCtx* ctx, int cls) {
   return pages.partial.head;
 }
 
-PageDesc* Pool::Impl::take_shared_page(ThreadCtx* ctx, int cls) {
-  V2Shared& shared = v2_shared[cls];
-  std::lock_guard lock(shared.mutex);
-  while (PageDesc* d = shared.orphans.pop(PageList::none)) {
-    d->owner.store(ctx, std::memory_order_seq_cst);  // publishes *ctx to remote freers; see remote_free
-    drain_remote(d, /*owner_changed=*/true);
-    if (d->free_top) return d;
-    ctx->classes[cls].full.push(d, PageList::full);  // every block still out: keep it owned
-  }
-  if (PageDesc* d = shared.cold.pop(PageList::none)) {
-    // No block of a cold page is allocated, so no remote free can be pending.
-    d->owner.store(ctx, std::memory_order_seq_cst);  // publishes *ctx to remote freers
-    return d;
-  }
-  return nullptr;
-}
-
-void Pool::Impl::release_to_cold(PageDesc* d) {
-  d->owner.store(nullptr, std::memory_order_relaxed);
-  V2Shared& shared = v2_shared[d->cls];
-  std::lock_guard lock(shared.mutex);
-  shared.cold.push(d, PageList::cold);
-}
-
 void Pool::Impl::on_thread_exit(std::uint32_t slot) {
-  ThreadCtx* ctx = ctx_by_slot[slot].load(std::memory_order_relaxed);
+  ThreadCtx* ctx = contexts.find(slot);
   if (!ctx) return;
   for (int cls = 0; cls < kNumClasses; ++cls) {
     ThreadCtx::ClassPages& pages = ctx->classes[cls];
@@ -122,23 +106,16 @@ void Pool::Impl::on_thread_exit(std::uint32_t slot) {
       while (PageDesc* d = q->pop(PageList::none)) owned.push_back(d);
     pages.current = nullptr;
     for (PageDesc* d : owned) {
-      drain_remote(d);  // still the owner here
-      if (d->used == 0) {
-        release_to_cold(d);
-        continue;
-      }
-      d->owner.store(nullptr, std::memory_order_relaxed);
-      V2Shared& shared = v2_shared[cls];
-      std::lock_guard lock(shared.mutex);
-      shared.orphans.push(d, PageList::orphan);
+      d->drain_remote();  // still the owner here
+      if (d->used == 0)
+        v2_shared.release_to_cold(d);
+      else
+        v2_shared.orphan(d);
     }
     ctx->remote_hint[cls].store(0, std::memory_order_relaxed);
   }
-  ctx_by_slot[slot].store(nullptr, std::memory_order_relaxed);
   if (t_ctx_cache.pool_uid == uid) t_ctx_cache = {};  // runs on the exiting thread
-  std::lock_guard lock(ctx_mutex);
-  ctx->slot = detail::kNoThreadSlot;
-  idle_ctxs.push_back(ctx);
+  contexts.release(slot);
 }
 
 }  // namespace hakmem::HAKMEM_FLAVOR_NS

@@ -1,9 +1,11 @@
 // Types shared by both allocator flavours (stats compiled out and in): size
-// classes, verdicts, the flag table's Config, fault plans and result records.
+// classes and slab geometry (geometry.h), verdicts, the flag table's Config,
+// fault plans and result records, and the packed form of a FreeOutcome.
 // Nothing here depends on HAKMEM_POOL_HOTBOX_V2_STATS_COMPILED.
 #pragma once
 
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -14,53 +16,18 @@
 #include <string_view>
 #include <vector>
 
+#include "hakmem/geometry.h"
+
 namespace hakmem {
-
-// ---------------------------------------------------------------- size classes
-inline constexpr int kNumClasses = 7;  // POOL_NUM_CLASSES
-inline constexpr std::array<std::size_t, kNumClasses> kClassSizes = {2048,  4096,  8192, 16384,
-                                                                     32768, 40960, 53248};
-inline constexpr std::size_t kMaxClassSize = kClassSizes[kNumClasses - 1];
-// Requests above this fail with nullptr before touching the OS: no sane
-// mid-size workload asks for a terabyte, and size arithmetic stays far from
-// overflow.
-inline constexpr std::size_t kMaxRequest = std::size_t{1} << 40;
-
-namespace detail {
-// Every class size is a multiple of 2 KiB, so one table entry per 2 KiB step
-// replaces a search on the allocation path.
-inline constexpr std::size_t kClassGranuleShift = 11;
-inline constexpr auto kClassByGranule = [] {
-  std::array<std::int8_t, (kMaxClassSize >> kClassGranuleShift) + 1> table{};
-  for (std::size_t g = 0; g < table.size(); ++g) {
-    int c = 0;
-    while (kClassSizes[c] < (g << kClassGranuleShift)) ++c;
-    table[g] = static_cast<std::int8_t>(c);
-  }
-  return table;
-}();
-static_assert([] {
-  for (std::size_t s : kClassSizes)
-    if (s % (std::size_t{1} << kClassGranuleShift)) return false;
-  return true;
-}());
-}  // namespace detail
-
-// Smallest class that fits `size` (0 counts as 1), or -1 above kMaxClassSize.
-constexpr int size_class_of(std::size_t size) {
-  if (size > kMaxClassSize) return -1;
-  return detail::kClassByGranule[(size + (std::size_t{1} << detail::kClassGranuleShift) - 1) >>
-                                 detail::kClassGranuleShift];
-}
 
 // ---------------------------------------------------------------- verdicts
 enum class Verdict : std::uint8_t {
-#define HAKMEM_VERDICT(name, msg) name,
+#define HAKMEM_VERDICT(name, counter, msg) name,
 #include "hakmem/verdicts.def"
 #undef HAKMEM_VERDICT
 };
 inline constexpr int kNumVerdicts = 0
-#define HAKMEM_VERDICT(name, msg) +1
+#define HAKMEM_VERDICT(name, counter, msg) +1
 #include "hakmem/verdicts.def"
 #undef HAKMEM_VERDICT
     ;
@@ -81,6 +48,27 @@ inline constexpr int kNumV2Stats = 0
 static_assert(kNumV2Stats == 12, "the brief fixes exactly 12 v2 counters");
 const char* v2_stat_name(V2Stat s);
 const char* v2_stat_doc(V2Stat s);
+
+namespace detail::verdict_counter {
+// The names the counter column of verdicts.def may use.
+inline constexpr std::optional<V2Stat> none = std::nullopt;
+#define HAKMEM_V2_STAT(name, doc) inline constexpr std::optional<V2Stat> name = V2Stat::name;
+#include "hakmem/v2_stats.def"
+#undef HAKMEM_V2_STAT
+}  // namespace detail::verdict_counter
+
+// The counter a v2 free counts when page_of() fails with `v`; nullopt for
+// the verdicts page_of() never fails with (ok, double_free, not_ours).
+constexpr std::optional<V2Stat> page_of_fail_counter(Verdict v) {
+  constexpr std::optional<V2Stat> table[] = {
+#define HAKMEM_VERDICT(name, counter, msg) detail::verdict_counter::counter,
+#include "hakmem/verdicts.def"
+#undef HAKMEM_VERDICT
+  };
+  return table[static_cast<int>(v)];
+}
+static_assert(page_of_fail_counter(Verdict::unknown) == V2Stat::page_of_fail_unknown &&
+              !page_of_fail_counter(Verdict::ok));
 
 // Counters are kept per size class, plus one row for frees whose pointer lies
 // in no class's page (outside the arena, or in a never-used slab).
@@ -188,6 +176,21 @@ struct FreeOutcome {
   int cls = -1;                  // size class of the page, -1 if none
   bool operator==(const FreeOutcome&) const = default;
 };
+
+// A FreeOutcome as one 64-bit word, the struct's bytes in order:
+//   bits 0-7 route | 8-15 page_of | 16-23 entered_v2 | 24-31 reason | 32-63 cls (int32)
+// The allocator's free path carries outcomes in this form (one register, see
+// allocator/src/pool_impl.h) and harnesses keep them in one atomic word.
+static_assert(std::endian::native == std::endian::little, "the layout above is the little-endian one");
+static_assert(sizeof(FreeOutcome) == 8 && offsetof(FreeOutcome, route) == 0 &&
+              offsetof(FreeOutcome, page_of) == 1 && offsetof(FreeOutcome, entered_v2) == 2 &&
+              offsetof(FreeOutcome, reason) == 3 && offsetof(FreeOutcome, cls) == 4);
+constexpr std::uint64_t pack(FreeOutcome o) { return std::bit_cast<std::uint64_t>(o); }
+constexpr FreeOutcome unpack(std::uint64_t word) { return std::bit_cast<FreeOutcome>(word); }
+static_assert(pack({FreeRoute::v2_remote, Verdict::header_missing, true, Verdict::misaligned, -1}) ==
+              0xFFFF'FFFF'0301'0102ull);
+static_assert(unpack(pack({FreeRoute::rejected, Verdict::ok, false, Verdict::double_free, 6})) ==
+              FreeOutcome{FreeRoute::rejected, Verdict::ok, false, Verdict::double_free, 6});
 
 enum class BlockKind : std::uint8_t { none, v1, v2, large };
 const char* block_kind_name(BlockKind k);

@@ -1,0 +1,29 @@
+// Binding and unbinding thread contexts (ctx_registry.h).
+#include "ctx_registry.h"
+
+namespace hakmem::HAKMEM_FLAVOR_NS {
+
+ThreadCtx* CtxRegistry::acquire(std::uint32_t slot) {
+  std::lock_guard lock(mutex_);
+  ThreadCtx* ctx;
+  if (!idle_.empty()) {
+    ctx = idle_.back();
+    idle_.pop_back();
+  } else {
+    all_.push_back(std::make_unique<ThreadCtx>());
+    ctx = all_.back().get();
+  }
+  ctx->slot = slot;
+  by_slot_[slot].store(ctx, std::memory_order_relaxed);
+  return ctx;
+}
+
+void CtxRegistry::release(std::uint32_t slot) {
+  ThreadCtx* ctx = by_slot_[slot].load(std::memory_order_relaxed);
+  by_slot_[slot].store(nullptr, std::memory_order_relaxed);
+  std::lock_guard lock(mutex_);
+  ctx->slot = detail::kNoThreadSlot;
+  idle_.push_back(ctx);
+}
+
+}  // namespace hakmem::HAKMEM_FLAVOR_NS

@@ -1,0 +1,55 @@
+// Requests above the largest class: one OS mapping each, recorded in a
+// registry so that free recognises them. Recently freed starts are kept as
+// tombstones (up to kMaxTombstones) so a double free of a large block is
+// named as one.
+//
+// Invariants: `live` holds exactly the mappings this registry made and has
+// not released; a start is never live and a tombstone at once. Everything is
+// under one mutex: the large path pays an mmap per call anyway.
+//
+// Outline: alloc (map, record) - free (release, or name a double free, or
+// nullopt: not ours) - usable - count_live (invariant walk) - the destructor
+// releases whatever is still live.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <unordered_map>
+
+#include "flavor.h"
+#include "os.h"
+
+namespace hakmem::HAKMEM_FLAVOR_NS {
+
+class LargeRegistry {
+ public:
+  // Maps through `os`, which must outlive the registry.
+  explicit LargeRegistry(detail::OsLayer& os) : os_(os) {}
+  ~LargeRegistry();  // unmaps every block still live
+  LargeRegistry(const LargeRegistry&) = delete;
+  LargeRegistry& operator=(const LargeRegistry&) = delete;
+
+  // A mapping of at least `size` bytes; nullptr when the OS refuses.
+  void* alloc(std::size_t size);
+  // FreeRoute::large, or rejected as a double free of a recent tombstone;
+  // nullopt: not a large block, nor a recently freed one.
+  std::optional<FreeOutcome> free(void* ptr);
+  // Mapped bytes of the live block starting at ptr, else 0.
+  std::size_t usable(const void* ptr) const;
+  // Adds the live blocks to the walk's totals (large_blocks, live_*).
+  void count_live(InvariantReport& r) const;
+
+ private:
+  static constexpr std::size_t kMaxTombstones = 4096;
+
+  detail::OsLayer& os_;
+  mutable std::mutex mutex_;
+  std::unordered_map<std::uintptr_t, std::size_t> live_;  // start -> mapped bytes
+  std::set<std::uintptr_t> tombstones_;                   // recently freed starts
+  std::deque<std::uintptr_t> tombstone_order_;            // oldest first
+};
+
+}  // namespace hakmem::HAKMEM_FLAVOR_NS

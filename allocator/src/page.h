@@ -1,0 +1,147 @@
+// Page layout: what a slab looks like and the out-of-line descriptor that
+// describes it. Layout only; the code that moves pages around lives with the
+// component that owns the queue (thread_ctx.h, v1_pool, v2_shared).
+//
+// Memory layout. The arena is one reserved range of 256 KiB slabs, committed
+// one at a time. A slab belongs to v1 or v2 and to one size class for the
+// pool's whole life, so a stale pointer always classifies the same way and a
+// double free is always seen as one. A slab holds a 64-byte header, then
+// `capacity` blocks (hakmem/geometry.h); page metadata lives out of line in
+// PageDesc, so user writes can never corrupt it and the allocator never reads
+// a block.
+//
+// Invariants: a block is allocated, on its page's free stack, in its owner's
+// free cache (state free), or remote-freed (state allocated, remote bit set);
+// a page is on exactly one list, named by PageDesc::list.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "flavor.h"
+
+namespace hakmem::HAKMEM_FLAVOR_NS {
+
+inline constexpr std::uint64_t kSlabMagic = 0x48414B4D454D5632ull;  // "HAKMEMV2"
+
+enum class PageKind : std::uint8_t { unused = 0, v1 = 1, v2 = 2 };
+// Written by the page's owner only (v1: under the class mutex). A remote free
+// leaves the block `allocated` and sets its bit in PageDesc::remote_bits.
+enum class BlockState : std::uint8_t { free = 0, allocated = 1 };
+// Which list a page is on; owner-only lists are touched by the owner thread,
+// the others under the matching mutex.
+enum class PageList : std::uint8_t { none, current, partial, full, orphan, cold, v1_partial, v1_full };
+
+struct ThreadCtx;
+
+// The first bytes of every committed slab, checked by the invariant walk: a
+// program writing before its block's start overwrites it.
+struct SlabHeader {
+  std::uint64_t magic;
+  std::uint32_t slab_index;
+  std::uint8_t kind, cls;
+};
+
+inline constexpr std::uint32_t kRemoteWords = (kMaxBlocksPerSlab + 63) / 64;
+
+// Laid out for the cache: a free or an allocation touches the first line
+// (everything but the per-block bytes) and, for the mid classes, one more.
+struct alignas(64) PageDesc {
+  std::atomic<PageKind> kind{PageKind::unused};  // fixed once the slab is published
+  std::uint8_t cls = 0;
+  PageList list = PageList::none;
+  std::uint16_t capacity = 0;
+  std::uint16_t used = 0;                  // handed out, not back on the free stack
+  std::uint16_t free_top = 0;              // entries in free_stack
+  std::uint32_t index = 0;                 // slab index in the arena
+  std::atomic<ThreadCtx*> owner{nullptr};  // v2 only; null = orphaned or cold
+  PageDesc* prev = nullptr;
+  PageDesc* next = nullptr;
+  // Remote frees: bit b = block b was freed by a thread that does not own the
+  // page. One fetch_or claims and publishes the free (a set bit names a double
+  // free); the owner takes a whole word with one exchange. A bitmap rather
+  // than an intrusive stack, so even two racing double frees cannot make a
+  // list cycle: the worst a race leaves behind is a bit the drain skips.
+  std::atomic<std::uint64_t> remote_bits[kRemoteWords] = {};
+  // Block b's state at meta[b], the free stack at meta[capacity + k]: with
+  // capacity <= 31 (8 KiB and up) both fit one cache line. Atomic bytes
+  // because remote freers read states; the owner's relaxed accesses are plain
+  // moves.
+  std::atomic<std::uint8_t> meta[2 * kMaxBlocksPerSlab];
+
+  BlockState state(std::uint32_t block, std::memory_order order = std::memory_order_relaxed) const {
+    return static_cast<BlockState>(meta[block].load(order));
+  }
+  void set_state(std::uint32_t block, BlockState s, std::memory_order order = std::memory_order_relaxed) {
+    meta[block].store(static_cast<std::uint8_t>(s), order);
+  }
+  std::uint32_t free_stack_at(std::uint32_t k) const {
+    return meta[capacity + k].load(std::memory_order_relaxed);
+  }
+  void push_free(std::uint32_t block) {
+    meta[capacity + free_top++].store(static_cast<std::uint8_t>(block), std::memory_order_relaxed);
+  }
+  std::uint32_t pop_free() { return meta[capacity + --free_top].load(std::memory_order_relaxed); }
+
+  // seq_cst so that a walk after taking a hint sees every bit set before the
+  // hint was read (see remote_free); a plain load on x86.
+  bool has_remote_frees() const {
+    std::uint64_t any = 0;
+    for (const auto& w : remote_bits) any |= w.load(std::memory_order_seq_cst);
+    return any != 0;
+  }
+  bool remote_freed(std::uint32_t block) const {
+    return (remote_bits[block / 64].load(std::memory_order_relaxed) >> (block % 64)) & 1;
+  }
+  // Owner only: every remote-freed block back onto the free stack; returns
+  // how many. A new owner passes owner_changed (v2_remote.cpp).
+  std::uint32_t drain_remote(bool owner_changed = false);
+};
+
+// One intrusive doubly linked list of pages.
+struct PageQueue {
+  PageDesc* head = nullptr;
+  void push(PageDesc* p, PageList id) {
+    p->prev = nullptr;
+    p->next = head;
+    if (head) head->prev = p;
+    head = p;
+    p->list = id;
+  }
+  void remove(PageDesc* p) {
+    if (p->prev)
+      p->prev->next = p->next;
+    else
+      head = p->next;
+    if (p->next) p->next->prev = p->prev;
+    p->prev = p->next = nullptr;
+    p->list = PageList::none;
+  }
+  PageDesc* pop(PageList id_after) {
+    PageDesc* p = head;
+    if (p) {
+      remove(p);
+      p->list = id_after;
+    }
+    return p;
+  }
+};
+
+// Where a pointer lies, computed without touching any slab memory
+// (Arena::locate, page_of.h).
+struct Location {
+  enum class Where : std::uint8_t { outside, unused_slab, slab } where = Where::outside;
+  PageDesc* desc = nullptr;
+  PageKind kind = PageKind::unused;
+  int cls = -1;
+  std::uint32_t block = 0;
+  Verdict geometry = Verdict::unknown;  // ok / out_of_range / misaligned within the slab
+  // The v2 view (page_of): header_missing unless a live v2 page.
+  Verdict v2_verdict() const {
+    if (where == Where::outside) return Verdict::unknown;
+    if (kind != PageKind::v2) return Verdict::header_missing;
+    return geometry;
+  }
+};
+
+}  // namespace hakmem::HAKMEM_FLAVOR_NS

@@ -1,0 +1,34 @@
+// Adoption and release of v2 pages (v2_shared.h). Why the owner stores are
+// seq_cst: see remote_free in v2_remote.cpp.
+#include "v2_shared.h"
+
+namespace hakmem::HAKMEM_FLAVOR_NS {
+
+PageDesc* V2SharedQueues::take(ThreadCtx* ctx, int cls) {
+  PerClass& shared = classes_[cls];
+  std::lock_guard lock(shared.mutex);
+  while (PageDesc* d = shared.orphans.pop(PageList::none)) {
+    d->owner.store(ctx, std::memory_order_seq_cst);  // publishes *ctx to remote freers; see remote_free
+    d->drain_remote(/*owner_changed=*/true);
+    if (d->free_top) return d;
+    ctx->classes[cls].full.push(d, PageList::full);  // every block still out: keep it owned
+  }
+  if (PageDesc* d = shared.cold.pop(PageList::none)) {
+    // No block of a cold page is allocated, so no remote free can be pending.
+    d->owner.store(ctx, std::memory_order_seq_cst);  // publishes *ctx to remote freers
+    return d;
+  }
+  return nullptr;
+}
+
+void V2SharedQueues::release_to_cold(PageDesc* d) { disown(d, &PerClass::cold, PageList::cold); }
+void V2SharedQueues::orphan(PageDesc* d) { disown(d, &PerClass::orphans, PageList::orphan); }
+
+void V2SharedQueues::disown(PageDesc* d, PageQueue PerClass::*queue, PageList id) {
+  d->owner.store(nullptr, std::memory_order_relaxed);
+  PerClass& shared = classes_[d->cls];
+  std::lock_guard lock(shared.mutex);
+  (shared.*queue).push(d, id);
+}
+
+}  // namespace hakmem::HAKMEM_FLAVOR_NS

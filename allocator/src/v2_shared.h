@@ -1,0 +1,52 @@
+// The v2 pages no thread owns, per class: orphans (a thread exited while the
+// page still had live blocks) and cold pages (every block free). A refilling
+// thread adopts an orphan with a free block first, else takes a cold page.
+//
+// Invariants: a page on these queues has owner == nullptr; a cold page has
+// used == 0, so no remote free can be pending on it; an orphan may collect
+// remote frees (its bitmap) until someone adopts and drains it.
+//
+// Outline: take (adopt: owner = ctx, drain; else a cold page) -
+// release_to_cold (the owner's page emptied) - orphan (its owner exited) -
+// visit_queues (invariant walk).
+#pragma once
+
+#include <mutex>
+
+#include "flavor.h"
+#include "page.h"
+#include "thread_ctx.h"
+
+namespace hakmem::HAKMEM_FLAVOR_NS {
+
+class V2SharedQueues {
+ public:
+  // A page of class cls with a free block, now owned by ctx (not on any of
+  // ctx's queues yet); nullptr when there is none. An adopted orphan whose
+  // blocks are all still out goes onto ctx's full queue instead.
+  PageDesc* take(ThreadCtx* ctx, int cls);
+  // d (owned, every block free, on no queue) becomes cold.
+  void release_to_cold(PageDesc* d);
+  // d (on no queue, some block live) loses its owner.
+  void orphan(PageDesc* d);
+
+  // f(queue, list id) for class cls's queues, under its mutex.
+  template <class F>
+  void visit_queues(int cls, F&& f) const {
+    const PerClass& c = classes_[cls];
+    std::lock_guard lock(c.mutex);
+    f(c.orphans, PageList::orphan);
+    f(c.cold, PageList::cold);
+  }
+
+ private:
+  struct PerClass {
+    mutable std::mutex mutex;
+    PageQueue orphans, cold;
+  };
+  void disown(PageDesc* d, PageQueue PerClass::*queue, PageList id);
+
+  PerClass classes_[kNumClasses];
+};
+
+}  // namespace hakmem::HAKMEM_FLAVOR_NS
