@@ -44,7 +44,9 @@ std::optional<std::vector<std::uint8_t>> next_prefix(const std::vector<DecisionR
   return std::nullopt;
 }
 
-bool same_kind(const InterleaveResult& r, const Finding& f) { return r.run.finding && r.run.finding->kind == f.kind; }
+bool same_kind(const InterleaveResult& r, const Finding& f) {
+  return r.run.finding && r.run.finding->kind == f.kind;
+}
 
 }  // namespace
 
@@ -85,8 +87,9 @@ Exploration explore(const Program& program, const ExploreOptions& o) {
                         std::equal(prefix.begin(), prefix.end(), r.decisions.begin(),
                                    [](std::uint8_t c, const DecisionRecord& d) { return c == d.chosen; });
       if (!fits && !r.run.finding)
-        r.run.finding = Finding{FindingKind::nondeterministic, 0,
-                                "a replayed schedule prefix met different decisions: the run is not deterministic"};
+        r.run.finding =
+            Finding{FindingKind::nondeterministic, 0,
+                    "a replayed schedule prefix met different decisions: the run is not deterministic"};
     }
     out.seconds = std::chrono::duration<double>(Clock::now() - start).count();
     if (r.run.finding) {
@@ -154,7 +157,8 @@ Minimized minimize(const Program& program, const ScheduleSpec& schedule, const F
   // Trailing non-preemptive picks are what an empty tail means anyway.
   std::vector<std::uint8_t> choices;
   for (const DecisionRecord& d : best.decisions) choices.push_back(d.chosen);
-  while (!choices.empty() && choices.back() == best.decisions[choices.size() - 1].fallback) choices.pop_back();
+  while (!choices.empty() && choices.back() == best.decisions[choices.size() - 1].fallback)
+    choices.pop_back();
   m.schedule = ScheduleSpec{};
   m.schedule.choices = std::move(choices);
   m.finding = *best.run.finding;

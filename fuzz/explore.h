@@ -27,11 +27,11 @@ struct ExploreProgress {
 
 struct ExploreOptions {
   ExploreStrategy strategy = ExploreStrategy::dfs;
-  int preemptions = 2;        // dfs: the bound
-  int depth = 3;              // pct: change points + 1
-  std::uint64_t seed = 1;     // random, pct
-  std::size_t max_runs = 0;   // 0: dfs until exhausted, random/pct 1000 runs
-  double max_seconds = 0;     // 0: no limit
+  int preemptions = 2;       // dfs: the bound
+  int depth = 3;             // pct: change points + 1
+  std::uint64_t seed = 1;    // random, pct
+  std::size_t max_runs = 0;  // 0: dfs until exhausted, random/pct 1000 runs
+  double max_seconds = 0;    // 0: no limit
   InterleaveOptions run;
   std::function<void(const ExploreProgress&)> progress;  // about once a second
 };

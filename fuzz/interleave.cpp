@@ -5,7 +5,6 @@
 #include <sstream>
 
 #include "fuzz/plants.h"
-#include "fuzz/team.h"
 #include "support/digest.h"
 
 namespace hakfuzz {
@@ -81,8 +80,7 @@ class Interleaver final : public ControlledClient {
     hakmem::PoolOptions po;
     po.env = env_of(program_.config);
     po.arena_bytes = kRunnerArenaBytes;
-    static std::FILE* const discard = std::fopen("/dev/null", "w");
-    po.report = discard ? discard : stderr;
+    po.report = discard_stream();
     pool_ = options_.plant ? make_pool(options_.flavour, std::move(po), *options_.plant)
                            : make_pool(options_.flavour, std::move(po));
     {
@@ -126,7 +124,7 @@ class Interleaver final : public ControlledClient {
                             std::memory_order_relaxed);
         [[fallthrough]];
       case OpCode::free:
-        s.out_outcome.store(tmp_pack(pool_->free(s.ptr.load(std::memory_order_relaxed))),
+        s.out_outcome.store(hakmem::pack(pool_->free(s.ptr.load(std::memory_order_relaxed))),
                             std::memory_order_relaxed);
         break;
       default:
@@ -330,7 +328,7 @@ class Interleaver final : public ControlledClient {
         model::Expected want = model::expect_free(b.b, t, routing_);
         want.either_v2_route = want.either_v2_route || (b.owner_exiting && b.b.kind == BlockKind::v2);
         b.life = Life::freed;
-        return judge(i, tmp_unpack(s.out_outcome.load(std::memory_order_relaxed)), want,
+        return judge(i, hakmem::unpack(s.out_outcome.load(std::memory_order_relaxed)), want,
                      who + "free block " + std::to_string(p.block));
       }
       case OpCode::bad_free: {
@@ -339,7 +337,7 @@ class Interleaver final : public ControlledClient {
           return find(FindingKind::page_of, i,
                       who + bad_[t].what + ": page_of says " + hakmem::verdict_name(seen) +
                           ", model expects " + hakmem::verdict_name(bad_[t].want.page_of));
-        return judge(i, tmp_unpack(s.out_outcome.load(std::memory_order_relaxed)), bad_[t].want,
+        return judge(i, hakmem::unpack(s.out_outcome.load(std::memory_order_relaxed)), bad_[t].want,
                      who + bad_[t].what);
       }
       default:

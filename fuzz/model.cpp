@@ -8,27 +8,11 @@ namespace hakfuzz::model {
 using hakmem::V2Stat;
 
 namespace {
-// TODO(geometry): cite hakmem/geometry.h once the allocator exports it.
-constexpr std::uintptr_t kSlabSize = 256 << 10;
-constexpr std::size_t kSlabHeader = 64;
+// The slab geometry is the allocator's own (hakmem/geometry.h).
+constexpr std::uintptr_t kSlabSize = hakmem::kSlabSize;
+constexpr std::size_t kSlabHeader = hakmem::kSlabHeaderBytes;
 
-// TODO(merge): hakmem::page_of_fail_counter from verdicts.def.
-std::optional<V2Stat> page_of_fail_counter(Verdict v) {
-  switch (v) {
-    case Verdict::header_missing:
-      return V2Stat::page_of_fail_header_missing;
-    case Verdict::out_of_range:
-      return V2Stat::page_of_fail_out_of_range;
-    case Verdict::misaligned:
-      return V2Stat::page_of_fail_misaligned;
-    case Verdict::unknown:
-      return V2Stat::page_of_fail_unknown;
-    default:
-      return std::nullopt;
-  }
-}
-
-std::size_t block_span(const Block& b) { return hakmem::kClassSizes[b.cls]; }
+std::size_t block_span(const Block& b) { return hakmem::kGeometry[b.cls].block_size; }
 std::uintptr_t slab_of(const Block& b) { return reinterpret_cast<std::uintptr_t>(b.ptr) & ~(kSlabSize - 1); }
 
 std::string outcome_text(FreeRoute r, bool entered, Verdict v, Verdict why) {
@@ -151,10 +135,10 @@ Verdict geometric_verdict(const Block& b, std::uintptr_t addr) {
   const std::uintptr_t slab = slab_of(b);
   if (addr < slab || addr >= slab + kSlabSize) return Verdict::unknown;  // not this slab
   if (b.kind != BlockKind::v2) return Verdict::header_missing;
-  const std::size_t bs = block_span(b);
-  const std::size_t cap = (kSlabSize - kSlabHeader) / bs, off = addr - slab;
-  if (off < kSlabHeader || off >= kSlabHeader + cap * bs) return Verdict::out_of_range;
-  return (off - kSlabHeader) % bs == 0 ? Verdict::ok : Verdict::misaligned;
+  const hakmem::ClassGeometry& g = hakmem::kGeometry[b.cls];
+  const std::size_t off = addr - slab;
+  if (off < kSlabHeader || off >= g.area_end) return Verdict::out_of_range;
+  return (off - kSlabHeader) % g.block_size == 0 ? Verdict::ok : Verdict::misaligned;
 }
 
 std::vector<std::uintptr_t> probe_addresses(const Block& b) {
@@ -223,7 +207,7 @@ void Tally::free(const FreeOutcome& o) {
     if (o.reason == Verdict::ok) ++row[static_cast<int>(V2Stat::free_fast)];
     return;
   }
-  ++row[static_cast<int>(page_of_fail_counter(o.page_of).value_or(V2Stat::page_of_fail_unknown))];
+  ++row[static_cast<int>(hakmem::page_of_fail_counter(o.page_of).value_or(V2Stat::page_of_fail_unknown))];
   ++row[static_cast<int>(V2Stat::free_fallback_v1)];
 }
 

@@ -24,11 +24,6 @@ hakmem::EnvSource program_env(hakmem::Config config) {
   return hakmem::map_env(config.env_vars());
 }
 
-std::FILE* discard_stream() {
-  static std::FILE* const discard = std::fopen("/dev/null", "w");
-  return discard ? discard : stderr;
-}
-
 class Runner {
  public:
   Runner(const Program& program, const RunOptions& options)
@@ -204,7 +199,8 @@ class Runner {
         find(FindingKind::page_of, "page_of of a large block is not unknown");
       return;
     }
-    const std::uintptr_t slab = reinterpret_cast<std::uintptr_t>(b.ptr) & ~((std::uintptr_t{256} << 10) - 1);
+    const std::uintptr_t slab =
+        reinterpret_cast<std::uintptr_t>(b.ptr) & ~(std::uintptr_t{hakmem::kSlabSize} - 1);
     for (std::uintptr_t a : model::probe_addresses(b)) {
       const Verdict want = model::geometric_verdict(b, a);
       if (want == Verdict::unknown) continue;  // fell into a neighbouring slab
@@ -288,6 +284,11 @@ class Runner {
 };
 
 }  // namespace
+
+std::FILE* discard_stream() {
+  static std::FILE* const discard = std::fopen("/dev/null", "w");
+  return discard ? discard : stderr;
+}
 
 RunResult run_program(const Program& program, const RunOptions& options) {
   return Runner(program, options).run();

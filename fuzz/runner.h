@@ -48,6 +48,9 @@ struct RunOptions {
   std::optional<const PlantSpec*> plant;
 };
 
+// A stream that swallows what a pool prints (diagnostics, the teardown table).
+std::FILE* discard_stream();
+
 // Single-thread programs run on the calling thread; schedules (threads > 1)
 // run each op on its logical thread, a real OS thread (fuzz/team.h).
 RunResult run_program(const Program& program, const RunOptions& options = {});

@@ -11,7 +11,6 @@
 #pragma once
 
 #include <atomic>
-#include <bit>
 #include <thread>
 
 #include "fuzz/pool_under_test.h"
@@ -24,10 +23,6 @@ inline constexpr std::memory_order kBatonPost =
     support::kTsanBuild ? std::memory_order_relaxed : std::memory_order_release;
 inline constexpr std::memory_order kBatonTake =
     support::kTsanBuild ? std::memory_order_relaxed : std::memory_order_acquire;
-
-// TODO(merge): hakmem::pack/unpack.
-inline std::uint64_t tmp_pack(const hakmem::FreeOutcome& o) { return std::bit_cast<std::uint64_t>(o); }
-inline hakmem::FreeOutcome tmp_unpack(std::uint64_t v) { return std::bit_cast<hakmem::FreeOutcome>(v); }
 
 class ThreadTeam {
  public:
@@ -47,7 +42,7 @@ class ThreadTeam {
     Worker& w = start(thread);
     w.ptr.store(ptr, std::memory_order_relaxed);
     run(w, Job::free);
-    return tmp_unpack(w.outcome.load(std::memory_order_relaxed));
+    return hakmem::unpack(w.outcome.load(std::memory_order_relaxed));
   }
 
   // Ends the thread (its pages become orphans); a later job respawns it.
@@ -116,7 +111,7 @@ class ThreadTeam {
           w.ptr.store(pool_.alloc(w.size.load(std::memory_order_relaxed)), std::memory_order_relaxed);
           break;
         case Job::free:
-          w.outcome.store(tmp_pack(pool_.free(w.ptr.load(std::memory_order_relaxed))),
+          w.outcome.store(hakmem::pack(pool_.free(w.ptr.load(std::memory_order_relaxed))),
                           std::memory_order_relaxed);
           break;
         default:
