@@ -438,8 +438,7 @@ class Interleaver final : public ControlledClient {
     if (out_.run.finding) return;
     check(end);
     if (out_.run.finding) return;
-    if (auto wrong = out_.run.tally.check_counters(pool_->stats(), false))
-      find(FindingKind::counter, end, *wrong);
+    if (auto wrong = out_.run.tally.check_counters(pool_->stats())) find(FindingKind::counter, end, *wrong);
   }
 
   static const char* op_name(const Planned& p) {
