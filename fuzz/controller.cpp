@@ -1,6 +1,7 @@
 #include "fuzz/controller.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <utility>
 
 #include "support/sanitizer.h"
@@ -26,6 +27,42 @@ std::string point_name(int point) {
   if (point == kPointJobBegin) return "op.begin";
   if (point == kPointGone) return "thread.gone";
   return hakmem::sched::point_info(static_cast<Point>(point)).name;
+}
+
+namespace {
+
+std::string describe_arg(int point, std::uint64_t arg) {
+  if (point >= hakmem::sched::kNumPoints) return "";
+  switch (hakmem::sched::point_info(static_cast<hakmem::sched::Point>(point)).arg) {
+    case hakmem::sched::PointArg::block:
+      return " slab " + std::to_string(arg >> 8) + " block " + std::to_string(arg & 0xFF);
+    case hakmem::sched::PointArg::word:
+      return " slab " + std::to_string(arg >> 8) + " word " + std::to_string(arg & 0xFF);
+    case hakmem::sched::PointArg::slab:
+      return " slab " + std::to_string(arg);
+    case hakmem::sched::PointArg::cls:
+      return " class " + std::to_string(arg);
+    case hakmem::sched::PointArg::none:
+      break;
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string describe_step(const Step& s) {
+  std::string line = "t" + std::to_string(s.thread) + " " + point_name(s.point);
+  if (s.point == kPointJobBegin)
+    line += s.arg == Controller::kExitJob ? " exit" : " op " + std::to_string(s.arg);
+  else
+    line += describe_arg(s.point, s.arg);
+  if (s.result) {
+    char hex[24];
+    std::snprintf(hex, sizeof hex, " -> 0x%llx", static_cast<unsigned long long>(*s.result));
+    line += hex;
+  }
+  if (s.preemption) line += "  (preemption)";
+  return line;
 }
 
 struct Controller::Worker {

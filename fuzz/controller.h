@@ -61,6 +61,9 @@ struct Step {
   bool preemption = false;              // the thread that ran last could have gone on
 };
 
+// "t2 remote_free.fetch_or slab 3 block 5 -> 0x20  (preemption)"
+std::string describe_step(const Step& s);
+
 // Runs the client's jobs on logical threads; the client owns what they do.
 class ControlledClient {
  public:
