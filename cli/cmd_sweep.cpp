@@ -16,10 +16,10 @@
 #include "cli/build_info.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
-#include "stress/digest.h"
-#include "stress/exec_cell.h"
-#include "stress/report.h"
-#include "stress/sweep.h"
+#include "support/digest.h"
+#include "sweep/exec_cell.h"
+#include "sweep/report.h"
+#include "sweep/sweep.h"
 
 namespace hakfuzz::cli {
 
@@ -82,25 +82,25 @@ po::options_description sweep_options() {
 
 int run_sweep(const po::variables_map& vm) {
   const auto [shard_k, shard_n] = parse_shard(vm["shard"].as<std::string>());
-  stress::SweepOptions opts;
+  sweep::SweepOptions opts;
   opts.cell.seed = vm["seed"].as<std::uint64_t>();
   opts.cell.ops = vm["ops"].as<std::uint64_t>();
   opts.cell.threads = vm["threads"].as<int>();
   if (vm.count("exec-child")) {
     // One cell of a `--exec` parent: the flags are in this process's environment.
-    stress::Matrix matrix;
+    sweep::Matrix matrix;
     const std::size_t index = vm["exec-child"].as<std::size_t>();
     if (index >= matrix.size())
       throw UsageError(fmt::format("--exec-child {}: the matrix has {} cells", index, matrix.size()));
     opts.cell.process_env = true;
-    std::cout << stress::cell_result_json(stress::run_cell(matrix, matrix.cell(index), opts.cell)) << "\n";
+    std::cout << sweep::cell_result_json(sweep::run_cell(matrix, matrix.cell(index), opts.cell)) << "\n";
     return kExitClean;
   }
   const bool exec = vm["exec"].as<bool>();
   if (exec) {
     const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
-    opts.runner = [self](const stress::Matrix& m, const stress::Cell& c, const stress::CellOptions& o) {
-      return stress::run_cell_in_child(m, c, o, self);
+    opts.runner = [self](const sweep::Matrix& m, const sweep::Cell& c, const sweep::CellOptions& o) {
+      return sweep::run_cell_in_child(m, c, o, self);
     };
   }
   opts.jobs = vm["jobs"].as<int>();
@@ -113,12 +113,12 @@ int run_sweep(const po::variables_map& vm) {
   probe_writable(vm, "json");
   probe_writable(vm, "junit");
 
-  stress::Matrix matrix;
-  std::vector<stress::Cell> selection = quick ? matrix.quick() : matrix.all();
+  sweep::Matrix matrix;
+  std::vector<sweep::Cell> selection = quick ? matrix.quick() : matrix.all();
   const std::size_t selected = selection.size();
-  std::vector<stress::Cell> cells = stress::select_shard(matrix, selection, shard_k, shard_n);
+  std::vector<sweep::Cell> cells = sweep::select_shard(matrix, selection, shard_k, shard_n);
 
-  stress::RunInfo info;
+  sweep::RunInfo info;
   info.seed = opts.cell.seed;
   info.ops = opts.cell.ops;
   info.threads = opts.cell.threads;
@@ -135,36 +135,36 @@ int run_sweep(const po::variables_map& vm) {
             << std::flush;
 
   auto t0 = std::chrono::steady_clock::now();
-  stress::SweepProgress progress;
-  std::vector<stress::CellResult> results;
+  sweep::SweepProgress progress;
+  std::vector<sweep::CellResult> results;
   {
     ProgressLine line(progress, cells.size());
-    results = stress::run_sweep(matrix, cells, opts, progress);
+    results = sweep::run_sweep(matrix, cells, opts, progress);
   }
-  std::size_t broken_keys = stress::check_equivalence(matrix, results);
+  std::size_t broken_keys = sweep::check_equivalence(matrix, results);
   info.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   std::size_t passed = 0, listed = 0;
   std::string failures;
-  for (const stress::CellResult& r : results) {
-    if (r.status == stress::Status::pass) {
+  for (const sweep::CellResult& r : results) {
+    if (r.status == sweep::CellStatus::pass) {
       ++passed;
       continue;
     }
     if (listed++ >= kMaxListed) continue;
-    failures += fmt::format("  cell {:04} {} [{}] digest {}\n", r.cell.index, stress::status_name(r.status),
-                            matrix.describe(r.cell), r.has_digest ? stress::hex64(r.digest) : "-");
+    failures += fmt::format("  cell {:04} {} [{}] digest {}\n", r.cell.index, sweep::status_name(r.status),
+                            matrix.describe(r.cell), r.has_digest ? support::hex64(r.digest) : "-");
     for (std::size_t i = 0; i < r.notes.size() && i < 4; ++i) failures += "      " + r.notes[i] + "\n";
   }
-  std::cout << "\n" << stress::summary_table(matrix, results);
+  std::cout << "\n" << sweep::summary_table(matrix, results);
   if (!failures.empty()) {
     std::cout << "\nnot passed"
               << (listed > kMaxListed ? fmt::format(" (first {} of {})", kMaxListed, listed) : "") << ":\n"
               << failures;
   }
   if (broken_keys) std::cout << fmt::format("{} equivalence classes disagree on their digest\n", broken_keys);
-  if (vm.count("json")) stress::write_json(vm["json"].as<std::string>(), matrix, info, results);
-  if (vm.count("junit")) stress::write_junit(vm["junit"].as<std::string>(), matrix, info, results);
+  if (vm.count("json")) sweep::write_json(vm["json"].as<std::string>(), matrix, info, results);
+  if (vm.count("junit")) sweep::write_junit(vm["junit"].as<std::string>(), matrix, info, results);
   std::cout << fmt::format("\n{} passed, {} failed ({} configs in {:.1f} s)\n", passed,
                            results.size() - passed, results.size(), info.wall_seconds);
   return passed == results.size() ? kExitClean : kExitFinding;

@@ -2,7 +2,6 @@
 // two runs agree only if they saw the same values in the same sequence.
 #pragma once
 #include <cstdint>
-#include <string>
 
 #include "stress/rng.h"
 
@@ -21,7 +20,5 @@ class Digest {
  private:
   std::uint64_t h_ = 0x6A09E667F3BCC908ull;
 };
-
-std::string hex64(std::uint64_t v);
 
 }  // namespace hakfuzz::stress

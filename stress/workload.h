@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "hakmem/types.h"
-#include "stress/matrix.h"
+
 #include "stress/tally.h"
 
 namespace hakfuzz::stress {
@@ -15,8 +15,8 @@ namespace hakfuzz::stress {
 struct WorkloadSpec {
   std::uint64_t seed = 1;
   std::uint64_t ops = 10000;
-  EnvVars env;                                     // re-applied by the refresh_from_env() mid-run
-  std::size_t arena_bytes = std::size_t{1} << 30;  // the pool's, to aim at a never-used slab
+  std::vector<std::pair<std::string, std::string>> env;  // re-applied by the refresh_from_env() mid-run
+  std::size_t arena_bytes = std::size_t{1} << 30;        // the pool's, to aim at a never-used slab
 };
 
 struct WorkloadResult {

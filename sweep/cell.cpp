@@ -1,4 +1,4 @@
-#include "stress/cell.h"
+#include "sweep/cell.h"
 
 #include <fmt/format.h>
 
@@ -12,7 +12,14 @@
 #include "stress/rng.h"
 #include "stress/workload.h"
 
-namespace hakfuzz::stress {
+namespace hakfuzz::sweep {
+
+using stress::compare_counters;
+using stress::mix64;
+using stress::run_stress;
+using stress::run_workload;
+using stress::StressResult;
+using stress::WorkloadResult;
 
 namespace {
 
@@ -52,10 +59,10 @@ hakmem::PoolOptions options(const EnvVars& env, bool process_env, std::FILE* rep
 void check_teardown_output(CellResult& res, const std::string& text, bool table_expected, const char* phase) {
   bool printed = text.find("[pool v2 stats]") != std::string::npos;
   if (table_expected && !printed)
-    res.raise(Status::finding,
+    res.raise(CellStatus::finding,
               fmt::format("{}: HAKMEM_POOL_V2_STATS=1 printed no stats table at teardown", phase));
   if (!table_expected && !text.empty())
-    res.raise(Status::finding, fmt::format("{}: unexpected pool output: {}", phase, text.substr(0, 200)));
+    res.raise(CellStatus::finding, fmt::format("{}: unexpected pool output: {}", phase, text.substr(0, 200)));
 }
 
 template <class P>
@@ -64,20 +71,20 @@ void run_flavour(const Matrix& m, const Cell& cell, const CellOptions& opts, Cel
   const hakmem::Config cfg = hakmem::parse_config(hakmem::map_env(env));
   if (P::kStatsCompiled != m.stats_compiled(cell)) throw std::logic_error("flavour does not match the cell");
   if (!P::kStatsCompiled && P::stats_storage_bytes() != 0)
-    res.raise(Status::finding, "stats compiled out but the pool holds telemetry storage");
+    res.raise(CellStatus::finding, "stats compiled out but the pool holds telemetry storage");
 
   WorkloadResult wr;
   Captured wr_out;
   {
     P pool(options(env, opts.process_env, wr_out.file()));
-    if (!(pool.config() == cfg)) res.raise(Status::finding, "pool read a config other than the cell's");
+    if (!(pool.config() == cfg)) res.raise(CellStatus::finding, "pool read a config other than the cell's");
     wr = run_workload(pool, {.seed = opts.seed, .ops = opts.ops, .env = env, .arena_bytes = kArenaBytes});
   }
   check_teardown_output(res, wr_out.text(), cfg.v2_stats, "workload");
   res.digest = wr.digest;
   res.has_digest = true;
-  for (auto& f : wr.findings) res.raise(Status::finding, "workload: " + f);
-  for (auto& f : compare_counters(wr.tally, wr.stats)) res.raise(Status::finding, "workload: " + f);
+  for (auto& f : wr.findings) res.raise(CellStatus::finding, "workload: " + f);
+  for (auto& f : compare_counters(wr.tally, wr.stats)) res.raise(CellStatus::finding, "workload: " + f);
 
   // A stress run whose workers fell out of lockstep (TBB did not run them
   // side by side) proves nothing about remote frees: run it once more before
@@ -91,8 +98,8 @@ void run_flavour(const Matrix& m, const Cell& cell, const CellOptions& opts, Cel
     if (sr.concurrent) break;
   }
   check_teardown_output(res, sr_out->text(), cfg.v2_stats, "stress");
-  for (auto& f : sr.findings) res.raise(Status::finding, "stress: " + f);
-  for (auto& f : compare_counters(sr.tally, sr.stats)) res.raise(Status::finding, "stress: " + f);
+  for (auto& f : sr.findings) res.raise(CellStatus::finding, "stress: " + f);
+  for (auto& f : compare_counters(sr.tally, sr.stats)) res.raise(CellStatus::finding, "stress: " + f);
   res.ops = wr.ops + sr.ops;
 
   // The seed's lesson: a cell passes only if the path its config enables ran,
@@ -103,11 +110,12 @@ void run_flavour(const Matrix& m, const Cell& cell, const CellOptions& opts, Cel
     if (!((routed >> c) & 1)) {
       if (wr.tally.v2_allocs[c] + sr.tally.v2_allocs[c] + wr.tally.v2_local[c] + sr.tally.v2_local[c] +
           wr.tally.v2_remote[c] + sr.tally.v2_remote[c])
-        res.raise(Status::finding, cls + ": used v2 though the config does not route it there");
+        res.raise(CellStatus::finding, cls + ": used v2 though the config does not route it there");
       continue;
     }
     auto need = [&](bool ran, const char* what) {
-      if (!ran) res.raise(Status::inactive, fmt::format("{}: v2 enabled but {} never happened", cls, what));
+      if (!ran)
+        res.raise(CellStatus::inactive, fmt::format("{}: v2 enabled but {} never happened", cls, what));
     };
     need(wr.tally.v2_allocs[c] > 0, "a v2 allocation (workload)");
     need(wr.tally.v2_local[c] > 0, "an owner free (workload)");
@@ -118,27 +126,28 @@ void run_flavour(const Matrix& m, const Cell& cell, const CellOptions& opts, Cel
       need(wr.stats.get(c, hakmem::V2Stat::free_fast) > 0, "counter free_fast > 0");
     }
   }
-  if (routed && sr.drained == 0) res.raise(Status::inactive, "no remote free was ever drained by its owner");
+  if (routed && sr.drained == 0)
+    res.raise(CellStatus::inactive, "no remote free was ever drained by its owner");
   if (!sr.concurrent) res.notes.push_back("stress workers fell out of lockstep (a barrier timed out)");
 }
 
 }  // namespace
 
-const char* status_name(Status s) {
+const char* status_name(CellStatus s) {
   switch (s) {
-    case Status::pass:
+    case CellStatus::pass:
       return "pass";
-    case Status::inactive:
+    case CellStatus::inactive:
       return "inactive";
-    case Status::finding:
+    case CellStatus::finding:
       return "finding";
-    case Status::harness_error:
+    case CellStatus::harness_error:
       return "harness-error";
   }
   return "?";
 }
 
-void CellResult::raise(Status s, std::string note) {
+void CellResult::raise(CellStatus s, std::string note) {
   if (s > status) status = s;
   notes.push_back(std::move(note));
 }
@@ -153,10 +162,10 @@ CellResult run_cell(const Matrix& m, const Cell& cell, const CellOptions& opts) 
     else
       run_flavour<hakmem::PoolStatsOff>(m, cell, opts, res);
   } catch (const std::exception& e) {
-    res.raise(Status::harness_error, std::string("exception: ") + e.what());
+    res.raise(CellStatus::harness_error, std::string("exception: ") + e.what());
   }
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return res;
 }
 
-}  // namespace hakfuzz::stress
+}  // namespace hakfuzz::sweep

@@ -6,13 +6,13 @@
 #include <string>
 #include <vector>
 
-#include "stress/matrix.h"
+#include "sweep/matrix.h"
 
-namespace hakfuzz::stress {
+namespace hakfuzz::sweep {
 
 // Ordered by severity: a cell reports the worst that happened to it.
-enum class Status : std::uint8_t { pass, inactive, finding, harness_error };
-const char* status_name(Status s);  // "pass", "inactive", "finding", "harness-error"
+enum class CellStatus : std::uint8_t { pass, inactive, finding, harness_error };
+const char* status_name(CellStatus s);  // "pass", "inactive", "finding", "harness-error"
 
 struct CellOptions {
   std::uint64_t seed = 1;
@@ -25,17 +25,17 @@ struct CellOptions {
 
 struct CellResult {
   Cell cell;
-  Status status = Status::pass;
+  CellStatus status = CellStatus::pass;
   bool has_digest = false;
   std::uint64_t digest = 0;
   std::uint64_t ops = 0;
   double seconds = 0;
   std::vector<std::string> notes;  // why the status is not pass
 
-  void raise(Status s, std::string note);
+  void raise(CellStatus s, std::string note);
   double ops_per_sec() const { return seconds > 0 ? static_cast<double>(ops) / seconds : 0; }
 };
 
 CellResult run_cell(const Matrix& m, const Cell& cell, const CellOptions& opts);
 
-}  // namespace hakfuzz::stress
+}  // namespace hakfuzz::sweep
