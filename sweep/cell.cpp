@@ -7,19 +7,18 @@
 #include <cstdlib>
 #include <optional>
 
+#include "fuzz/runner.h"
+#include "fuzz/seeded_program.h"
 #include "hakmem/variants.h"
 #include "stress/remote_stress.h"
 #include "stress/rng.h"
-#include "stress/workload.h"
 
 namespace hakfuzz::sweep {
 
 using stress::compare_counters;
 using stress::mix64;
 using stress::run_stress;
-using stress::run_workload;
 using stress::StressResult;
-using stress::WorkloadResult;
 
 namespace {
 
@@ -73,18 +72,18 @@ void run_flavour(const Matrix& m, const Cell& cell, const CellOptions& opts, Cel
   if (!P::kStatsCompiled && P::stats_storage_bytes() != 0)
     res.raise(CellStatus::finding, "stats compiled out but the pool holds telemetry storage");
 
-  WorkloadResult wr;
+  // The deterministic phase: the seeded program through the runner, which
+  // judges every op with the model and checks the counters at the end.
   Captured wr_out;
-  {
-    P pool(options(env, opts.process_env, wr_out.file()));
-    if (!(pool.config() == cfg)) res.raise(CellStatus::finding, "pool read a config other than the cell's");
-    wr = run_workload(pool, {.seed = opts.seed, .ops = opts.ops, .env = env, .arena_bytes = kArenaBytes});
-  }
-  check_teardown_output(res, wr_out.text(), cfg.v2_stats, "workload");
+  const Program program = seeded_program(opts.seed, opts.ops, cfg);
+  RunOptions ro{
+      .flavour = flavour_of(P::kStatsCompiled), .max_ops = program.ops.size(), .report = wr_out.file()};
+  if (opts.process_env) ro.env = hakmem::process_env();
+  const RunResult wr = run_program(program, ro);
+  check_teardown_output(res, wr_out.text(), cfg.v2_stats, "program");
   res.digest = wr.digest;
   res.has_digest = true;
-  for (auto& f : wr.findings) res.raise(CellStatus::finding, "workload: " + f);
-  for (auto& f : compare_counters(wr.tally, wr.stats)) res.raise(CellStatus::finding, "workload: " + f);
+  if (wr.finding) res.raise(CellStatus::finding, "program: " + wr.finding->describe());
 
   // A stress run whose workers fell out of lockstep (TBB did not run them
   // side by side) proves nothing about remote frees: run it once more before
@@ -100,7 +99,7 @@ void run_flavour(const Matrix& m, const Cell& cell, const CellOptions& opts, Cel
   check_teardown_output(res, sr_out->text(), cfg.v2_stats, "stress");
   for (auto& f : sr.findings) res.raise(CellStatus::finding, "stress: " + f);
   for (auto& f : compare_counters(sr.tally, sr.stats)) res.raise(CellStatus::finding, "stress: " + f);
-  res.ops = wr.ops + sr.ops;
+  res.ops = program.ops.size() + sr.ops;
 
   // The seed's lesson: a cell passes only if the path its config enables ran,
   // and a path its config disables never ran.
@@ -117,8 +116,8 @@ void run_flavour(const Matrix& m, const Cell& cell, const CellOptions& opts, Cel
       if (!ran)
         res.raise(CellStatus::inactive, fmt::format("{}: v2 enabled but {} never happened", cls, what));
     };
-    need(wr.tally.v2_allocs[c] > 0, "a v2 allocation (workload)");
-    need(wr.tally.v2_local[c] > 0, "an owner free (workload)");
+    need(wr.tally.v2_allocs[c] > 0, "a v2 allocation (program)");
+    need(wr.tally.v2_local[c] > 0, "an owner free (program)");
     need(sr.tally.v2_remote[c] > 0, "a remote free (stress)");
     if (wr.stats.compiled) {
       need(wr.stats.get(c, hakmem::V2Stat::alloc_calls) > 0, "counter alloc_calls > 0");
