@@ -7,22 +7,21 @@
 #include <cstdlib>
 #include <optional>
 
+#include "fuzz/pool_under_test.h"
 #include "fuzz/runner.h"
 #include "fuzz/seeded_program.h"
-#include "hakmem/variants.h"
-#include "stress/remote_stress.h"
-#include "stress/rng.h"
+#include "stress/engine.h"
+#include "support/rng.h"
 
 namespace hakfuzz::sweep {
 
-using stress::compare_counters;
-using stress::mix64;
-using stress::run_stress;
-using stress::StressResult;
-
 namespace {
 
-constexpr std::size_t kArenaBytes = std::size_t{1} << 30;  // reserved only; slabs commit on use
+constexpr std::size_t kArenaBytes = std::size_t{1} << 30;  // the stress pool's; reserved, slabs commit on use
+constexpr std::size_t kStressSlots = 64;
+// Each worker puts its own blocks back into the slots up to twice, so even
+// with two workers most frees are remote.
+constexpr int kPassOwnBack = 2;
 
 // A pool's report stream kept in memory: the teardown stats table is part of
 // what HAKMEM_POOL_V2_STATS promises, so the cell checks it.
@@ -47,14 +46,6 @@ class Captured {
   std::FILE* file_;
 };
 
-hakmem::PoolOptions options(const EnvVars& env, bool process_env, std::FILE* report) {
-  hakmem::PoolOptions o;
-  o.env = process_env ? hakmem::process_env() : hakmem::map_env(env);
-  o.arena_bytes = kArenaBytes;
-  o.report = report;
-  return o;
-}
-
 void check_teardown_output(CellResult& res, const std::string& text, bool table_expected, const char* phase) {
   bool printed = text.find("[pool v2 stats]") != std::string::npos;
   if (table_expected && !printed)
@@ -64,49 +55,67 @@ void check_teardown_output(CellResult& res, const std::string& text, bool table_
     res.raise(CellStatus::finding, fmt::format("{}: unexpected pool output: {}", phase, text.substr(0, 200)));
 }
 
-template <class P>
-void run_flavour(const Matrix& m, const Cell& cell, const CellOptions& opts, CellResult& res) {
-  const EnvVars env = m.env(cell);
-  const hakmem::Config cfg = hakmem::parse_config(hakmem::map_env(env));
-  if (P::kStatsCompiled != m.stats_compiled(cell)) throw std::logic_error("flavour does not match the cell");
-  if (!P::kStatsCompiled && P::stats_storage_bytes() != 0)
-    res.raise(CellStatus::finding, "stats compiled out but the pool holds telemetry storage");
-
-  // The deterministic phase: the seeded program through the runner, which
-  // judges every op with the model and checks the counters at the end.
-  Captured wr_out;
+// The deterministic phase: the seeded program through the runner, which
+// judges every op with the model and checks the counters at the end.
+RunResult run_program_phase(const hakmem::Config& cfg, Flavour flavour, const CellOptions& opts,
+                            CellResult& res) {
+  Captured out;
   const Program program = seeded_program(opts.seed, opts.ops, cfg);
-  RunOptions ro{
-      .flavour = flavour_of(P::kStatsCompiled), .max_ops = program.ops.size(), .report = wr_out.file()};
+  RunOptions ro{.flavour = flavour, .max_ops = program.ops.size(), .report = out.file()};
   if (opts.process_env) ro.env = hakmem::process_env();
-  const RunResult wr = run_program(program, ro);
-  check_teardown_output(res, wr_out.text(), cfg.v2_stats, "program");
+  RunResult wr = run_program(program, ro);
+  check_teardown_output(res, out.text(), cfg.v2_stats, "program");
   res.digest = wr.digest;
   res.has_digest = true;
+  res.ops += program.ops.size();
   if (wr.finding) res.raise(CellStatus::finding, "program: " + wr.finding->describe());
+  return wr;
+}
 
-  // A stress run whose workers fell out of lockstep (TBB did not run them
-  // side by side) proves nothing about remote frees: run it once more before
-  // the path-proof below may call the cell inactive.
-  StressResult sr;
-  std::optional<Captured> sr_out;
+// The parallel phase: the stress engine, exchange mode, one round. A run
+// whose workers fell out of lockstep (TBB did not run them side by side)
+// proves nothing about remote frees: it runs once more before the path
+// proof may call the cell inactive.
+stress::StressResult run_stress_phase(const EnvVars& env, const hakmem::Config& cfg, Flavour flavour,
+                                      const Cell& cell, const CellOptions& opts, CellResult& res) {
+  stress::StressResult sr;
+  std::optional<Captured> out;
   for (int attempt = 0; attempt < 2; ++attempt) {
-    sr_out.emplace();
-    P pool(options(env, opts.process_env, sr_out->file()));
-    sr = run_stress(pool, {.threads = opts.threads, .ops = opts.ops, .seed = opts.seed ^ mix64(cell.index)});
-    if (sr.concurrent) break;
+    out.emplace();
+    hakmem::PoolOptions o;
+    o.env = opts.process_env ? hakmem::process_env() : hakmem::map_env(env);
+    o.arena_bytes = kArenaBytes;
+    o.report = out->file();
+    std::unique_ptr<PoolUnderTest> pool = make_pool(flavour, std::move(o));
+    if (attempt == 0 && !pool->stats_compiled() && pool->stats_storage_bytes() != 0)
+      res.raise(CellStatus::finding, "stats compiled out but the pool holds telemetry storage");
+    sr = stress::run_engine(*pool, {.mode = stress::StressMode::exchange,
+                                    .threads = opts.threads,
+                                    .ops = opts.ops,
+                                    .seed = opts.seed ^ support::mix64(cell.index),
+                                    .mix = stress::SizeMix::mixed,
+                                    .remote_ratio = 1.0,
+                                    .working_set = kStressSlots,
+                                    .rounds = 1,
+                                    .pass_own_back = kPassOwnBack});
+    pool.reset();  // teardown: the stats table, when asked for, goes to `out`
+    if (!sr.lockstep_lost) break;
   }
-  check_teardown_output(res, sr_out->text(), cfg.v2_stats, "stress");
-  for (auto& f : sr.findings) res.raise(CellStatus::finding, "stress: " + f);
-  for (auto& f : compare_counters(sr.tally, sr.stats)) res.raise(CellStatus::finding, "stress: " + f);
-  res.ops = program.ops.size() + sr.ops;
+  check_teardown_output(res, out->text(), cfg.v2_stats, "stress");
+  res.ops += sr.ops;
+  for (const Finding& f : sr.findings) res.raise(CellStatus::finding, "stress: " + f.describe());
+  if (sr.lockstep_lost) res.notes.push_back("stress workers fell out of lockstep (a barrier timed out)");
+  return sr;
+}
 
-  // The seed's lesson: a cell passes only if the path its config enables ran,
-  // and a path its config disables never ran.
-  const std::uint8_t routed = cfg.v2_route_mask();
+// The seed's lesson: a cell passes only if the path its config enables ran,
+// and a path its config disables never ran.
+void prove_paths(const hakmem::Config& cfg, const RunResult& wr, const stress::StressResult& sr,
+                 CellResult& res) {
+  const model::Routing routing(cfg);
   for (int c = 0; c < hakmem::kNumClasses; ++c) {
     const std::string cls = fmt::format("class {} ({} KiB)", c, hakmem::kClassSizes[c] / 1024);
-    if (!((routed >> c) & 1)) {
+    if (!routing.routed(c)) {
       if (wr.tally.v2_allocs[c] + sr.tally.v2_allocs[c] + wr.tally.v2_local[c] + sr.tally.v2_local[c] +
           wr.tally.v2_remote[c] + sr.tally.v2_remote[c])
         res.raise(CellStatus::finding, cls + ": used v2 though the config does not route it there");
@@ -125,9 +134,8 @@ void run_flavour(const Matrix& m, const Cell& cell, const CellOptions& opts, Cel
       need(wr.stats.get(c, hakmem::V2Stat::free_fast) > 0, "counter free_fast > 0");
     }
   }
-  if (routed && sr.drained == 0)
+  if (routing.mask() && sr.drained == 0)
     res.raise(CellStatus::inactive, "no remote free was ever drained by its owner");
-  if (!sr.concurrent) res.notes.push_back("stress workers fell out of lockstep (a barrier timed out)");
 }
 
 }  // namespace
@@ -156,10 +164,12 @@ CellResult run_cell(const Matrix& m, const Cell& cell, const CellOptions& opts) 
   res.cell = cell;
   auto t0 = std::chrono::steady_clock::now();
   try {
-    if (m.stats_compiled(cell))
-      run_flavour<hakmem::PoolStatsOn>(m, cell, opts, res);
-    else
-      run_flavour<hakmem::PoolStatsOff>(m, cell, opts, res);
+    const EnvVars env = m.env(cell);
+    const hakmem::Config cfg = hakmem::parse_config(hakmem::map_env(env));
+    const Flavour flavour = flavour_of(m.stats_compiled(cell));
+    const RunResult wr = run_program_phase(cfg, flavour, opts, res);
+    const stress::StressResult sr = run_stress_phase(env, cfg, flavour, cell, opts, res);
+    prove_paths(cfg, wr, sr, res);
   } catch (const std::exception& e) {
     res.raise(CellStatus::harness_error, std::string("exception: ") + e.what());
   }

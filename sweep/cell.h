@@ -1,6 +1,7 @@
-// One sweep cell: its config realised (Pool flavour from the build switch,
-// an in-memory environment for the env flags), the deterministic workload,
-// the parallel stress, and the proof that every enabled path actually ran.
+// One sweep cell: its config realised (the pool flavour from the build
+// switch, an in-memory environment for the env flags), the seeded program
+// through the runner, the parallel stress on the engine, and the proof that
+// every enabled path actually ran.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -16,7 +17,7 @@ const char* status_name(CellStatus s);  // "pass", "inactive", "finding", "harne
 
 struct CellOptions {
   std::uint64_t seed = 1;
-  std::uint64_t ops = 10000;  // per phase: workload ops; stress allocations (split among threads)
+  std::uint64_t ops = 10000;  // per phase: program ops; stress allocations (split among threads)
   int threads = 2;
   // Pools read the flags through getenv (the real environment, which the
   // caller set: `sweep --exec` children) instead of an in-memory map.

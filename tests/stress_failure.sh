@@ -1,7 +1,10 @@
 #!/bin/sh
-# The stress failure path end to end: a planted broken canary must exit 1
-# and leave a JSON report and a `remote` replay input that the binary reads
-# back; a malformed environment value must exit 2.
+# The stress failure path end to end: a planted bug (a live block handed out
+# twice) must be caught in every mode (exit 1, a finding with its kind) and
+# leave a JSON report and a `remote` replay input that the binary reads back;
+# a plant stress cannot reach, a malformed environment value, an unknown
+# flag name and a negative seed must exit 2; the process environment must
+# reach the pool.
 # usage: stress_failure.sh HAKFUZZ SCRATCH_DIR [MODES]
 set -u
 hakfuzz=$1
@@ -11,23 +14,38 @@ rm -rf "$dir" && mkdir -p "$dir" || exit 1
 fail() { echo "FAIL: $*"; exit 1; }
 
 for mode in $modes; do
-  "$hakfuzz" stress --mode "$mode" --threads 3 --ops 4000 --env HAKMEM_POOL_V2_ENABLED=1 --plant canary \
-    --report "$dir/$mode/report.json" >"$dir/$mode.out" 2>&1
+  "$hakfuzz" stress --mode "$mode" --threads 3 --ops 4000 --env HAKMEM_POOL_V2_ENABLED=1 \
+    --plant live_block_twice --report "$dir/$mode/report.json" >"$dir/$mode.out" 2>&1
   rc=$?
-  [ "$rc" -eq 1 ] || { cat "$dir/$mode.out"; fail "$mode: planted canary exited $rc, want 1"; }
-  grep -q "broken canary" "$dir/$mode.out" || fail "$mode: no canary finding printed"
+  [ "$rc" -eq 1 ] || { cat "$dir/$mode.out"; fail "$mode: planted live_block_twice exited $rc, want 1"; }
+  grep -qE "^  (contents|free_outcome|accounting|lost_block) at op [0-9]+: " "$dir/$mode.out" ||
+    { cat "$dir/$mode.out"; fail "$mode: no canary, rejected-free or accounting finding printed"; }
   grep -q "last ops of worker 0" "$dir/$mode.out" || fail "$mode: no per-worker op log printed"
   [ -s "$dir/$mode/report.json" ] || fail "$mode: no JSON report"
   [ -s "$dir/$mode/report.remote" ] || fail "$mode: no replay input"
   grep -q '"reproduced"' "$dir/$mode/report.json" || fail "$mode: report does not say whether the replay reproduced"
+  grep -q '"plant": "live_block_twice"' "$dir/$mode/report.json" || fail "$mode: report does not name the plant"
+  grep -q '"kind": ' "$dir/$mode/report.json" || fail "$mode: report findings carry no kind"
   "$hakfuzz" decode --target remote "$dir/$mode/report.remote" | grep -q "alloc sel=" ||
     fail "$mode: replay input does not decode as a remote schedule"
 done
 
-"$hakfuzz" stress --env HAKMEM_POOL_V2_ENABLED=2 >/dev/null 2>&1
-rc=$?
-[ "$rc" -eq 2 ] || fail "a malformed --env value exited $rc, want 2"
-"$hakfuzz" stress --env NOT_A_FLAG=1 >/dev/null 2>&1
-rc=$?
-[ "$rc" -eq 2 ] || fail "an unknown --env name exited $rc, want 2"
+expect_usage() {
+  what=$1
+  shift
+  "$@" >"$dir/usage.out" 2>&1
+  rc=$?
+  [ "$rc" -eq 2 ] || { cat "$dir/usage.out"; fail "$what exited $rc, want 2"; }
+}
+expect_usage "a malformed --env value" "$hakfuzz" stress --env HAKMEM_POOL_V2_ENABLED=2
+expect_usage "an unknown --env name" "$hakfuzz" stress --env NOT_A_FLAG=1
+expect_usage "a plant stress cannot reach" "$hakfuzz" stress --plant page_of_interior
+expect_usage "an unknown plant" "$hakfuzz" stress --plant no_such_bug
+expect_usage "--seed -1" "$hakfuzz" stress --seed -1
+grep -q -- "--seed" "$dir/usage.out" || fail "--seed -1: the message does not name the option"
+expect_usage "an exported malformed value" env HAKMEM_POOL_V2_ENABLED=2 "$hakfuzz" stress
+
+HAKMEM_POOL_V2_ENABLED=1 "$hakfuzz" stress --ops 2000 --threads 2 >"$dir/env.out" 2>&1 ||
+  { cat "$dir/env.out"; fail "stress with HAKMEM_POOL_V2_ENABLED=1 exported did not run clean"; }
+grep -q "config: HAKMEM_POOL_V2_ENABLED=1 " "$dir/env.out" || fail "the exported HAKMEM_POOL_V2_ENABLED=1 did not reach the pool"
 echo "stress failure path: ok"
