@@ -12,9 +12,11 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 
 #include "cli/build_info.h"
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "cli/progress.h"
 #include "support/digest.h"
 #include "sweep/exec_cell.h"
@@ -31,6 +33,9 @@ namespace {
 // some cells turn inactive (a 52 KiB class that never refills): the proof
 // in cell.cpp, not this number, is what keeps a short run honest.
 constexpr std::uint64_t kDefaultOps = 20000;
+// The runner keeps every freed block as a double-free candidate, so a
+// program's memory grows with its length.
+constexpr std::uint64_t kMaxOps = 1'000'000;
 constexpr int kDefaultThreads = 2;
 constexpr std::size_t kMaxListed = 20;
 
@@ -56,6 +61,16 @@ void probe_writable(const po::variables_map& vm, const char* option) {
   if (!f) throw UsageError(fmt::format("--{} {}: cannot write: {}", option, path, std::strerror(errno)));
 }
 
+// The matrix sets every flag per cell (in memory, or in an --exec child's
+// environment): flags the user exported reach no cell.
+void note_overridden_env(const po::variables_map& vm) {
+  std::string exported;
+  for (const auto& [name, value] : resolve_env(vm)) exported += fmt::format(" {}={}", name, value);
+  if (!exported.empty())
+    std::cout << "note: the sweep's matrix sets every HAKMEM_POOL_* flag per cell, overriding the exported"
+              << exported << " (--exec children get each cell's values too)\n";
+}
+
 }  // namespace
 
 po::options_description sweep_options() {
@@ -66,16 +81,19 @@ po::options_description sweep_options() {
                                    "against each other, masks cut to none, all, one bit and all but one bit")
       ("shard", po::value<std::string>()->default_value("1/1")->value_name("K/N"), "run shard K of N (1-based); shards are "
                                                                 "disjoint and together cover the selection")
-      ("threads", po::value<int>()->default_value(kDefaultThreads)->value_name("N"), "stress worker threads per cell (2..64)")
-      ("jobs", po::value<int>()->default_value(0)->value_name("N"), "cells run at once; 0 = one per hardware thread")
-      ("seed", po::value<std::uint64_t>()->default_value(1)->value_name("S"), "seed of the workload and the stress")
-      ("ops", po::value<std::uint64_t>()->default_value(kDefaultOps)->value_name("N"),
-       "operations per cell and phase: workload steps, stress allocations")
+      // Two at least: with one there is no remote free, and every v2 cell would (rightly) be inactive.
+      ("threads", number("threads", kDefaultThreads, 2, 64), "stress worker threads per cell")
+      ("jobs", number("jobs", 0, 0, 256), "cells run at once; 0 = one per hardware thread")
+      ("seed", number<std::uint64_t>("seed", 1, 0, std::numeric_limits<std::uint64_t>::max(), "S"),
+       "seed of the seeded program and the stress")
+      ("ops", number<std::uint64_t>("ops", kDefaultOps, 100, kMaxOps),
+       "operations per cell and phase: program ops, stress allocations")
       ("json", po::value<std::string>()->value_name("FILE"), "write one JSON entry per cell to FILE")
       ("junit", po::value<std::string>()->value_name("FILE"), "write a JUnit XML report to FILE")
       ("exec", po::bool_switch(), "run each cell in a child process with the flags set in its real environment "
                                   "(the pool reads them through getenv)")
-      ("exec-child", po::value<std::size_t>()->value_name("INDEX"), "(internal) run one cell, print its result as JSON");
+      ("exec-child", optional_number<std::uint64_t>("exec-child", 0, sweep::Matrix().size() - 1, "INDEX"),
+       "(internal) run one cell, print its result as JSON");
   // clang-format on
   return d;
 }
@@ -83,17 +101,16 @@ po::options_description sweep_options() {
 int run_sweep(const po::variables_map& vm) {
   const auto [shard_k, shard_n] = parse_shard(vm["shard"].as<std::string>());
   sweep::SweepOptions opts;
-  opts.cell.seed = vm["seed"].as<std::uint64_t>();
-  opts.cell.ops = vm["ops"].as<std::uint64_t>();
-  opts.cell.threads = vm["threads"].as<int>();
+  opts.cell.seed = get<std::uint64_t>(vm, "seed");
+  opts.cell.ops = get<std::uint64_t>(vm, "ops");
+  opts.cell.threads = get<int>(vm, "threads");
+  opts.jobs = get<int>(vm, "jobs");
   if (vm.count("exec-child")) {
     // One cell of a `--exec` parent: the flags are in this process's environment.
     sweep::Matrix matrix;
-    const std::size_t index = vm["exec-child"].as<std::size_t>();
-    if (index >= matrix.size())
-      throw UsageError(fmt::format("--exec-child {}: the matrix has {} cells", index, matrix.size()));
     opts.cell.process_env = true;
-    std::cout << sweep::cell_result_json(sweep::run_cell(matrix, matrix.cell(index), opts.cell)) << "\n";
+    const sweep::Cell cell = matrix.cell(get<std::uint64_t>(vm, "exec-child"));
+    std::cout << sweep::cell_result_json(sweep::run_cell(matrix, cell, opts.cell)) << "\n";
     return kExitClean;
   }
   const bool exec = vm["exec"].as<bool>();
@@ -103,12 +120,6 @@ int run_sweep(const po::variables_map& vm) {
       return sweep::run_cell_in_child(m, c, o, self);
     };
   }
-  opts.jobs = vm["jobs"].as<int>();
-  // Two threads at least: with one there is no remote free, and every v2 cell
-  // would (rightly) be inactive.
-  if (opts.cell.threads < 2 || opts.cell.threads > 64) throw UsageError("--threads must be in 2..64");
-  if (opts.jobs < 0 || opts.jobs > 256) throw UsageError("--jobs must be in 0..256");
-  if (opts.cell.ops < 100 || opts.cell.ops > 100'000'000) throw UsageError("--ops must be in 100..100000000");
   const bool quick = vm["quick"].as<bool>();
   probe_writable(vm, "json");
   probe_writable(vm, "junit");
@@ -133,6 +144,7 @@ int run_sweep(const po::variables_map& vm) {
                    matrix.size(), info.shard, exec ? ", each cell in a child process" : "", matrix.shape(),
                    info.build)
             << std::flush;
+  note_overridden_env(vm);
 
   auto t0 = std::chrono::steady_clock::now();
   sweep::SweepProgress progress;
