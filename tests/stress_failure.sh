@@ -1,33 +1,45 @@
 #!/bin/sh
-# The stress failure path end to end: a planted bug (a live block handed out
-# twice) must be caught in every mode (exit 1, a finding with its kind) and
-# leave a JSON report and a `remote` replay input that the binary reads back;
-# a plant stress cannot reach, a malformed environment value, an unknown
-# flag name and a negative seed must exit 2; the process environment must
-# reach the pool.
-# usage: stress_failure.sh HAKFUZZ SCRATCH_DIR [MODES]
+# The stress failure path end to end: each planted bug must be caught in
+# every mode (exit 1, a finding of the kind that plant leads to) and leave a
+# JSON report and a `remote` replay input that the binary reads back; a plant
+# stress cannot reach, a malformed environment value, an unknown flag name
+# and a negative seed must exit 2; the process environment must reach the
+# pool.
+# usage: stress_failure.sh HAKFUZZ SCRATCH_DIR [MODES] [PLANTS]
 set -u
 hakfuzz=$1
 dir=$2
 modes=${3:-exchange handoff churn}
+plants=${4:-live_block_twice drifting_counter}
 rm -rf "$dir" && mkdir -p "$dir" || exit 1
 fail() { echo "FAIL: $*"; exit 1; }
 
-for mode in $modes; do
-  "$hakfuzz" stress --mode "$mode" --threads 3 --ops 4000 --env HAKMEM_POOL_V2_ENABLED=1 \
-    --plant live_block_twice --report "$dir/$mode/report.json" >"$dir/$mode.out" 2>&1
-  rc=$?
-  [ "$rc" -eq 1 ] || { cat "$dir/$mode.out"; fail "$mode: planted live_block_twice exited $rc, want 1"; }
-  grep -qE "^  (contents|free_outcome|accounting|lost_block) at op [0-9]+: " "$dir/$mode.out" ||
-    { cat "$dir/$mode.out"; fail "$mode: no canary, rejected-free or accounting finding printed"; }
-  grep -q "last ops of worker 0" "$dir/$mode.out" || fail "$mode: no per-worker op log printed"
-  [ -s "$dir/$mode/report.json" ] || fail "$mode: no JSON report"
-  [ -s "$dir/$mode/report.remote" ] || fail "$mode: no replay input"
-  grep -q '"reproduced"' "$dir/$mode/report.json" || fail "$mode: report does not say whether the replay reproduced"
-  grep -q '"plant": "live_block_twice"' "$dir/$mode/report.json" || fail "$mode: report does not name the plant"
-  grep -q '"kind": ' "$dir/$mode/report.json" || fail "$mode: report findings carry no kind"
-  "$hakfuzz" decode --target remote "$dir/$mode/report.remote" | grep -q "alloc sel=" ||
-    fail "$mode: replay input does not decode as a remote schedule"
+for plant in $plants; do
+  # What catches each plant: a block handed out twice breaks canaries, is
+  # freed twice (rejected) or unbalances the accounting; a drifting counter
+  # is seen by the counter check, where stats are compiled in.
+  case $plant in
+    live_block_twice) kinds="contents|free_outcome|accounting|lost_block" ;;
+    drifting_counter) kinds="counter" ;;
+    *) fail "no expectation for plant $plant" ;;
+  esac
+  for mode in $modes; do
+    out=$dir/$plant/$mode
+    mkdir -p "$out" || exit 1
+    "$hakfuzz" stress --mode "$mode" --threads 3 --ops 4000 --env HAKMEM_POOL_V2_ENABLED=1 --stats-compiled 1 \
+      --plant "$plant" --report "$out/report.json" >"$out.out" 2>&1
+    rc=$?
+    [ "$rc" -eq 1 ] || { cat "$out.out"; fail "$plant/$mode: exited $rc, want 1"; }
+    grep -qE "^  ($kinds) at op [0-9]+: " "$out.out" || { cat "$out.out"; fail "$plant/$mode: no $kinds finding printed"; }
+    grep -q "last ops of worker 0" "$out.out" || fail "$plant/$mode: no per-worker op log printed"
+    [ -s "$out/report.json" ] || fail "$plant/$mode: no JSON report"
+    [ -s "$out/report.remote" ] || fail "$plant/$mode: no replay input"
+    grep -q '"reproduced"' "$out/report.json" || fail "$plant/$mode: report does not say whether the replay reproduced"
+    grep -q "\"plant\": \"$plant\"" "$out/report.json" || fail "$plant/$mode: report does not name the plant"
+    grep -q '"kind": ' "$out/report.json" || fail "$plant/$mode: report findings carry no kind"
+    "$hakfuzz" decode --target remote "$out/report.remote" | grep -q "alloc sel=" ||
+      fail "$plant/$mode: replay input does not decode as a remote schedule"
+  done
 done
 
 expect_usage() {
