@@ -78,6 +78,14 @@ void print_summary(const stress::StressResult& res) {
     std::cout << "note: a worker stalled for 2 s; the rest of the run was not in lockstep\n";
 }
 
+// The planted bugs stress can catch (plants.def's `reaches`).
+std::string stress_plant_help() {
+  std::string out = "(testing) run over a deliberately broken pool:";
+  for (const PlantSpec& p : plant_table())
+    if (p.reaches_checker("stress")) out += std::string(" ") + p.name + " (" + p.doc + ");";
+  return out;
+}
+
 }  // namespace
 
 po::options_description stress_options() {
@@ -85,13 +93,13 @@ po::options_description stress_options() {
   // clang-format off
   d.add_options()
       ("mode", po::value<std::string>()->default_value("exchange")->value_name("M"), stress::stress_mode_help().c_str())
-      ("threads", number("threads", 4, 1, 64), "worker threads")
+      ("threads", number("threads", 4, 1, 64), "worker threads (1..64)")
       ("seconds", optional_number("seconds", 0.001, 86400.0, "S"), "run for S seconds (instead of --ops)")
       ("ops", number<std::uint64_t>("ops", 200000, 1, 10'000'000'000), "allocations in total")
       ("seed", number<std::uint64_t>("seed", 1, 0, std::numeric_limits<std::uint64_t>::max(), "S"), "seed of every worker's choices")
       ("size-mix", po::value<std::string>()->default_value("mixed")->value_name("MIX"),
        "mixed (all classes, 1/16 large) | mid (all classes) | small (2 and 4 KiB) | large (above 52 KiB)")
-      ("remote-ratio", number("remote-ratio", 0.75, 0.0, 1.0, "R"), "share of blocks handed to other workers")
+      ("remote-ratio", number("remote-ratio", 0.75, 0.0, 1.0, "R"), "share of blocks handed to other workers (0..1)")
       ("working-set", number<std::uint64_t>("working-set", 256, 1, 1'000'000),
        "shared slots / queue bound; each worker also keeps N/threads blocks of its own")
       ("rounds", number("rounds", 4, 1, 10'000), "rounds, each ended by a quiescent check")
@@ -99,7 +107,7 @@ po::options_description stress_options() {
        "allocator flavour: telemetry compiled out (0) or in (1)")
       ("report", po::value<std::string>()->default_value("stress-failure.json")->value_name("FILE"),
        "JSON failure report; the replay input goes beside it as FILE with .remote")
-      ("plant", po::value<std::string>()->value_name("NAME"), plant_help().c_str());
+      ("plant", po::value<std::string>()->value_name("NAME"), stress_plant_help().c_str());
   // clang-format on
   add_env_option(d);
   return d;

@@ -1,7 +1,8 @@
 // `hakfuzz sweep`: every build switch x environment config from the flag
 // table (or the --quick covering subset, or one --shard of either), each
-// with the deterministic workload, the parallel stress and the path proof;
-// then the equivalence check, the summary table and the reports.
+// with the seeded program through the runner, the parallel stress on the
+// engine and the path proof; then the equivalence check, the summary table
+// and the reports.
 #include <fmt/format.h>
 #include <tbb/info.h>
 
@@ -82,7 +83,7 @@ po::options_description sweep_options() {
       ("shard", po::value<std::string>()->default_value("1/1")->value_name("K/N"), "run shard K of N (1-based); shards are "
                                                                 "disjoint and together cover the selection")
       // Two at least: with one there is no remote free, and every v2 cell would (rightly) be inactive.
-      ("threads", number("threads", kDefaultThreads, 2, 64), "stress worker threads per cell")
+      ("threads", number("threads", kDefaultThreads, 2, 64), "stress worker threads per cell (2..64)")
       ("jobs", number("jobs", 0, 0, 256), "cells run at once; 0 = one per hardware thread")
       ("seed", number<std::uint64_t>("seed", 1, 0, std::numeric_limits<std::uint64_t>::max(), "S"),
        "seed of the seeded program and the stress")
