@@ -345,4 +345,20 @@ void LiveSet::orphan_blocks_of(int thread) {
     if (b.owner == thread) b.orphaned = true;
 }
 
+// ---------------------------------------------------------------- frees by any thread
+
+bool route_fits(BlockKind kind, FreeRoute route) {
+  switch (kind) {
+    case BlockKind::v2:
+      return route == FreeRoute::v2_local || route == FreeRoute::v2_remote;
+    case BlockKind::v1:
+      return route == FreeRoute::v1;
+    case BlockKind::large:
+      return route == FreeRoute::large;
+    case BlockKind::none:
+      return false;
+  }
+  return false;
+}
+
 }  // namespace hakfuzz::model

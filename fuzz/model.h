@@ -182,4 +182,12 @@ class LiveSet {
   std::uint64_t next_id_ = 1;
 };
 
+// ---------------------------------------------------------------- frees by any thread
+// Whether an accepted free of a live block of `kind` took a route the kind
+// allows when which thread owns the block's page is unknown (the stress
+// engine: any worker frees any block, and TBB runs a worker on any of its
+// threads): a v2 block v2_local or v2_remote, a v1 block v1, a large block
+// large. A rejection never fits.
+bool route_fits(BlockKind kind, FreeRoute route);
+
 }  // namespace hakfuzz::model

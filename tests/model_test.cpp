@@ -207,5 +207,19 @@ TEST(ModelLiveSet, OverlapsAreRefusedAndFreedRangesExpireWhenReused) {
   EXPECT_TRUE(live.blocks()[0].orphaned);
 }
 
+TEST(ModelRouteFits, EachKindHasItsRoutes) {
+  EXPECT_TRUE(route_fits(BlockKind::v2, FreeRoute::v2_local));
+  EXPECT_TRUE(route_fits(BlockKind::v2, FreeRoute::v2_remote));
+  EXPECT_FALSE(route_fits(BlockKind::v2, FreeRoute::v1));
+  EXPECT_TRUE(route_fits(BlockKind::v1, FreeRoute::v1));
+  EXPECT_FALSE(route_fits(BlockKind::v1, FreeRoute::v2_remote));
+  EXPECT_TRUE(route_fits(BlockKind::large, FreeRoute::large));
+  EXPECT_FALSE(route_fits(BlockKind::large, FreeRoute::v1));
+  for (BlockKind k : {BlockKind::v1, BlockKind::v2, BlockKind::large, BlockKind::none}) {
+    EXPECT_FALSE(route_fits(k, FreeRoute::rejected));
+    EXPECT_FALSE(route_fits(k, FreeRoute::null));
+  }
+}
+
 }  // namespace
 }  // namespace hakfuzz::model
