@@ -8,8 +8,9 @@
 // (interior 8%, double 7%, and stack, unused slab and slab header 5%
 // together), never more than kSeededLiveCap blocks live; a refresh to the
 // program's own config at the middle and a check every kSeededCheckEvery
-// ops. Large blocks are freed only in the last quarter, which has no double
-// frees (seeded_program.cpp says why); before it at most 16 are live.
+// ops. Double frees of large blocks are as deterministic as the rest: the
+// model stops aiming at a freed large block at the next large allocation
+// (fuzz/model.h), wherever mmap put it.
 #pragma once
 
 #include <cstddef>

@@ -86,7 +86,7 @@ class Engine {
     }
     res_.ops = res_.tally.allocs + res_.tally.frees;
     res_.stats = pool_.stats();
-    if (auto wrong = res_.tally.check_counters(res_.stats, /*faults_ever_armed=*/false))
+    if (auto wrong = res_.tally.check_counters(res_.stats))
       finding(FindingKind::counter, tickets_.peek(), "at the end: " + *wrong);
     res_.window = window();
     return std::move(res_);
