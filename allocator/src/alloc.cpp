@@ -26,8 +26,8 @@ void* Pool::alloc(std::size_t size) {
 }
 
 ThreadCtx* Pool::Impl::my_ctx_slow(bool create) {
-  std::uint32_t slot = create ? detail::current_thread_slot() : detail::current_thread_slot_if_registered();
-  if (slot == detail::kNoThreadSlot) return nullptr;
+  std::uint32_t slot = create ? current_thread_slot() : current_thread_slot_if_registered();
+  if (slot == kNoThreadSlot) return nullptr;
   ThreadCtx* ctx = contexts.find(slot);
   if (!ctx && create) ctx = contexts.acquire(slot);
   if (ctx) t_ctx_cache = {uid, ctx};

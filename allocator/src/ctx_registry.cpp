@@ -22,7 +22,7 @@ void CtxRegistry::release(std::uint32_t slot) {
   ThreadCtx* ctx = by_slot_[slot].load(std::memory_order_relaxed);
   by_slot_[slot].store(nullptr, std::memory_order_relaxed);
   std::lock_guard lock(mutex_);
-  ctx->slot = detail::kNoThreadSlot;
+  ctx->slot = kNoThreadSlot;
   idle_.push_back(ctx);
 }
 

@@ -39,7 +39,7 @@ class CtxRegistry {
   }
 
  private:
-  std::atomic<ThreadCtx*> by_slot_[detail::kMaxThreadSlots] = {};
+  std::atomic<ThreadCtx*> by_slot_[kMaxThreadSlots] = {};
   mutable std::mutex mutex_;
   std::vector<std::unique_ptr<ThreadCtx>> all_;  // under mutex_
   std::vector<ThreadCtx*> idle_;                 // under mutex_: reusable after their thread exited

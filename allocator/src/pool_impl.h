@@ -11,7 +11,7 @@
 //   large.h/.cpp        blocks above the largest class
 //   v2_stats.h          compiled-in counters
 //   os.h, os_posix.cpp  the only code that maps memory
-//   thread_registry.h/.cpp  process-wide thread slots and exit notices
+//   thread_registry.h/.cpp  the flavour's thread slots and exit notices
 //   flavor.h, sanitizers.h  the flavour namespace, HAKMEM_HOT/COLD; poisoning
 // and the paths: alloc.cpp (allocation), free.cpp (free), v2_remote.cpp
 // (remote frees, thread exit), invariants.cpp (the walk), pool.cpp (the
@@ -52,7 +52,7 @@ enum class PackedOutcome : std::uint64_t {};
 inline PackedOutcome packed(FreeOutcome o) { return PackedOutcome{pack(o)}; }
 inline FreeOutcome unpacked(PackedOutcome p) { return unpack(static_cast<std::uint64_t>(p)); }
 
-struct Pool::Impl final : detail::ThreadExitListener {
+struct Pool::Impl final : ThreadExitListener {
   explicit Impl(PoolOptions options);
   ~Impl();
 
