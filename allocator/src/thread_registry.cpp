@@ -8,12 +8,14 @@
 #include <mutex>
 #include <vector>
 
+#include "sched_point.h"
+
 namespace hakmem::HAKMEM_FLAVOR_NS {
 
 namespace {
 
 struct Registry {
-  std::mutex mutex;
+  HAKMEM_POOL_MUTEX(registry_lock) mutex;
   std::vector<std::uint32_t> free_slots;
   std::uint32_t next_slot = 0;
   std::vector<ThreadExitListener*> listeners;
