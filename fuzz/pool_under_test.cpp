@@ -11,7 +11,9 @@ template <class Pool>
 class FlavourPool final : public PoolUnderTest {
  public:
   explicit FlavourPool(hakmem::PoolOptions options) : pool_(std::move(options)) {}
-  Flavour flavour() const override { return flavour_of(Pool::kStatsCompiled); }
+  Flavour flavour() const override {
+    return Pool::kSchedPoints ? Flavour::tester : flavour_of(Pool::kStatsCompiled);
+  }
   void* alloc(std::size_t size) override { return pool_.alloc(size); }
   hakmem::FreeOutcome free(void* ptr) override { return pool_.free(ptr); }
   hakmem::Verdict page_of(const void* ptr) const override { return pool_.page_of(ptr); }
@@ -35,13 +37,17 @@ class FlavourPool final : public PoolUnderTest {
 
 }  // namespace
 
-const char* flavour_name(Flavour f) { return f == Flavour::stats_on ? "stats_on" : "stats_off"; }
+const char* flavour_name(Flavour f) {
+  return f == Flavour::tester ? "tester" : f == Flavour::stats_on ? "stats_on" : "stats_off";
+}
 Flavour flavour_of(bool stats_compiled) { return stats_compiled ? Flavour::stats_on : Flavour::stats_off; }
 
 std::unique_ptr<PoolUnderTest> make_pool(Flavour flavour, hakmem::PoolOptions options,
                                          const PlantSpec* plant) {
   std::unique_ptr<PoolUnderTest> pool;
-  if (flavour == Flavour::stats_on)
+  if (flavour == Flavour::tester)
+    pool = std::make_unique<FlavourPool<hakmem::PoolTester>>(std::move(options));
+  else if (flavour == Flavour::stats_on)
     pool = std::make_unique<FlavourPool<hakmem::PoolStatsOn>>(std::move(options));
   else
     pool = std::make_unique<FlavourPool<hakmem::PoolStatsOff>>(std::move(options));

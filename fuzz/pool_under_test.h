@@ -1,4 +1,4 @@
-// The pool as every checker sees it: one interface over both allocator
+// The pool as every checker sees it: one interface over the allocator's
 // flavours (and over planted bugs wrapped around them), so the runner, the
 // stress engine and the sweep compile once instead of once per flavour.
 // A virtual call per op costs nothing next to the model's own bookkeeping;
@@ -13,7 +13,8 @@
 
 namespace hakfuzz {
 
-enum class Flavour : std::uint8_t { stats_off, stats_on };
+// tester: stats compiled in, plus schedule points and planted bugs.
+enum class Flavour : std::uint8_t { stats_off, stats_on, tester };
 const char* flavour_name(Flavour f);
 Flavour flavour_of(bool stats_compiled);
 
@@ -21,7 +22,7 @@ class PoolUnderTest {
  public:
   virtual ~PoolUnderTest() = default;
   virtual Flavour flavour() const = 0;
-  bool stats_compiled() const { return flavour() == Flavour::stats_on; }
+  bool stats_compiled() const { return flavour() != Flavour::stats_off; }
 
   virtual void* alloc(std::size_t size) = 0;
   virtual hakmem::FreeOutcome free(void* ptr) = 0;

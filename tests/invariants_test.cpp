@@ -10,7 +10,7 @@ namespace {
 
 template <class P>
 class InvariantsTest : public ::testing::Test {};
-TYPED_TEST_SUITE(InvariantsTest, testing::BothFlavours);
+TYPED_TEST_SUITE(InvariantsTest, testing::AllFlavours);
 
 TYPED_TEST(InvariantsTest, CleanPoolsPassWithExactTotals) {
   TypeParam pool(testing::options_with(testing::v2_env("0x0F")));

@@ -7,7 +7,7 @@ namespace {
 
 template <class P>
 class PageOfTest : public ::testing::Test {};
-TYPED_TEST_SUITE(PageOfTest, testing::BothFlavours);
+TYPED_TEST_SUITE(PageOfTest, testing::AllFlavours);
 
 TYPED_TEST(PageOfTest, EachFailureClassIsCountedAndRoutedToV1) {
   TypeParam pool(testing::options_with(testing::v2_env()));

@@ -1,4 +1,4 @@
-// Shared helpers: typed tests over both allocator flavours, pools built from
+// Shared helpers: typed tests over every allocator flavour, pools built from
 // an in-memory environment.
 #pragma once
 #include <gtest/gtest.h>
@@ -44,6 +44,8 @@ std::uint64_t count(const P& pool, int row, V2Stat s) {
   return pool.stats().get(row, s);
 }
 
-using BothFlavours = ::testing::Types<PoolStatsOff, PoolStatsOn>;
+// Every flavour: the tester's runs the same tests with its points compiled in
+// and no controller installed.
+using AllFlavours = ::testing::Types<PoolStatsOff, PoolStatsOn, PoolTester>;
 
 }  // namespace hakmem::testing

@@ -11,7 +11,7 @@ namespace {
 #ifdef HAKFUZZ_TEST_ASAN
 template <class P>
 class AsanPoisonDeathTest : public ::testing::Test {};
-TYPED_TEST_SUITE(AsanPoisonDeathTest, testing::BothFlavours);
+TYPED_TEST_SUITE(AsanPoisonDeathTest, testing::AllFlavours);
 
 TYPED_TEST(AsanPoisonDeathTest, UseAfterFreeInsideTheArenaIsReported) {
   for (auto env : {testing::v1_env(), testing::v2_env()}) {

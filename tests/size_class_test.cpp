@@ -33,7 +33,7 @@ TEST(SizeClass, TheLookupTableAgreesWithTheSmallestFittingClassForEverySize) {
 
 template <class P>
 class SizesTest : public ::testing::Test {};
-TYPED_TEST_SUITE(SizesTest, testing::BothFlavours);
+TYPED_TEST_SUITE(SizesTest, testing::AllFlavours);
 
 TYPED_TEST(SizesTest, EverySizeTheApiAcceptsWorksAndAbsurdOnesFailCleanly) {
   for (auto env : {testing::v1_env(), testing::v2_env()}) {

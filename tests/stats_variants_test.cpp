@@ -1,6 +1,8 @@
-// Both flavours in one executable: the same fixed workload gives identical
+// Every flavour in one executable: the same fixed workload gives identical
 // results op for op (outcomes, offsets, usable sizes), whether telemetry is
-// compiled out or in and whether HAKMEM_POOL_V2_STATS is 0 or 1.
+// compiled out or in, whether HAKMEM_POOL_V2_STATS is 0 or 1, and whether
+// the schedule points are compiled in (the tester's flavour, no controller
+// installed).
 #include "pool_test_util.h"
 
 namespace hakmem {
@@ -57,11 +59,19 @@ std::vector<std::string> run_workload(testing::Env env) {
   return trace;
 }
 
-TEST(StatsVariants, BothFlavoursLinkIntoOneBinary) {
+TEST(StatsVariants, EveryFlavourLinksIntoOneBinary) {
   EXPECT_FALSE(PoolStatsOff::kStatsCompiled);
   EXPECT_TRUE(PoolStatsOn::kStatsCompiled);
+  EXPECT_TRUE(PoolTester::kStatsCompiled);
+  EXPECT_FALSE(PoolStatsOff::kSchedPoints);
+  EXPECT_FALSE(PoolStatsOn::kSchedPoints);
+  EXPECT_TRUE(PoolTester::kSchedPoints);
+  EXPECT_STREQ(PoolStatsOff::kFlavorName, "stats_off");
+  EXPECT_STREQ(PoolStatsOn::kFlavorName, "stats_on");
+  EXPECT_STREQ(PoolTester::kFlavorName, "tester");
   EXPECT_EQ(PoolStatsOff::stats_storage_bytes(), 0u);  // compiled out: no storage
   EXPECT_EQ(PoolStatsOn::stats_storage_bytes(), sizeof(std::uint64_t) * kNumV2Stats * kNumStatRows);
+  EXPECT_EQ(PoolTester::stats_storage_bytes(), PoolStatsOn::stats_storage_bytes());
 }
 
 TEST(StatsVariants, IdenticalResultsOpForOp) {
@@ -72,7 +82,8 @@ TEST(StatsVariants, IdenticalResultsOpForOp) {
     auto reference = run_workload<PoolStatsOff>(base);
     ASSERT_EQ(reference.back(), "check 1 0");
     for (auto trace : {run_workload<PoolStatsOn>(base), run_workload<PoolStatsOff>(with_stats),
-                       run_workload<PoolStatsOn>(with_stats)}) {
+                       run_workload<PoolStatsOn>(with_stats), run_workload<PoolTester>(base),
+                       run_workload<PoolTester>(with_stats)}) {
       ASSERT_EQ(trace.size(), reference.size());
       for (std::size_t i = 0; i < trace.size(); ++i) ASSERT_EQ(trace[i], reference[i]) << "op " << i;
     }

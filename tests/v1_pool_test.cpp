@@ -7,7 +7,7 @@ namespace {
 
 template <class P>
 class V1Test : public ::testing::Test {};
-TYPED_TEST_SUITE(V1Test, testing::BothFlavours);
+TYPED_TEST_SUITE(V1Test, testing::AllFlavours);
 
 TYPED_TEST(V1Test, AllocFreeAndContentsSurvive) {
   TypeParam pool(testing::options_with(testing::v1_env()));

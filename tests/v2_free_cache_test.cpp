@@ -10,7 +10,7 @@ namespace {
 
 template <class P>
 class V2FreeCacheTest : public ::testing::Test {};
-TYPED_TEST_SUITE(V2FreeCacheTest, testing::BothFlavours);
+TYPED_TEST_SUITE(V2FreeCacheTest, testing::AllFlavours);
 
 TYPED_TEST(V2FreeCacheTest, ACachedBlockIsReusedFirstAndItsDoubleFreeIsNamed) {
   TypeParam pool(testing::options_with(testing::v2_env()));

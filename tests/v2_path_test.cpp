@@ -8,7 +8,7 @@ namespace {
 
 template <class P>
 class V2PathTest : public ::testing::Test {};
-TYPED_TEST_SUITE(V2PathTest, testing::BothFlavours);
+TYPED_TEST_SUITE(V2PathTest, testing::AllFlavours);
 
 TYPED_TEST(V2PathTest, ClassMaskRoutesEachClass) {
   TypeParam pool(testing::options_with(testing::v2_env("0x15")));  // classes 0, 2, 4

@@ -10,7 +10,7 @@ namespace {
 
 template <class P>
 class V2RemoteTest : public ::testing::Test {};
-TYPED_TEST_SUITE(V2RemoteTest, testing::BothFlavours);
+TYPED_TEST_SUITE(V2RemoteTest, testing::AllFlavours);
 
 TYPED_TEST(V2RemoteTest, FreesFromAnotherThreadArePushedAndDrainedByTheOwner) {
   TypeParam pool(testing::options_with(testing::v2_env()));

@@ -26,8 +26,8 @@ void* Pool::alloc(std::size_t size) {
 }
 
 ThreadCtx* Pool::Impl::my_ctx_slow(bool create) {
-  std::uint32_t slot = create ? detail::current_thread_slot() : detail::current_thread_slot_if_registered();
-  if (slot == detail::kNoThreadSlot) return nullptr;
+  std::uint32_t slot = create ? current_thread_slot() : current_thread_slot_if_registered();
+  if (slot == kNoThreadSlot) return nullptr;
   ThreadCtx* ctx = contexts.find(slot);
   if (!ctx && create) ctx = contexts.acquire(slot);
   if (ctx) t_ctx_cache = {uid, ctx};
@@ -69,7 +69,10 @@ HAKMEM_COLD void* Pool::Impl::v2_alloc_from_queues(ThreadCtx* ctx, int cls) {
         pages.full.push(cur, PageList::full);
         // Its remote frees would otherwise wait on the full list for the
         // next remote free to leave a hint.
-        if (cur->has_remote_frees()) ctx->remote_hint[cls].store(1, std::memory_order_relaxed);
+        if (cur->has_remote_frees()) {
+          HAKMEM_SCHED(refill_hint_store, &ctx->remote_hint[cls], cls);
+          ctx->remote_hint[cls].store(1, std::memory_order_relaxed);
+        }
       }
       pages.current = pages.partial.pop(PageList::current);
       HAKMEM_V2_COUNT(*this, cls, alloc_fast);
@@ -102,12 +105,14 @@ HAKMEM_COLD PageDesc* Pool::Impl::v2_refill(ThreadCtx* ctx, int cls) {
   // usually clear. remote_free() makes sure no hint is lost when a page
   // changes owner, so owned pages are walked only when hinted: walking them
   // on every refill made a growing heap quadratic.
-  if (ctx->remote_hint[cls].load(std::memory_order_relaxed) &&
-      ctx->remote_hint[cls].exchange(0, std::memory_order_seq_cst))
+  std::atomic<std::uint8_t>& hint = ctx->remote_hint[cls];
+  if (HAKMEM_SCHED_VALUE(refill_hint_load, &hint, cls, hint.load(std::memory_order_relaxed)) &&
+      HAKMEM_SCHED_VALUE(refill_hint_exchange, &hint, cls, hint.exchange(0, std::memory_order_seq_cst)))
     if (PageDesc* d = drain_owned_pages(ctx, cls)) return make_current(d);
   if (PageDesc* d = v2_shared.take(ctx, cls)) return make_current(d);
   PageDesc* d = arena.acquire_slab(PageKind::v2, cls);
   if (!d) return nullptr;
+  HAKMEM_SCHED(owner_store, &d->owner, d->index);
   d->owner.store(ctx, std::memory_order_seq_cst);  // see remote_free
   return make_current(d);
 }

@@ -41,6 +41,7 @@ PageDesc* Arena::acquire_slab(PageKind kind, int cls) {
   std::uint32_t index = slabs_used_.load(std::memory_order_relaxed);
   if (index >= slab_count_) return nullptr;  // arena full: same path as an OS refusal
   std::uint8_t* base = slab_base(index);
+  HAKMEM_SCHED(os_acquire, &os_, 0);
   if (!os_.commit(base, kSlabSize)) return nullptr;
 
   const ClassGeometry& g = kGeometry[cls];

@@ -22,6 +22,7 @@
 #include "os.h"
 #include "page.h"
 #include "sanitizers.h"
+#include "sched_point.h"
 
 namespace hakmem::HAKMEM_FLAVOR_NS {
 
@@ -69,6 +70,7 @@ class Arena {
   // The top of d's free stack, handed out (d has a free block).
   void* pop_block(PageDesc* d) const {
     std::uint32_t block = d->pop_free();
+    HAKMEM_SCHED(pop_block_state_store, &d->meta[block], sched_arg(d->index, block));
     // Release, paired with the acquire load in remote_free: a thread that
     // frees this block then sees every metadata write of this owner, even if
     // the program handed the pointer over without synchronising.
@@ -89,7 +91,7 @@ class Arena {
   std::size_t slab_count_;
   std::size_t descs_bytes_ = 0;
   detail::OsLayer& os_;
-  std::mutex mutex_;  // serialises acquire_slab
+  HAKMEM_POOL_MUTEX(slab_lock) mutex_;  // serialises acquire_slab
 };
 
 }  // namespace hakmem::HAKMEM_FLAVOR_NS

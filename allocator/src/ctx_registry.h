@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "flavor.h"
+#include "sched_point.h"
 #include "thread_ctx.h"
 #include "thread_registry.h"
 
@@ -25,7 +26,12 @@ namespace hakmem::HAKMEM_FLAVOR_NS {
 class CtxRegistry {
  public:
   // The context bound to `slot`, or nullptr.
-  ThreadCtx* find(std::uint32_t slot) const { return by_slot_[slot].load(std::memory_order_relaxed); }
+  ThreadCtx* find(std::uint32_t slot) const {
+    HAKMEM_SCHED(context_slot, &by_slot_[slot], 0);
+    ThreadCtx* ctx = by_slot_[slot].load(std::memory_order_relaxed);
+    HAKMEM_SCHED_RESULT(context_slot, ctx != nullptr);
+    return ctx;
+  }
   // Binds an idle (or new) context to `slot`, which has none.
   ThreadCtx* acquire(std::uint32_t slot);
   // Unbinds slot's context (its thread exited, its pages are gone) and parks it.
@@ -39,8 +45,8 @@ class CtxRegistry {
   }
 
  private:
-  std::atomic<ThreadCtx*> by_slot_[detail::kMaxThreadSlots] = {};
-  mutable std::mutex mutex_;
+  std::atomic<ThreadCtx*> by_slot_[kMaxThreadSlots] = {};
+  mutable HAKMEM_POOL_MUTEX(contexts_lock) mutex_;
   std::vector<std::unique_ptr<ThreadCtx>> all_;  // under mutex_
   std::vector<ThreadCtx*> idle_;                 // under mutex_: reusable after their thread exited
 };

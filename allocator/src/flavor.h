@@ -1,15 +1,19 @@
 // What every file of the pool shares: the namespace of the flavour being
 // compiled, and the attributes that place code on or off the hot paths.
 //
-// The same sources build twice (telemetry compiled out and in), each into its
-// own namespace, hakmem::stats_off or hakmem::stats_on, so that both link
-// into one binary: every type whose layout depends on the flavour (a thread
-// context holds a stats table only when compiled in) lives in that namespace.
+// The same sources build three times (telemetry compiled out, in, and the
+// tester's: telemetry and schedule points), each into its own namespace,
+// hakmem::stats_off, hakmem::stats_on or hakmem::tester, so that all of them
+// link into one binary: every type whose layout depends on the flavour (a
+// thread context holds a stats table only when compiled in, a mutex is a
+// schedule point only in the tester's) lives in that namespace.
 #pragma once
 
 #include "hakmem/pool.h"
 
-#if HAKMEM_POOL_HOTBOX_V2_STATS_COMPILED
+#if HAKMEM_POOL_SCHED_POINTS
+#define HAKMEM_FLAVOR_NS tester
+#elif HAKMEM_POOL_HOTBOX_V2_STATS_COMPILED
 #define HAKMEM_FLAVOR_NS stats_on
 #else
 #define HAKMEM_FLAVOR_NS stats_off

@@ -24,7 +24,9 @@ namespace hakmem::HAKMEM_FLAVOR_NS {
 FreeOutcome Pool::free(void* ptr) { return unpacked(impl_->free(ptr)); }
 
 HAKMEM_HOT PackedOutcome Pool::Impl::v2_free_block(PageDesc* d, std::uint32_t block, bool entered_v2) {
+  HAKMEM_SCHED(free_owner_load, &d->owner, sched_arg(d->index, block));
   ThreadCtx* owner = d->owner.load(std::memory_order_acquire);  // we may touch *owner below
+  HAKMEM_SCHED_RESULT(free_owner_load, owner_code(owner));
   if (owner && t_ctx_cache.pool_uid == uid && t_ctx_cache.ctx == owner)
     return owner_free(d, block, owner, entered_v2);
   return v2_free_uncached(d, block, owner, entered_v2);
@@ -47,11 +49,14 @@ HAKMEM_HOT PackedOutcome Pool::Impl::owner_free(PageDesc* d, std::uint32_t block
   // lock here would also wait for every store still in flight (the caller's
   // writes into the blocks it just touched), which cost more than the rest
   // of the free.
-  if (d->state(block) != BlockState::allocated || d->remote_freed(block))
+  if (d->state(block) != BlockState::allocated ||
+      HAKMEM_SCHED_VALUE(owner_free_bit_load, &d->remote_bits[block / 64], sched_arg(d->index, block),
+                         d->remote_freed(block)))
     return report_rejection(arena.block_address(d, block),
                             v2_outcome(FreeRoute::rejected, entered_v2, cls, Verdict::double_free));
   if (entered_v2) HAKMEM_V2_COUNT(*this, cls, free_fast);
   detail::poison(arena.block_address(d, block), kGeometry[cls].block_size);
+  HAKMEM_SCHED(owner_free_state_store, &d->meta[block], sched_arg(d->index, block));
   d->set_state(block, BlockState::free);
   ThreadCtx::ClassPages& pages = me->classes[cls];
   const BlockHandle handle = make_handle(d->index, block);

@@ -60,7 +60,7 @@ InvariantReport Pool::Impl::check() const {
     }
   };
   contexts.for_each([&](const ThreadCtx& ctx) {
-    if (ctx.slot == detail::kNoThreadSlot) {
+    if (ctx.slot == kNoThreadSlot) {
       for (const auto& pages : ctx.classes)
         if (pages.current || pages.partial.head || pages.full.head || pages.cached)
           fail("an idle thread context still owns pages");

@@ -13,6 +13,7 @@ LargeRegistry::~LargeRegistry() {
 
 void* LargeRegistry::alloc(std::size_t size) {
   std::size_t bytes = (size + kOsPage - 1) & ~(kOsPage - 1);
+  HAKMEM_SCHED(os_acquire, &os_, 0);
   void* p = os_.map_large(bytes);
   if (!p) return nullptr;
   auto addr = reinterpret_cast<std::uintptr_t>(p);

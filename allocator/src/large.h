@@ -21,6 +21,7 @@
 
 #include "flavor.h"
 #include "os.h"
+#include "sched_point.h"
 
 namespace hakmem::HAKMEM_FLAVOR_NS {
 
@@ -46,7 +47,7 @@ class LargeRegistry {
   static constexpr std::size_t kMaxTombstones = 4096;
 
   detail::OsLayer& os_;
-  mutable std::mutex mutex_;
+  mutable HAKMEM_POOL_MUTEX(large_lock) mutex_;
   std::unordered_map<std::uintptr_t, std::size_t> live_;  // start -> mapped bytes
   std::set<std::uintptr_t> tombstones_;                   // recently freed starts
   std::deque<std::uintptr_t> tombstone_order_;            // oldest first

@@ -19,6 +19,7 @@
 #include <cstdint>
 
 #include "flavor.h"
+#include "sched_point.h"
 
 namespace hakmem::HAKMEM_FLAVOR_NS {
 
@@ -86,8 +87,10 @@ struct alignas(64) PageDesc {
   // seq_cst so that a walk after taking a hint sees every bit set before the
   // hint was read (see remote_free); a plain load on x86.
   bool has_remote_frees() const {
+    HAKMEM_SCHED(refill_remote_check, remote_bits, index);
     std::uint64_t any = 0;
     for (const auto& w : remote_bits) any |= w.load(std::memory_order_seq_cst);
+    HAKMEM_SCHED_RESULT(refill_remote_check, any != 0);
     return any != 0;
   }
   bool remote_freed(std::uint32_t block) const {

@@ -21,13 +21,13 @@ Pool::Impl::Impl(PoolOptions opts)
       os(options.faults),
       arena(os, options.arena_bytes),
       large(os) {
-  detail::add_thread_exit_listener(this);
+  add_thread_exit_listener(this);
 }
 
 // Then the members go in reverse order: the large registry unmaps its live
 // blocks, the arena its descriptors and reservation.
 Pool::Impl::~Impl() {
-  detail::remove_thread_exit_listener(this);
+  remove_thread_exit_listener(this);
   if (cfg.v2_stats) {
     std::string table = format_stats_table(Pool::Impl::snapshot());
     std::fputs(table.c_str(), options.report);

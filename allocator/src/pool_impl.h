@@ -11,8 +11,10 @@
 //   large.h/.cpp        blocks above the largest class
 //   v2_stats.h          compiled-in counters
 //   os.h, os_posix.cpp  the only code that maps memory
-//   thread_registry.h/.cpp  process-wide thread slots and exit notices
+//   thread_registry.h/.cpp  the flavour's thread slots and exit notices
 //   flavor.h, sanitizers.h  the flavour namespace, HAKMEM_HOT/COLD; poisoning
+//   sched_point.h       schedule points and the pool mutex type (the
+//                       tester's flavour; nothing in the others)
 // and the paths: alloc.cpp (allocation), free.cpp (free), v2_remote.cpp
 // (remote frees, thread exit), invariants.cpp (the walk), pool.cpp (the
 // facade: construction, configuration, stats, rejection reports).
@@ -34,6 +36,7 @@
 #include "os.h"
 #include "page.h"
 #include "sanitizers.h"
+#include "sched_point.h"
 #include "thread_ctx.h"
 #include "thread_registry.h"
 #include "v1_pool.h"
@@ -52,7 +55,7 @@ enum class PackedOutcome : std::uint64_t {};
 inline PackedOutcome packed(FreeOutcome o) { return PackedOutcome{pack(o)}; }
 inline FreeOutcome unpacked(PackedOutcome p) { return unpack(static_cast<std::uint64_t>(p)); }
 
-struct Pool::Impl final : detail::ThreadExitListener {
+struct Pool::Impl final : ThreadExitListener {
   explicit Impl(PoolOptions options);
   ~Impl();
 
@@ -82,6 +85,7 @@ struct Pool::Impl final : detail::ThreadExitListener {
   void* v2_alloc_from_queues(ThreadCtx* ctx, int cls);
   void* take_cached(BlockHandle h, int cls) {
     const std::uint32_t slab = handle_slab(h), block = handle_block(h);
+    HAKMEM_SCHED(take_cached_state_store, &arena.desc(slab)->meta[block], h);
     // See Arena::pop_block. Only a store into the descriptor: the address
     // comes from the handle, so no load waits for a descriptor line.
     arena.desc(slab)->set_state(block, BlockState::allocated, std::memory_order_release);
@@ -97,6 +101,14 @@ struct Pool::Impl final : detail::ThreadExitListener {
     if (t_ctx_cache.pool_uid == uid) return t_ctx_cache.ctx;
     return my_ctx_slow(create);
   }
+#if HAKMEM_POOL_SCHED_POINTS
+  // What a trace shows of a page's owner: 0 none, 1 the calling thread's
+  // context, 2 another thread's.
+  std::uint64_t owner_code(const ThreadCtx* owner) const {
+    if (!owner) return 0;
+    return t_ctx_cache.pool_uid == uid && t_ctx_cache.ctx == owner ? 1 : 2;
+  }
+#endif
 
   // ------------------------------------------------------------ free.cpp
   PackedOutcome free(void* ptr);
@@ -126,7 +138,7 @@ struct Pool::Impl final : detail::ThreadExitListener {
   // and the OS layer outlives the arena and the large registry.
   const std::uint64_t uid;  // never reused, unlike the Impl's address
   PoolOptions options;
-  mutable std::mutex config_mutex;
+  mutable HAKMEM_POOL_MUTEX(config_lock) config_mutex;
   Config cfg;  // under config_mutex
   // The hot-path view of cfg: bit c = class c allocates through v2.
   std::atomic<std::uint8_t> v2_route_mask;

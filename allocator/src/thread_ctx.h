@@ -42,7 +42,7 @@ struct ThreadCtx {
   };
   static_assert(sizeof(ClassPages) == 256, "a shift indexes the classes");
   ClassPages classes[kNumClasses];
-  std::uint32_t slot = detail::kNoThreadSlot;
+  std::uint32_t slot = kNoThreadSlot;
   ThreadCtx() {
     for (int c = 0; c < kNumClasses; ++c) classes[c].cache_limit = kGeometry[c].cache_limit;
   }

@@ -1,18 +1,21 @@
-// Process-wide thread slots (thread_registry.h): a slot per live thread,
-// recycled from a free list, and the listeners (every live pool) told when a
-// slot's thread exits. The registry is leaked so that exits after static
-// destruction still find it.
+// The flavour's thread slots (thread_registry.h): a slot per live thread,
+// recycled from a free list, and the listeners (every live pool of the
+// flavour) told when a slot's thread exits. The registry is leaked so that
+// exits after static destruction still find it.
 #include "thread_registry.h"
 
+#include <algorithm>
 #include <mutex>
 #include <vector>
 
-namespace hakmem::detail {
+#include "sched_point.h"
+
+namespace hakmem::HAKMEM_FLAVOR_NS {
 
 namespace {
 
 struct Registry {
-  std::mutex mutex;
+  HAKMEM_POOL_MUTEX(registry_lock) mutex;
   std::vector<std::uint32_t> free_slots;
   std::uint32_t next_slot = 0;
   std::vector<ThreadExitListener*> listeners;
@@ -59,6 +62,12 @@ std::uint32_t register_current_thread() {
   return slot;
 }
 
+bool thread_slot_live(std::uint32_t slot) {
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);
+  return slot < r.next_slot && std::ranges::find(r.free_slots, slot) == r.free_slots.end();
+}
+
 void add_thread_exit_listener(ThreadExitListener* l) {
   Registry& r = registry();
   std::lock_guard lock(r.mutex);
@@ -71,4 +80,4 @@ void remove_thread_exit_listener(ThreadExitListener* l) {
   std::erase(r.listeners, l);
 }
 
-}  // namespace hakmem::detail
+}  // namespace hakmem::HAKMEM_FLAVOR_NS

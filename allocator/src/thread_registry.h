@@ -1,11 +1,19 @@
-// Process-wide thread slots. Each thread that touches any pool gets a small
-// integer slot (recycled after it exits); pools index their per-thread
-// contexts by it. When a thread exits, every live pool hears about it and
-// orphans that thread's v2 pages so other threads can adopt them.
+// Thread slots, one registry per flavour. Each thread that touches any pool
+// of the flavour gets a small integer slot (recycled after it exits); pools
+// index their per-thread contexts by it. When a thread exits, every live pool
+// of the flavour hears about it and orphans that thread's v2 pages so other
+// threads can adopt them.
+//
+// Per flavour rather than per process: in the tester's flavour the
+// registry's lock is a schedule point a controller must see, and a lock
+// shared with the production flavours would be one it cannot model. The
+// production flavours each hold the same code.
 #pragma once
 #include <cstdint>
 
-namespace hakmem::detail {
+#include "flavor.h"
+
+namespace hakmem::HAKMEM_FLAVOR_NS {
 
 inline constexpr std::uint32_t kMaxThreadSlots = 1024;
 inline constexpr std::uint32_t kNoThreadSlot = UINT32_MAX;
@@ -34,7 +42,10 @@ inline std::uint32_t current_thread_slot_if_registered() {
   return s ? s - 1 : kNoThreadSlot;
 }
 
+// Whether a live thread holds `slot` (introspection: Pool::census).
+bool thread_slot_live(std::uint32_t slot);
+
 void add_thread_exit_listener(ThreadExitListener* l);
 void remove_thread_exit_listener(ThreadExitListener* l);
 
-}  // namespace hakmem::detail
+}  // namespace hakmem::HAKMEM_FLAVOR_NS

@@ -17,13 +17,14 @@
 #include "arena.h"
 #include "flavor.h"
 #include "page.h"
+#include "sched_point.h"
 
 namespace hakmem::HAKMEM_FLAVOR_NS {
 
 // One class's queues. The arena is passed in, not kept, so that no call pays
 // a load for it.
 struct V1Class {
-  mutable std::mutex mutex;
+  mutable HAKMEM_POOL_MUTEX(v1_lock) mutex;
   PageQueue partial, full;
 
   // A block of class `cls`; nullptr when no slab can be acquired.
@@ -34,6 +35,11 @@ struct V1Class {
 
 class V1Pool {
  public:
+#if HAKMEM_POOL_SCHED_POINTS
+  V1Pool() {
+    for (int c = 0; c < kNumClasses; ++c) classes_[c].mutex.arg = c;
+  }
+#endif
   void* alloc(Arena& arena, int cls) { return classes_[cls].alloc(arena, cls); }
   // Any pointer v2 did not take. By value: keeps the hot caller's copy in registers.
   FreeOutcome free(Arena& arena, Location loc, FreeOutcome out);

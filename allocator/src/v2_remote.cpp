@@ -26,7 +26,10 @@ PackedOutcome Pool::Impl::remote_free(PageDesc* d, std::uint32_t block, ThreadCt
   // for this block happen before this free, even if the program handed the
   // pointer over without synchronising.
   const std::uint64_t bit = std::uint64_t{1} << (block % 64);
-  if (d->state(block, std::memory_order_acquire) != BlockState::allocated || d->remote_freed(block))
+  if (HAKMEM_SCHED_VALUE(remote_free_state_load, &d->meta[block], sched_arg(d->index, block),
+                         d->state(block, std::memory_order_acquire)) != BlockState::allocated ||
+      HAKMEM_SCHED_VALUE(remote_free_bit_load, &d->remote_bits[block / 64], sched_arg(d->index, block),
+                         d->remote_freed(block)))
     return report_rejection(arena.block_address(d, block),
                             v2_outcome(FreeRoute::rejected, entered_v2, cls, Verdict::double_free));
   // Poison before the bit is set: from then on the owner may hand the block
@@ -34,8 +37,11 @@ PackedOutcome Pool::Impl::remote_free(PageDesc* d, std::uint32_t block, ThreadCt
   detail::poison(arena.block_address(d, block), kGeometry[cls].block_size);
   // Release publishes the program's last writes to the block to the owner
   // that drains it; acquire orders this free after any earlier one's drain.
-  // seq_cst, with the owner re-read below, for the hint (see there).
-  if (d->remote_bits[block / 64].fetch_or(bit, std::memory_order_seq_cst) & bit)  // a racing free won
+  // seq_cst, with the owner re-read below, for the hint (see there). The bit
+  // already set: a racing free won.
+  if (HAKMEM_SCHED_VALUE(remote_free_fetch_or, &d->remote_bits[block / 64], sched_arg(d->index, block),
+                         d->remote_bits[block / 64].fetch_or(bit, std::memory_order_seq_cst)) &
+      bit)
     return report_rejection(arena.block_address(d, block),
                             v2_outcome(FreeRoute::rejected, entered_v2, cls, Verdict::double_free));
   if (entered_v2) HAKMEM_V2_COUNT(*this, cls, free_fast);
@@ -49,11 +55,17 @@ PackedOutcome Pool::Impl::remote_free(PageDesc* d, std::uint32_t block, ThreadCt
   // see this bit through the total order, not through a release.
   auto hint = [&](ThreadCtx* c) {
     // Load first so that a run of remote frees does not bounce the owner's line.
-    if (c && !c->remote_hint[cls].load(std::memory_order_seq_cst))
+    if (c && !HAKMEM_SCHED_VALUE(remote_free_hint, &c->remote_hint[cls], cls,
+                                 c->remote_hint[cls].load(std::memory_order_seq_cst))) {
+      HAKMEM_SCHED(remote_free_hint_store, &c->remote_hint[cls], cls);
       c->remote_hint[cls].store(1, std::memory_order_seq_cst);
+    }
   };
   hint(owner);
-  if (ThreadCtx* now = d->owner.load(std::memory_order_seq_cst); now != owner) hint(now);
+  HAKMEM_SCHED(remote_free_owner_reread, &d->owner, sched_arg(d->index, block));
+  ThreadCtx* now = d->owner.load(std::memory_order_seq_cst);
+  HAKMEM_SCHED_RESULT(remote_free_owner_reread, owner_code(now));
+  if (now != owner) hint(now);
   return v2_outcome(FreeRoute::v2_remote, entered_v2, cls);
 }
 
@@ -61,14 +73,18 @@ std::uint32_t PageDesc::drain_remote(bool owner_changed) {
   std::uint32_t n = 0;
   for (std::uint32_t w = 0; w < kRemoteWords; ++w) {
     // A new owner must not skip a word on a stale zero (see remote_free).
-    if (!owner_changed && remote_bits[w].load(std::memory_order_seq_cst) == 0) continue;
-    std::uint64_t bits = remote_bits[w].exchange(0, std::memory_order_seq_cst);
+    if (!owner_changed && HAKMEM_SCHED_VALUE(drain_load, &remote_bits[w], sched_arg(index, w),
+                                             remote_bits[w].load(std::memory_order_seq_cst)) == 0)
+      continue;
+    std::uint64_t bits = HAKMEM_SCHED_VALUE(drain_exchange, &remote_bits[w], sched_arg(index, w),
+                                            remote_bits[w].exchange(0, std::memory_order_seq_cst));
     while (bits) {
       std::uint32_t block = w * 64 + static_cast<std::uint32_t>(__builtin_ctzll(bits));
       bits &= bits - 1;
       // Not allocated only after a double free raced the owner's own free of
       // this block, which already put it in the owner's free cache.
       if (state(block) != BlockState::allocated) continue;
+      HAKMEM_SCHED(drain_state_store, &meta[block], sched_arg(index, block));
       set_state(block, BlockState::free);
       push_free(block);
       ++n;
@@ -95,6 +111,7 @@ PageDesc* Pool::Impl::drain_owned_pages(ThreadCtx* ctx, int cls) {
 }
 
 void Pool::Impl::on_thread_exit(std::uint32_t slot) {
+  HAKMEM_SCHED(thread_exit, this, 0);
   ThreadCtx* ctx = contexts.find(slot);
   if (!ctx) return;
   for (int cls = 0; cls < kNumClasses; ++cls) {
@@ -112,6 +129,7 @@ void Pool::Impl::on_thread_exit(std::uint32_t slot) {
       else
         v2_shared.orphan(d);
     }
+    HAKMEM_SCHED(exit_hint_clear, &ctx->remote_hint[cls], cls);
     ctx->remote_hint[cls].store(0, std::memory_order_relaxed);
   }
   if (t_ctx_cache.pool_uid == uid) t_ctx_cache = {};  // runs on the exiting thread

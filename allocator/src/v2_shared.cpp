@@ -8,6 +8,7 @@ PageDesc* V2SharedQueues::take(ThreadCtx* ctx, int cls) {
   PerClass& shared = classes_[cls];
   std::lock_guard lock(shared.mutex);
   while (PageDesc* d = shared.orphans.pop(PageList::none)) {
+    HAKMEM_SCHED(owner_store, &d->owner, d->index);
     d->owner.store(ctx, std::memory_order_seq_cst);  // publishes *ctx to remote freers; see remote_free
     d->drain_remote(/*owner_changed=*/true);
     if (d->free_top) return d;
@@ -15,6 +16,7 @@ PageDesc* V2SharedQueues::take(ThreadCtx* ctx, int cls) {
   }
   if (PageDesc* d = shared.cold.pop(PageList::none)) {
     // No block of a cold page is allocated, so no remote free can be pending.
+    HAKMEM_SCHED(owner_store, &d->owner, d->index);
     d->owner.store(ctx, std::memory_order_seq_cst);  // publishes *ctx to remote freers
     return d;
   }
@@ -25,6 +27,7 @@ void V2SharedQueues::release_to_cold(PageDesc* d) { disown(d, &PerClass::cold, P
 void V2SharedQueues::orphan(PageDesc* d) { disown(d, &PerClass::orphans, PageList::orphan); }
 
 void V2SharedQueues::disown(PageDesc* d, PageQueue PerClass::*queue, PageList id) {
+  HAKMEM_SCHED(owner_store, &d->owner, d->index);
   d->owner.store(nullptr, std::memory_order_relaxed);
   PerClass& shared = classes_[d->cls];
   std::lock_guard lock(shared.mutex);

@@ -15,12 +15,18 @@
 
 #include "flavor.h"
 #include "page.h"
+#include "sched_point.h"
 #include "thread_ctx.h"
 
 namespace hakmem::HAKMEM_FLAVOR_NS {
 
 class V2SharedQueues {
  public:
+#if HAKMEM_POOL_SCHED_POINTS
+  V2SharedQueues() {
+    for (int c = 0; c < kNumClasses; ++c) classes_[c].mutex.arg = c;
+  }
+#endif
   // A page of class cls with a free block, now owned by ctx (not on any of
   // ctx's queues yet); nullptr when there is none. An adopted orphan whose
   // blocks are all still out goes onto ctx's full queue instead.
@@ -41,7 +47,7 @@ class V2SharedQueues {
 
  private:
   struct PerClass {
-    mutable std::mutex mutex;
+    mutable HAKMEM_POOL_MUTEX(shared_lock) mutex;
     PageQueue orphans, cold;
   };
   void disown(PageDesc* d, PageQueue PerClass::*queue, PageList id);

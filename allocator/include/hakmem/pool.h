@@ -6,14 +6,29 @@
 // pages, lock-free remote frees); requests above 52 KiB take a large path.
 // Each Pool owns its arena and releases everything when destroyed.
 //
-// The class lives in namespace hakmem::stats_off or hakmem::stats_on,
-// chosen by HAKMEM_POOL_HOTBOX_V2_STATS_COMPILED (default 0), so both builds
-// link into one binary. Include hakmem/variants.h to see both.
+// The same sources build three flavours, each in its own namespace so that
+// all of them link into one binary (include hakmem/variants.h to see them):
+//   hakmem::stats_off  HAKMEM_POOL_HOTBOX_V2_STATS_COMPILED=0 (the default)
+//   hakmem::stats_on   HAKMEM_POOL_HOTBOX_V2_STATS_COMPILED=1
+//   hakmem::tester     both switches 1: stats, schedule points (hakmem/sched.h)
+//                      and the planted bugs of PoolOptions::plant, for the
+//                      tester only; the other two hold no code for them.
 #ifndef HAKMEM_POOL_HOTBOX_V2_STATS_COMPILED
 #define HAKMEM_POOL_HOTBOX_V2_STATS_COMPILED 0
 #endif
+#ifndef HAKMEM_POOL_SCHED_POINTS
+#define HAKMEM_POOL_SCHED_POINTS 0
+#endif
 
-#if HAKMEM_POOL_HOTBOX_V2_STATS_COMPILED
+#if HAKMEM_POOL_SCHED_POINTS
+#if !HAKMEM_POOL_HOTBOX_V2_STATS_COMPILED
+#error "the tester's flavour (HAKMEM_POOL_SCHED_POINTS=1) has the v2 stats compiled in"
+#endif
+#ifndef HAKMEM_POOL_H_TESTER
+#define HAKMEM_POOL_H_TESTER
+#define HAKMEM_POOL_H_FLAVOR tester
+#endif
+#elif HAKMEM_POOL_HOTBOX_V2_STATS_COMPILED
 #ifndef HAKMEM_POOL_H_STATS_ON
 #define HAKMEM_POOL_H_STATS_ON
 #define HAKMEM_POOL_H_FLAVOR stats_on
@@ -36,7 +51,11 @@ namespace HAKMEM_POOL_H_FLAVOR {
 class Pool {
  public:
   static constexpr bool kStatsCompiled = HAKMEM_POOL_HOTBOX_V2_STATS_COMPILED != 0;
-  static constexpr const char* kFlavorName = kStatsCompiled ? "stats_on" : "stats_off";
+  // Schedule points and planted bugs compiled in: the tester's flavour.
+  static constexpr bool kSchedPoints = HAKMEM_POOL_SCHED_POINTS != 0;
+  static constexpr const char* kFlavorName = kSchedPoints     ? "tester"
+                                             : kStatsCompiled ? "stats_on"
+                                                              : "stats_off";
 
   // Reads the flags from options.env; throws ConfigError on a malformed value.
   explicit Pool(PoolOptions options = {});
@@ -84,7 +103,7 @@ class Pool {
 
 }  // namespace HAKMEM_POOL_H_FLAVOR
 
-#ifndef HAKMEM_BOTH_FLAVORS
+#ifndef HAKMEM_ALL_FLAVORS
 using HAKMEM_POOL_H_FLAVOR::Pool;
 #endif
 }  // namespace hakmem
