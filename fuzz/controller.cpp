@@ -160,6 +160,16 @@ Controller::Controller(int threads, ControlledClient& client, Strategy& strategy
 }
 
 Controller::~Controller() {
+  if (deadlocked_) {
+    // The paused threads hold locks in a cycle: released, they would block
+    // for good. They stay parked on their baton instead, their mailboxes
+    // kept alive with them; the caller leaks what they reference.
+    for (auto& wp : workers_)
+      if (wp->os.joinable()) wp->os.detach();
+    static std::vector<std::unique_ptr<Worker>>* parked = new std::vector<std::unique_ptr<Worker>>;
+    for (auto& wp : workers_) parked->push_back(std::move(wp));
+    return;
+  }
   // Whatever still runs finishes uncontrolled (the caller uninstalled us),
   // then exits.
   for (auto& wp : workers_) {
@@ -312,7 +322,10 @@ Controller::Outcome Controller::run() {
       }
     }
     const Pick pk = decided_ ? *std::exchange(decided_, std::nullopt) : choose();
-    if (pk.kind == Pick::stop) return {pk.stop_event};
+    if (pk.kind == Pick::stop) {
+      deadlocked_ = pk.stop_event == Event::deadlock;
+      return {pk.stop_event};
+    }
     Worker& next = *workers_[pk.thread];
     commit(next, pk);
     if (pk.kind == Pick::start) {

@@ -88,7 +88,9 @@ class Controller final : public hakmem::sched::Controller {
   static constexpr std::uint32_t kExitJob = UINT32_MAX;
 
   Controller(int threads, ControlledClient& client, Strategy& strategy, std::size_t max_steps = 1 << 20);
-  ~Controller();  // every OS thread still running is told to exit, uncontrolled
+  // Every OS thread still running is told to exit, uncontrolled; after a
+  // deadlock they stay parked for good (see deadlocked()).
+  ~Controller();
   Controller(const Controller&) = delete;
   Controller& operator=(const Controller&) = delete;
 
@@ -113,6 +115,9 @@ class Controller final : public hakmem::sched::Controller {
   std::size_t preemptions() const { return preemptions_; }
   // Each blocked thread and the lock it waits for, for a deadlock report.
   std::string blocked_report() const;
+  // A deadlock was reported: the threads cannot be released, and whatever
+  // they reference (the pool) must outlive the process.
+  bool deadlocked() const { return deadlocked_; }
 
   // A logical thread's OS thread and mailbox (controller.cpp).
   struct Worker;
@@ -144,7 +149,8 @@ class Controller final : public hakmem::sched::Controller {
                    std::uint64_t arg = 0);
   void wait_driver();
 
-  int starting_ = -1;            // reported as started, granted on the next run()
+  int starting_ = -1;  // reported as started, granted on the next run()
+  bool deadlocked_ = false;
   bool waiting_ = false;         // a thread holds the baton; the driver waits for its post
   std::optional<Pick> decided_;  // a pick a thread made and left for the driver to act on
   // The driver's mailbox: one, since one thread runs at a time.
