@@ -20,7 +20,7 @@ Pool::Impl::Impl(PoolOptions opts)
       invalid_free(cfg.invalid_free_policy()),
       os(options.faults),
       arena(os, options.arena_bytes),
-      large(os) {
+      large(os, options.large_tombstones) {
   add_thread_exit_listener(this);
 }
 

@@ -229,6 +229,10 @@ struct PoolOptions {
   std::size_t arena_bytes = std::size_t{4} << 30;  // reserved, committed per slab
   FaultPlan faults{};
   std::FILE* report = stderr;  // diagnostics and the teardown stats table
+  // How many recently freed large-block starts the pool remembers, so that a
+  // double free of one is named as one (older ones are forgotten: a free of
+  // one is then not_ours). At least 1.
+  std::size_t large_tombstones = 4096;
 };
 
 }  // namespace hakmem
