@@ -144,6 +144,8 @@ std::size_t Pool::stats_storage_bytes() {
 }
 
 InvariantReport Pool::check() const { return impl_->check(); }
+Census Pool::census() const { return impl_->census(); }
+void Pool::collect() { impl_->collect(); }
 void Pool::set_fault_plan(const FaultPlan& plan) { impl_->os.set_plan(plan); }
 OsCounters Pool::os_counters() const { return impl_->os.counters(); }
 std::uintptr_t Pool::arena_base() const { return impl_->arena.begin(); }
