@@ -21,6 +21,9 @@ Pool::Impl::Impl(PoolOptions opts)
       os(options.faults),
       arena(os, options.arena_bytes),
       large(os, options.large_tombstones) {
+#if HAKMEM_POOL_SCHED_POINTS
+  v2_shared.plant = options.plant;
+#endif
   add_thread_exit_listener(this);
 }
 
