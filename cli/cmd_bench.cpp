@@ -70,7 +70,8 @@ void reexec_with_static_tls() {
   ::execv("/proc/self/exe", argv.data());
 }
 
-struct Cell {
+// One (workload, allocator) entry of the table: its measurements.
+struct Measured {
   std::vector<double> mops;
   double peak_rss_mib = 0;
   std::uint64_t digest = 0;
@@ -132,7 +133,7 @@ int run_bench(const po::variables_map& vm) {
             << std::flush;
 
   std::map<std::string, std::string> skipped;  // allocator -> why
-  std::map<std::pair<std::size_t, std::size_t>, Cell> cells;
+  std::map<std::pair<std::size_t, std::size_t>, Measured> cells;
   std::string failures;
   nlohmann::json runs = nlohmann::json::array();
   // A progress line on a terminal only: logs and pipes get the table alone.
@@ -158,7 +159,7 @@ int run_bench(const po::variables_map& vm) {
           failures += fmt::format("  {} {} rep {}: {}\n", workloads[wi]->key, a.name, rep + 1, m.note);
           continue;
         }
-        Cell& c = cells[{wi, ai}];
+        Measured& c = cells[{wi, ai}];
         c.mops.push_back(m.run.mops());
         c.peak_rss_mib = std::max(c.peak_rss_mib, m.peak_rss_mib);
         if (c.mops.size() > 1 && c.digest != m.run.digest) c.digest_mismatch = true;
@@ -191,7 +192,7 @@ int run_bench(const po::variables_map& vm) {
         glibc = bench::spread_of(cells[{wi, ai}].mops).median;
     for (std::size_t ai = 0; ai < allocs.size(); ++ai) {
       if (!cells.count({wi, ai})) continue;
-      const Cell& c = cells[{wi, ai}];
+      const Measured& c = cells[{wi, ai}];
       bench::Spread s = bench::spread_of(c.mops);
       if (digest && c.digest != digest) digests_agree = false;
       digest = c.digest;

@@ -1,7 +1,8 @@
 // `hakfuzz sweep`: every build switch x environment config from the flag
 // table (or the --quick covering subset, or one --shard of either), each
-// with the deterministic workload, the parallel stress and the path proof;
-// then the equivalence check, the summary table and the reports.
+// with the seeded program through the runner, the parallel stress on the
+// engine and the path proof; then the equivalence check, the summary table
+// and the reports.
 #include <fmt/format.h>
 #include <tbb/info.h>
 
@@ -12,14 +13,16 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 
 #include "cli/build_info.h"
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "cli/progress.h"
-#include "stress/digest.h"
-#include "stress/exec_cell.h"
-#include "stress/report.h"
-#include "stress/sweep.h"
+#include "support/digest.h"
+#include "sweep/exec_cell.h"
+#include "sweep/report.h"
+#include "sweep/sweep.h"
 
 namespace hakfuzz::cli {
 
@@ -31,6 +34,9 @@ namespace {
 // some cells turn inactive (a 52 KiB class that never refills): the proof
 // in cell.cpp, not this number, is what keeps a short run honest.
 constexpr std::uint64_t kDefaultOps = 20000;
+// The runner keeps every freed block as a double-free candidate, so a
+// program's memory grows with its length.
+constexpr std::uint64_t kMaxOps = 1'000'000;
 constexpr int kDefaultThreads = 2;
 constexpr std::size_t kMaxListed = 20;
 
@@ -56,6 +62,16 @@ void probe_writable(const po::variables_map& vm, const char* option) {
   if (!f) throw UsageError(fmt::format("--{} {}: cannot write: {}", option, path, std::strerror(errno)));
 }
 
+// The matrix sets every flag per cell (in memory, or in an --exec child's
+// environment): flags the user exported reach no cell.
+void note_overridden_env(const po::variables_map& vm) {
+  std::string exported;
+  for (const auto& [name, value] : resolve_env(vm)) exported += fmt::format(" {}={}", name, value);
+  if (!exported.empty())
+    std::cout << "note: the sweep's matrix sets every HAKMEM_POOL_* flag per cell, overriding the exported"
+              << exported << " (--exec children get each cell's values too)\n";
+}
+
 }  // namespace
 
 po::options_description sweep_options() {
@@ -66,59 +82,55 @@ po::options_description sweep_options() {
                                    "against each other, masks cut to none, all, one bit and all but one bit")
       ("shard", po::value<std::string>()->default_value("1/1")->value_name("K/N"), "run shard K of N (1-based); shards are "
                                                                 "disjoint and together cover the selection")
-      ("threads", po::value<int>()->default_value(kDefaultThreads)->value_name("N"), "stress worker threads per cell (2..64)")
-      ("jobs", po::value<int>()->default_value(0)->value_name("N"), "cells run at once; 0 = one per hardware thread")
-      ("seed", po::value<std::uint64_t>()->default_value(1)->value_name("S"), "seed of the workload and the stress")
-      ("ops", po::value<std::uint64_t>()->default_value(kDefaultOps)->value_name("N"),
-       "operations per cell and phase: workload steps, stress allocations")
+      // Two at least: with one there is no remote free, and every v2 cell would (rightly) be inactive.
+      ("threads", number("threads", kDefaultThreads, 2, 64), "stress worker threads per cell (2..64)")
+      ("jobs", number("jobs", 0, 0, 256), "cells run at once; 0 = one per hardware thread")
+      ("seed", number<std::uint64_t>("seed", 1, 0, std::numeric_limits<std::uint64_t>::max(), "S"),
+       "seed of the seeded program and the stress")
+      ("ops", number<std::uint64_t>("ops", kDefaultOps, 100, kMaxOps),
+       "operations per cell and phase: program ops, stress allocations")
       ("json", po::value<std::string>()->value_name("FILE"), "write one JSON entry per cell to FILE")
       ("junit", po::value<std::string>()->value_name("FILE"), "write a JUnit XML report to FILE")
       ("exec", po::bool_switch(), "run each cell in a child process with the flags set in its real environment "
                                   "(the pool reads them through getenv)")
-      ("exec-child", po::value<std::size_t>()->value_name("INDEX"), "(internal) run one cell, print its result as JSON");
+      ("exec-child", optional_number<std::uint64_t>("exec-child", 0, sweep::Matrix().size() - 1, "INDEX"),
+       "(internal) run one cell, print its result as JSON");
   // clang-format on
   return d;
 }
 
 int run_sweep(const po::variables_map& vm) {
   const auto [shard_k, shard_n] = parse_shard(vm["shard"].as<std::string>());
-  stress::SweepOptions opts;
-  opts.cell.seed = vm["seed"].as<std::uint64_t>();
-  opts.cell.ops = vm["ops"].as<std::uint64_t>();
-  opts.cell.threads = vm["threads"].as<int>();
+  sweep::SweepOptions opts;
+  opts.cell.seed = get<std::uint64_t>(vm, "seed");
+  opts.cell.ops = get<std::uint64_t>(vm, "ops");
+  opts.cell.threads = get<int>(vm, "threads");
+  opts.jobs = get<int>(vm, "jobs");
   if (vm.count("exec-child")) {
     // One cell of a `--exec` parent: the flags are in this process's environment.
-    stress::Matrix matrix;
-    const std::size_t index = vm["exec-child"].as<std::size_t>();
-    if (index >= matrix.size())
-      throw UsageError(fmt::format("--exec-child {}: the matrix has {} cells", index, matrix.size()));
+    sweep::Matrix matrix;
     opts.cell.process_env = true;
-    std::cout << stress::cell_result_json(stress::run_cell(matrix, matrix.cell(index), opts.cell)) << "\n";
+    const sweep::Cell cell = matrix.cell(get<std::uint64_t>(vm, "exec-child"));
+    std::cout << sweep::cell_result_json(sweep::run_cell(matrix, cell, opts.cell)) << "\n";
     return kExitClean;
   }
   const bool exec = vm["exec"].as<bool>();
   if (exec) {
     const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
-    opts.runner = [self](const stress::Matrix& m, const stress::Cell& c, const stress::CellOptions& o) {
-      return stress::run_cell_in_child(m, c, o, self);
+    opts.runner = [self](const sweep::Matrix& m, const sweep::Cell& c, const sweep::CellOptions& o) {
+      return sweep::run_cell_in_child(m, c, o, self);
     };
   }
-  opts.jobs = vm["jobs"].as<int>();
-  // Two threads at least: with one there is no remote free, and every v2 cell
-  // would (rightly) be inactive.
-  if (opts.cell.threads < 2 || opts.cell.threads > 64) throw UsageError("--threads must be in 2..64");
-  if (opts.jobs < 0 || opts.jobs > 256) throw UsageError("--jobs must be in 0..256");
-  if (opts.cell.ops < 100 || opts.cell.ops > 100'000'000) throw UsageError("--ops must be in 100..100000000");
   const bool quick = vm["quick"].as<bool>();
   probe_writable(vm, "json");
   probe_writable(vm, "junit");
 
-  stress::Matrix matrix;
-  std::vector<stress::Cell> selection = quick ? matrix.quick() : matrix.all();
+  sweep::Matrix matrix;
+  std::vector<sweep::Cell> selection = quick ? matrix.quick() : matrix.all();
   const std::size_t selected = selection.size();
-  std::vector<stress::Cell> cells = stress::select_shard(matrix, selection, shard_k, shard_n);
+  std::vector<sweep::Cell> cells = sweep::select_shard(matrix, selection, shard_k, shard_n);
 
-  stress::RunInfo info;
+  sweep::RunInfo info;
   info.seed = opts.cell.seed;
   info.ops = opts.cell.ops;
   info.threads = opts.cell.threads;
@@ -133,38 +145,39 @@ int run_sweep(const po::variables_map& vm) {
                    matrix.size(), info.shard, exec ? ", each cell in a child process" : "", matrix.shape(),
                    info.build)
             << std::flush;
+  note_overridden_env(vm);
 
   auto t0 = std::chrono::steady_clock::now();
-  stress::SweepProgress progress;
-  std::vector<stress::CellResult> results;
+  sweep::SweepProgress progress;
+  std::vector<sweep::CellResult> results;
   {
     ProgressLine line(progress, cells.size());
-    results = stress::run_sweep(matrix, cells, opts, progress);
+    results = sweep::run_sweep(matrix, cells, opts, progress);
   }
-  std::size_t broken_keys = stress::check_equivalence(matrix, results);
+  std::size_t broken_keys = sweep::check_equivalence(matrix, results);
   info.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   std::size_t passed = 0, listed = 0;
   std::string failures;
-  for (const stress::CellResult& r : results) {
-    if (r.status == stress::Status::pass) {
+  for (const sweep::CellResult& r : results) {
+    if (r.status == sweep::CellStatus::pass) {
       ++passed;
       continue;
     }
     if (listed++ >= kMaxListed) continue;
-    failures += fmt::format("  cell {:04} {} [{}] digest {}\n", r.cell.index, stress::status_name(r.status),
-                            matrix.describe(r.cell), r.has_digest ? stress::hex64(r.digest) : "-");
+    failures += fmt::format("  cell {:04} {} [{}] digest {}\n", r.cell.index, sweep::status_name(r.status),
+                            matrix.describe(r.cell), r.has_digest ? support::hex64(r.digest) : "-");
     for (std::size_t i = 0; i < r.notes.size() && i < 4; ++i) failures += "      " + r.notes[i] + "\n";
   }
-  std::cout << "\n" << stress::summary_table(matrix, results);
+  std::cout << "\n" << sweep::summary_table(matrix, results);
   if (!failures.empty()) {
     std::cout << "\nnot passed"
               << (listed > kMaxListed ? fmt::format(" (first {} of {})", kMaxListed, listed) : "") << ":\n"
               << failures;
   }
   if (broken_keys) std::cout << fmt::format("{} equivalence classes disagree on their digest\n", broken_keys);
-  if (vm.count("json")) stress::write_json(vm["json"].as<std::string>(), matrix, info, results);
-  if (vm.count("junit")) stress::write_junit(vm["junit"].as<std::string>(), matrix, info, results);
+  if (vm.count("json")) sweep::write_json(vm["json"].as<std::string>(), matrix, info, results);
+  if (vm.count("junit")) sweep::write_junit(vm["junit"].as<std::string>(), matrix, info, results);
   std::cout << fmt::format("\n{} passed, {} failed ({} configs in {:.1f} s)\n", passed,
                            results.size() - passed, results.size(), info.wall_seconds);
   return passed == results.size() ? kExitClean : kExitFinding;

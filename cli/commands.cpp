@@ -20,6 +20,10 @@ const std::vector<Command>& commands() {
        run_flags},
       {"fuzz", "fuzz a target (libFuzzer in clang builds, the built-in engine in g++ builds)", nullptr,
        nullptr, nullptr, run_fuzz},
+      {"explore",
+       "every interleaving of a schedule program within a preemption bound (dfs), or seeded PCT / random "
+       "runs",
+       explore_options, run_explore, "FILE|DIR..."},
       {"repro", "replay inputs deterministically: verdict, reproducibility k/N, determinism check, op trace",
        repro_options, run_repro, "FILE|DIR..."},
       {"decode", "print a binary fuzz input as a readable trace", decode_options, run_decode, "FILE"},

@@ -61,6 +61,8 @@ po::options_description bench_options();
 int run_bench(const po::variables_map& vm);
 po::options_description ab_options();
 int run_ab(const po::variables_map& vm);
+po::options_description explore_options();
+int run_explore(const po::variables_map& vm);
 
 // A process libFuzzer started (or our supervised engine child): the target
 // travels in HAKFUZZ_FUZZ_TARGET and argv has no subcommand word.

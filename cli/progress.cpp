@@ -17,7 +17,7 @@ std::string clock_text(double seconds) {
 
 }  // namespace
 
-ProgressLine::ProgressLine(const stress::SweepProgress& progress, std::size_t total)
+ProgressLine::ProgressLine(const sweep::SweepProgress& progress, std::size_t total)
     : progress_(progress), total_(total), tty_(isatty(fileno(stderr)) != 0) {
   next_plain_ = std::max<std::size_t>(total_ / 10, 1);
   thread_ = std::thread([this] { loop(); });

@@ -7,13 +7,13 @@
 #include <mutex>
 #include <thread>
 
-#include "stress/sweep.h"
+#include "sweep/sweep.h"
 
 namespace hakfuzz::cli {
 
 class ProgressLine {
  public:
-  ProgressLine(const stress::SweepProgress& progress, std::size_t total);
+  ProgressLine(const sweep::SweepProgress& progress, std::size_t total);
   ~ProgressLine();  // stops and draws the last state
   void stop();
 
@@ -21,7 +21,7 @@ class ProgressLine {
   void loop();
   void draw(bool final);
 
-  const stress::SweepProgress& progress_;
+  const sweep::SweepProgress& progress_;
   const std::size_t total_;
   const bool tty_;
   const std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();

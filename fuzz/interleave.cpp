@@ -1,8 +1,9 @@
 #include "fuzz/interleave.h"
 
+#include <array>
 #include <atomic>
 #include <map>
-#include <sstream>
+#include "fuzz/interleave_plan.h"
 
 #include "fuzz/plants.h"
 #include "support/digest.h"
@@ -15,16 +16,6 @@ using hakmem::BlockKind;
 using hakmem::FreeOutcome;
 using hakmem::Verdict;
 using model::Block;
-
-constexpr std::uint32_t kNone = UINT32_MAX;
-
-// One op of the program, its operands resolved to block ids.
-struct Planned {
-  Op op;
-  std::uint32_t block = kNone;  // alloc: the block it makes; free, bad_free: the one it aims at
-  bool barrier = false;         // check, refresh: run alone, on the driver
-  std::string skip;             // why the op does not run ("" when it does)
-};
 
 enum class Life : std::uint8_t { planned, live, freeing, freed };
 
@@ -53,30 +44,19 @@ hakmem::EnvSource env_of(hakmem::Config c) {
   return hakmem::map_env(c.env_vars());
 }
 
-std::string describe_arg(int point, std::uint64_t arg) {
-  if (point >= hakmem::sched::kNumPoints) return "";
-  switch (hakmem::sched::point_info(static_cast<hakmem::sched::Point>(point)).arg) {
-    case hakmem::sched::PointArg::block:
-      return " slab " + std::to_string(arg >> 8) + " block " + std::to_string(arg & 0xFF);
-    case hakmem::sched::PointArg::word:
-      return " slab " + std::to_string(arg >> 8) + " word " + std::to_string(arg & 0xFF);
-    case hakmem::sched::PointArg::slab:
-      return " slab " + std::to_string(arg);
-    case hakmem::sched::PointArg::cls:
-      return " class " + std::to_string(arg);
-    case hakmem::sched::PointArg::none:
-      break;
-  }
-  return "";
-}
-
 class Interleaver final : public ControlledClient {
  public:
   Interleaver(const Program& p, RecordingStrategy& s, const InterleaveOptions& o)
       : program_(p), strategy_(s), options_(o), routing_(p.config), slots_(kMaxThreads) {}
 
   InterleaveResult run() {
-    plan();
+    plan_ = plan_interleaving(program_, options_.max_ops);
+    for (const PlannedOp& p : plan_)
+      if (p.op.code() == OpCode::alloc) {
+        blocks_.push_back({});
+        blocks_.back().b.size = p.op.alloc_size();
+        blocks_.back().b.owner = p.op.thread();
+      }
     hakmem::PoolOptions po;
     po.env = env_of(program_.config);
     po.arena_bytes = kRunnerArenaBytes;
@@ -133,59 +113,6 @@ class Interleaver final : public ControlledClient {
   }
 
  private:
-  // ------------------------------------------------------------ before the run
-  void plan() {
-    std::vector<std::uint32_t> live;  // block ids in allocation order
-    const std::size_t n = std::min(program_.ops.size(), options_.max_ops);
-    for (std::size_t i = 0; i < n; ++i) {
-      Planned p{program_.ops[i]};
-      switch (p.op.code()) {
-        case OpCode::alloc:
-          p.block = static_cast<std::uint32_t>(blocks_.size());
-          blocks_.push_back({});
-          blocks_.back().b.size = p.op.alloc_size();
-          blocks_.back().b.owner = p.op.thread();
-          live.push_back(p.block);
-          break;
-        case OpCode::free:
-          if (live.empty()) {
-            p.skip = "nothing live";
-            break;
-          }
-          p.block = live[p.op.pick() % live.size()];
-          std::erase(live, p.block);
-          break;
-        case OpCode::bad_free:
-          p.block = bad_free_target(p.op, live);
-          if (p.block == kNone && p.op.bad_kind() != BadKind::stack &&
-              p.op.bad_kind() != BadKind::unused_slab)
-            p.skip = "no block to aim at";
-          if (p.op.bad_kind() == BadKind::double_free) p.skip = "double frees race reuse here: not run";
-          break;
-        case OpCode::refresh:
-        case OpCode::check:
-          p.barrier = true;
-          break;
-        case OpCode::fault:
-          p.skip = "faults do not take part";
-          break;
-        case OpCode::exit:
-          break;
-      }
-      plan_.push_back(std::move(p));
-    }
-  }
-
-  std::uint32_t bad_free_target(const Op& op, const std::vector<std::uint32_t>& live) const {
-    std::vector<std::uint32_t> pool;
-    for (std::uint32_t id : live)
-      if (op.bad_kind() == BadKind::interior ||
-          (op.bad_kind() == BadKind::slab_header && hakmem::size_class_of(blocks_[id].b.size) >= 0))
-        pool.push_back(id);
-    if (op.bad_kind() != BadKind::interior && op.bad_kind() != BadKind::slab_header) return kNone;
-    return pool.empty() ? kNone : pool[op.bad_pick() % pool.size()];
-  }
-
   // ------------------------------------------------------------ the run
   void find(FindingKind kind, std::size_t op, const std::string& what) {
     if (!out_.run.finding) out_.run.finding = Finding{kind, op, what};
@@ -195,8 +122,8 @@ class Interleaver final : public ControlledClient {
       notes_.push_back({controller_ ? controller_->steps().size() : steps_.size(), op, line});
   }
 
-  bool deps_met(const Planned& p) const {
-    if (p.op.code() == OpCode::free || (p.op.code() == OpCode::bad_free && p.block != kNone))
+  bool deps_met(const PlannedOp& p) const {
+    if (p.op.code() == OpCode::free || (p.op.code() == OpCode::bad_free && p.block != kNoBlock))
       return blocks_[p.block].life != Life::planned;
     return true;
   }
@@ -206,7 +133,7 @@ class Interleaver final : public ControlledClient {
     bool offered = false;
     for (;;) {
       while (!out_.run.finding && next < plan_.size() && !offered) {
-        Planned& p = plan_[next];
+        PlannedOp& p = plan_[next];
         if (!p.skip.empty()) {
           note(next, std::string(op_name(p)) + " (skipped: " + p.skip + ")");
           ++next;
@@ -219,7 +146,7 @@ class Interleaver final : public ControlledClient {
         }
         const int t = p.op.thread();
         if (!deps_met(p) || !controller_->idle(t)) break;
-        if (p.op.code() == OpCode::bad_free && p.block != kNone && blocks_[p.block].life != Life::live) {
+        if (p.op.code() == OpCode::bad_free && p.block != kNoBlock && blocks_[p.block].life != Life::live) {
           note(next++, std::string(op_name(p)) + " (skipped: its block is being freed)");
           continue;
         }
@@ -287,14 +214,14 @@ class Interleaver final : public ControlledClient {
   }
 
   void prepare(int t, std::size_t i) {
-    const Planned& p = plan_[i];
+    const PlannedOp& p = plan_[i];
     Slot& s = slots_[t];
     s.code.store(static_cast<std::uint8_t>(p.op.code()), std::memory_order_relaxed);
     if (p.op.code() == OpCode::alloc) s.size.store(p.op.alloc_size(), std::memory_order_relaxed);
     if (p.op.code() == OpCode::free) s.ptr.store(blocks_[p.block].b.ptr, std::memory_order_relaxed);
     if (p.op.code() == OpCode::bad_free) {
       static int outside_every_arena = 0;
-      bad_[t] = model::craft_bad_free(p.op.bad_kind(), p.block == kNone ? nullptr : &blocks_[p.block].b,
+      bad_[t] = model::craft_bad_free(p.op.bad_kind(), p.block == kNoBlock ? nullptr : &blocks_[p.block].b,
                                       p.op.bad_offset(), pool_->arena_base() + kRunnerArenaBytes,
                                       &outside_every_arena, routing_);
       s.ptr.store(bad_[t].ptr, std::memory_order_relaxed);
@@ -302,7 +229,7 @@ class Interleaver final : public ControlledClient {
   }
 
   void started(int t, std::size_t i) {
-    const Planned& p = plan_[i];
+    const PlannedOp& p = plan_[i];
     if (p.op.code() == OpCode::exit) {
       for (Tracked& b : blocks_)
         if (b.b.owner == t) b.owner_exiting = true;
@@ -317,7 +244,7 @@ class Interleaver final : public ControlledClient {
   }
 
   void done(int t, std::size_t i) {
-    const Planned& p = plan_[i];
+    const PlannedOp& p = plan_[i];
     const Slot& s = slots_[t];
     const std::string who = "t" + std::to_string(t) + " ";
     switch (p.op.code()) {
@@ -394,7 +321,7 @@ class Interleaver final : public ControlledClient {
   }
 
   void run_barrier(std::size_t i) {
-    const Planned& p = plan_[i];
+    const PlannedOp& p = plan_[i];
     if (p.op.code() == OpCode::refresh) {
       const hakmem::Config c = p.op.refresh_config();
       routing_ = model::Routing(c);
@@ -438,11 +365,10 @@ class Interleaver final : public ControlledClient {
     if (out_.run.finding) return;
     check(end);
     if (out_.run.finding) return;
-    if (auto wrong = out_.run.tally.check_counters(pool_->stats(), false))
-      find(FindingKind::counter, end, *wrong);
+    if (auto wrong = out_.run.tally.check_counters(pool_->stats())) find(FindingKind::counter, end, *wrong);
   }
 
-  static const char* op_name(const Planned& p) {
+  static const char* op_name(const PlannedOp& p) {
     static const char* const names[] = {"alloc", "free", "bad_free", "refresh", "fault", "check", "exit"};
     return names[static_cast<int>(p.op.code())];
   }
@@ -455,19 +381,7 @@ class Interleaver final : public ControlledClient {
     };
     for (std::size_t k = 0; k < steps_.size(); ++k) {
       flush_notes(k);
-      const Step& s = steps_[k];
-      std::string line = "  t" + std::to_string(s.thread) + " " + point_name(s.point);
-      if (s.point == kPointJobBegin)
-        line += s.arg == Controller::kExitJob ? " exit" : " op " + std::to_string(s.arg);
-      else
-        line += describe_arg(s.point, s.arg);
-      if (s.result) {
-        std::ostringstream hex;
-        hex << std::hex << *s.result;
-        line += " -> 0x" + hex.str();
-      }
-      if (s.preemption) line += "  (preemption)";
-      out_.run.trace.push_back(line);
+      out_.run.trace.push_back("  " + describe_step(steps_[k]));
     }
     flush_notes(SIZE_MAX);
   }
@@ -483,7 +397,7 @@ class Interleaver final : public ControlledClient {
   model::Routing routing_;
   std::unique_ptr<PoolUnderTest> pool_;
   Controller* controller_ = nullptr;
-  std::vector<Planned> plan_;
+  std::vector<PlannedOp> plan_;
   std::vector<Tracked> blocks_;
   std::vector<Slot> slots_;
   std::array<std::size_t, kMaxThreads> running_op_{};

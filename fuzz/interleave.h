@@ -26,7 +26,7 @@ namespace hakfuzz {
 
 struct InterleaveOptions {
   bool trace = false;
-  Flavour flavour = Flavour::stats_on;  // the tester's flavour has the points
+  Flavour flavour = Flavour::tester;  // the one with the schedule points
   std::optional<const PlantSpec*> plant;
   std::size_t max_ops = 256;        // programs are cut here: exploration wants them small
   std::size_t max_steps = 1 << 20;  // a run longer than this is a finding (a livelock)

@@ -159,10 +159,57 @@ std::vector<std::uintptr_t> probe_addresses(const Block& b) {
           slab + kSlabSize - bs};
 }
 
+// ---------------------------------------------------------------- faults
+
+std::optional<std::string> check_acquisitions(BlockKind wanted, BlockKind got, std::uint64_t first,
+                                              std::uint64_t made, const FaultWindow& w) {
+  auto acq = [&](std::uint64_t i) { return "#" + std::to_string(i) + (w.fails(i) ? " (fails)" : " (ok)"); };
+  std::string seen;
+  for (std::uint64_t i = first; i < first + made; ++i) seen += " " + acq(i);
+  if (made == 0) seen = " none";
+  BlockKind want = wanted;
+  bool plausible = true;
+  switch (wanted) {
+    case BlockKind::large:
+      plausible = made == 1;
+      want = plausible && w.fails(first) ? BlockKind::none : BlockKind::large;
+      break;
+    case BlockKind::v1:
+      plausible = made <= 1;
+      want = made == 1 && w.fails(first) ? BlockKind::none : BlockKind::v1;
+      break;
+    case BlockKind::v2:
+      if (made == 0 || !w.fails(first)) {
+        plausible = made <= 1;  // a fresh slab serves the allocation that acquired it
+        want = BlockKind::v2;
+      } else {
+        plausible = made <= 2;  // the refill failed: v1 serves, acquiring at most once
+        want = made == 2 && w.fails(first + 1) ? BlockKind::none : BlockKind::v1;
+      }
+      break;
+    case BlockKind::none:
+      break;
+  }
+  const std::string route = std::string(hakmem::block_kind_name(wanted)) + " route, acquisitions" + seen;
+  if (!plausible) return route + ": more page acquisitions than the route makes";
+  if (got != want)
+    return route + ": the pool returned " + (got == BlockKind::none ? "null" : hakmem::block_kind_name(got)) +
+           ", the model expects " + (want == BlockKind::none ? "null" : hakmem::block_kind_name(want));
+  return std::nullopt;
+}
+
+bool v2_refill_failed(BlockKind wanted, std::uint64_t first, std::uint64_t made, const FaultWindow& w) {
+  return wanted == BlockKind::v2 && made > 0 && w.fails(first);
+}
+
 // ---------------------------------------------------------------- telemetry
 
-void Tally::alloc(int cls, bool routed, BlockKind landed) {
+void Tally::alloc(int cls, bool routed, BlockKind landed, bool refill_failed) {
   if (routed) ++counters[cls][static_cast<int>(V2Stat::alloc_calls)];
+  if (refill_failed) {
+    ++counters[cls][static_cast<int>(V2Stat::alloc_refill_fail)];
+    ++counters[cls][static_cast<int>(V2Stat::alloc_fallback_v1)];
+  }
   switch (landed) {
     case BlockKind::v2:
       ++allocs, ++v2_allocs[cls];
@@ -229,13 +276,13 @@ Tally& Tally::operator+=(const Tally& o) {
   return *this;
 }
 
-std::optional<std::string> Tally::check_counters(const hakmem::StatsSnapshot& s,
-                                                 bool faults_ever_armed) const {
+std::optional<std::string> Tally::check_counters(const hakmem::StatsSnapshot& s) const {
   if (!s.compiled) return std::nullopt;
   for (int row = 0; row < hakmem::kNumStatRows; ++row) {
-    for (V2Stat exact : {V2Stat::alloc_calls, V2Stat::free_calls, V2Stat::free_fast, V2Stat::free_fallback_v1,
-                         V2Stat::page_of_fail_header_missing, V2Stat::page_of_fail_out_of_range,
-                         V2Stat::page_of_fail_misaligned, V2Stat::page_of_fail_unknown}) {
+    for (V2Stat exact :
+         {V2Stat::alloc_calls, V2Stat::alloc_refill_fail, V2Stat::alloc_fallback_v1, V2Stat::free_calls,
+          V2Stat::free_fast, V2Stat::free_fallback_v1, V2Stat::page_of_fail_header_missing,
+          V2Stat::page_of_fail_out_of_range, V2Stat::page_of_fail_misaligned, V2Stat::page_of_fail_unknown}) {
       if (s.get(row, exact) != expected(row, exact))
         return std::string("counter ") + hakmem::v2_stat_name(exact) + " of row " + std::to_string(row) +
                " is " + std::to_string(s.get(row, exact)) + ", model expects " +
@@ -243,10 +290,6 @@ std::optional<std::string> Tally::check_counters(const hakmem::StatsSnapshot& s,
     }
     if (s.get(row, V2Stat::alloc_fast) + s.get(row, V2Stat::alloc_refill) != s.get(row, V2Stat::alloc_calls))
       return "alloc_fast + alloc_refill != alloc_calls in row " + std::to_string(row);
-    if (s.get(row, V2Stat::alloc_refill_fail) != s.get(row, V2Stat::alloc_fallback_v1))
-      return "alloc_refill_fail != alloc_fallback_v1 in row " + std::to_string(row);
-    if (!faults_ever_armed && s.get(row, V2Stat::alloc_refill_fail) != 0)
-      return "a refill failed with no fault ever armed (row " + std::to_string(row) + ")";
   }
   return std::nullopt;
 }
@@ -300,6 +343,22 @@ std::uint64_t LiveSet::live_bytes() const {
 void LiveSet::orphan_blocks_of(int thread) {
   for (Block& b : live_)
     if (b.owner == thread) b.orphaned = true;
+}
+
+// ---------------------------------------------------------------- frees by any thread
+
+bool route_fits(BlockKind kind, FreeRoute route) {
+  switch (kind) {
+    case BlockKind::v2:
+      return route == FreeRoute::v2_local || route == FreeRoute::v2_remote;
+    case BlockKind::v1:
+      return route == FreeRoute::v1;
+    case BlockKind::large:
+      return route == FreeRoute::large;
+    case BlockKind::none:
+      return false;
+  }
+  return false;
 }
 
 }  // namespace hakfuzz::model

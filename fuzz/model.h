@@ -96,6 +96,31 @@ Verdict geometric_verdict(const Block& b, std::uintptr_t addr);
 // The addresses around a block the page_of probes visit.
 std::vector<std::uintptr_t> probe_addresses(const Block& b);
 
+// ---------------------------------------------------------------- faults
+// A fault plan fails page acquisitions nth .. nth+count-1, counted from the
+// moment it is set; the pool's OsCounters::acquisitions counts the same way.
+// So the model knows which acquisition of an allocation failed, and what the
+// allocation must then have returned:
+//   large  one acquisition: null if it failed, else a large block
+//   v1     none (a free block on a v1 page) or one: null if it failed
+//   v2     none (cache, current, partial, orphan or cold page) or a fresh
+//          slab: if that acquisition failed the allocation falls back to v1,
+//          which serves from a page it has or acquires once more (null only
+//          if that fails too)
+struct FaultWindow {
+  std::uint64_t nth = 0, count = 0;  // nth 0: nothing fails
+  bool fails(std::uint64_t acquisition) const {
+    return nth != 0 && acquisition >= nth && acquisition - nth < count;
+  }
+};
+// `wanted`: the route the config gives the size; `got`: where the block
+// landed (none: null); the allocation made acquisitions first .. first+made-1.
+// The divergence as text, or nullopt.
+std::optional<std::string> check_acquisitions(BlockKind wanted, BlockKind got, std::uint64_t first,
+                                              std::uint64_t made, const FaultWindow& w);
+// Did this allocation's v2 refill fail (alloc_refill_fail, alloc_fallback_v1)?
+bool v2_refill_failed(BlockKind wanted, std::uint64_t first, std::uint64_t made, const FaultWindow& w);
+
 // ---------------------------------------------------------------- telemetry
 using PerClass = std::array<std::uint64_t, hakmem::kNumClasses>;
 using CounterTable = std::array<std::array<std::uint64_t, hakmem::kNumV2Stats>, hakmem::kNumStatRows>;
@@ -110,19 +135,20 @@ struct Tally {
   CounterTable counters{};  // the counters the model can count exactly (see check_counters)
 
   // An allocation of class `cls` (-1: large) that entered v2 when `routed`,
-  // landing as `landed` (none: null).
-  void alloc(int cls, bool routed, BlockKind landed);
+  // landing as `landed` (none: null); `refill_failed`: its v2 refill found
+  // no page (known exactly from the fault plan).
+  void alloc(int cls, bool routed, BlockKind landed, bool refill_failed = false);
   void free(const FreeOutcome& o);
   std::uint64_t remote_frees() const;
   std::uint64_t expected(int row, hakmem::V2Stat s) const { return counters[row][static_cast<int>(s)]; }
   Tally& operator+=(const Tally& o);
 
-  // The pool's counters against the tally: alloc_calls, free_calls,
-  // free_fast, free_fallback_v1 and every page_of_fail_* exactly; the refill
-  // counters by their relations (fast + refill = calls, refill_fail =
-  // fallback_v1, and no refill failure unless faults were ever armed).
+  // The pool's counters against the tally: alloc_calls, alloc_refill_fail,
+  // alloc_fallback_v1, free_calls, free_fast, free_fallback_v1 and every
+  // page_of_fail_* exactly; alloc_fast and alloc_refill by their relation
+  // (fast + refill = calls).
   // The first mismatch, or nullopt. Nothing to check when compiled out.
-  std::optional<std::string> check_counters(const hakmem::StatsSnapshot& s, bool faults_ever_armed) const;
+  std::optional<std::string> check_counters(const hakmem::StatsSnapshot& s) const;
 };
 
 // ---------------------------------------------------------------- live set
@@ -155,5 +181,13 @@ class LiveSet {
   std::map<std::uintptr_t, std::uint64_t> freed_by_addr_;
   std::uint64_t next_id_ = 1;
 };
+
+// ---------------------------------------------------------------- frees by any thread
+// Whether an accepted free of a live block of `kind` took a route the kind
+// allows when which thread owns the block's page is unknown (the stress
+// engine: any worker frees any block, and TBB runs a worker on any of its
+// threads): a v2 block v2_local or v2_remote, a v1 block v1, a large block
+// large. A rejection never fits.
+bool route_fits(BlockKind kind, FreeRoute route);
 
 }  // namespace hakfuzz::model

@@ -104,28 +104,24 @@ class Runner {
   void do_alloc(const Op& op) {
     const std::size_t size = op.alloc_size();
     const int cls = hakmem::size_class_of(size);
+    const BlockKind want = routing_.kind_for(size);
+    const std::uint64_t before = pool_->os_counters().acquisitions;
     auto* p = static_cast<char*>(pool_alloc(size));
+    const std::uint64_t made = pool_->os_counters().acquisitions - before;
     note("alloc " + std::to_string(size) + " -> " + where(p));
     digest_.mix(p ? (pool_->arena_offset(p) ? *pool_->arena_offset(p) : 1ull << 63) : 0);
     const hakmem::BlockInfo info = p ? pool_->block_info(p) : hakmem::BlockInfo{};
-    result_.tally.alloc(cls, routing_.routed(cls), p ? info.kind : BlockKind::none);
-    if (!p) {
-      if (!faults_armed_)
-        find(FindingKind::alloc_null,
-             "alloc(" + std::to_string(size) + ") returned null with no fault armed");
-      return;
-    }
+    const BlockKind got = p ? info.kind : BlockKind::none;
+    result_.tally.alloc(cls, routing_.routed(cls), got,
+                        model::v2_refill_failed(want, before + 1, made, faults_));
+    if (auto wrong = model::check_acquisitions(want, got, before + 1, made, faults_))
+      return find(p ? FindingKind::alloc_route : FindingKind::alloc_null,
+                  "alloc(" + std::to_string(size) + "): " + *wrong);
+    if (!p) return;
     digest_.mix(info.usable);
     if (!info.live || info.usable < std::max<std::size_t>(size, 1))
       return find(FindingKind::usable_size, "alloc(" + std::to_string(size) + "): usable " +
                                                 std::to_string(info.usable) + " < request");
-    const BlockKind want = routing_.kind_for(size);
-    // A failed v2 refill may legitimately land in v1 while faults are armed.
-    const bool fallback_ok = faults_armed_ && want == BlockKind::v2 && info.kind == BlockKind::v1;
-    if (info.kind != want && !fallback_ok)
-      return find(FindingKind::alloc_route, std::string("alloc routed to ") +
-                                                hakmem::block_kind_name(info.kind) + ", model expects " +
-                                                hakmem::block_kind_name(want));
     Block b{p, size, info.usable, info.kind, info.cls, 0, thread_};
     if (auto overlap = live_.add(b)) return find(FindingKind::overlap, *overlap);
     model::fill(live_.blocks().back());
@@ -230,16 +226,16 @@ class Runner {
     note("refresh " + pool_->config().describe());
   }
 
+  // The plan counts acquisitions from now on, as the pool's counter does.
   void do_fault(const Op& op) {
     hakmem::FaultPlan plan;
-    faults_armed_ = op.fault_nth() != 0;
-    if (faults_armed_) {
-      plan.fail_nth = static_cast<std::uint64_t>(op.fault_nth());
-      plan.fail_count = static_cast<std::uint64_t>(op.fault_count());
-      ever_armed_ = true;
+    faults_ = {};
+    if (op.fault_nth() != 0) {
+      plan.fail_nth = faults_.nth = static_cast<std::uint64_t>(op.fault_nth());
+      plan.fail_count = faults_.count = static_cast<std::uint64_t>(op.fault_count());
     }
     pool_->set_fault_plan(plan);
-    note(faults_armed_ ? "fault armed" : "fault disarmed");
+    note(faults_.nth ? "fault armed" : "fault disarmed");
   }
 
   void do_check() {
@@ -266,8 +262,7 @@ class Runner {
     while (!result_.finding && !live_.empty()) do_free(0);
     if (!result_.finding) do_check();
     if (result_.finding) return;
-    if (auto wrong = result_.tally.check_counters(pool_->stats(), ever_armed_))
-      find(FindingKind::counter, *wrong);
+    if (auto wrong = result_.tally.check_counters(pool_->stats())) find(FindingKind::counter, *wrong);
   }
 
   const Program& program_;
@@ -275,7 +270,7 @@ class Runner {
   model::Routing routing_;
   std::unique_ptr<PoolUnderTest> pool_;
   ThreadTeam* team_ = nullptr;
-  bool faults_armed_ = false, ever_armed_ = false;
+  model::FaultWindow faults_;
   int thread_ = 0;  // the current op's logical thread
   std::size_t op_index_ = 0;
   model::LiveSet live_;

@@ -102,7 +102,7 @@ ScheduleSpec parse_schedule(const std::string& line) {
 InterleaveOptions interleave_target_options(bool trace) {
   InterleaveOptions o;
   o.trace = trace;
-  o.flavour = Flavour::stats_on;  // TODO(points): the tester's flavour
+  o.flavour = Flavour::tester;
   return o;
 }
 

@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "stress/rng.h"
+#include "support/rng.h"
 
 namespace hakfuzz::stress {
 
@@ -37,8 +37,8 @@ inline void put_canary(void* p, std::uint64_t head, std::size_t size, std::uint6
   write_word(p, 0, head);
   write_word(p, 8, aux);
   for (std::size_t off = kPatternStride; off + 16 <= size; off += kPatternStride)
-    write_word(p, off, mix64(head + off));
-  write_word(p, size - 8, mix64(head ^ aux));
+    write_word(p, off, support::mix64(head + off));
+  write_word(p, size - 8, support::mix64(head ^ aux));
 }
 
 inline std::uint64_t canary_head_of(const void* p) { return read_word(p, 0); }
@@ -50,8 +50,8 @@ inline std::size_t check_canary(const void* p) {
   const std::size_t size = canary_size(head);
   if (size < kMinCanarySize) return 0;
   for (std::size_t off = kPatternStride; off + 16 <= size; off += kPatternStride)
-    if (read_word(p, off) != mix64(head + off)) return 0;
-  return read_word(p, size - 8) == mix64(head ^ read_word(p, 8)) ? size : 0;
+    if (read_word(p, off) != support::mix64(head + off)) return 0;
+  return read_word(p, size - 8) == support::mix64(head ^ read_word(p, 8)) ? size : 0;
 }
 
 }  // namespace hakfuzz::stress

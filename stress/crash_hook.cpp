@@ -7,21 +7,11 @@
 #include <iterator>
 #include <utility>
 
+#include "support/sanitizer.h"
+
 namespace hakfuzz::stress {
 
 namespace {
-
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool kSanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
-#else
-constexpr bool kSanitized = false;
-#endif
 
 constexpr int kSignals[] = {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL};
 std::function<void(int)>* g_hook = nullptr;
@@ -39,7 +29,7 @@ void on_signal(int sig) {
 
 }  // namespace
 
-bool CrashHook::supported() { return !kSanitized; }
+bool CrashHook::supported() { return !support::kSanitizedBuild; }
 
 CrashHook::CrashHook(std::function<void(int)> hook) {
   if (!supported()) return;

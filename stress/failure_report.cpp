@@ -13,8 +13,8 @@ std::string replay_path_for(const std::string& report_path) {
   return (has_ext ? report_path.substr(0, dot) : report_path) + ".remote";
 }
 
-void write_failure_report(const std::string& path, const RunHeader& header, const DriverSpec& spec,
-                          const DriverResult& result, const Replay& replay, const std::string& replay_file,
+void write_failure_report(const std::string& path, const RunHeader& header, const StressSpec& spec,
+                          const StressResult& result, const Replay& replay, const std::string& replay_file,
                           const ReplayVerdict& verdict) {
   using nlohmann::json;
   json workers = json::array();
@@ -23,6 +23,9 @@ void write_failure_report(const std::string& path, const RunHeader& header, cons
     for (const LoggedOp& op : result.last_ops[w]) ops.push_back(describe_op(op));
     workers.push_back({{"worker", w}, {"last_ops", ops}});
   }
+  json findings = json::array();
+  for (const Finding& f : result.findings)
+    findings.push_back({{"kind", finding_kind_name(f.kind)}, {"op", f.op_index}, {"what", f.what}});
   json rounds = json::array();
   for (const RoundReport& r : result.rounds)
     rounds.push_back({{"round", r.round},
@@ -30,11 +33,14 @@ void write_failure_report(const std::string& path, const RunHeader& header, cons
                       {"frees", r.frees},
                       {"live_blocks", r.live_blocks},
                       {"live_bytes", r.live_bytes},
+                      {"remote_frees", r.remote_frees},
+                      {"remote_pending", r.remote_pending},
                       {"rss_kb", r.rss_kb}});
   json doc = {
       {"seed", header.seed},
       {"config", header.config},
       {"flavour", header.flavour},
+      {"plant", header.plant},
       {"build", header.build},
       {"spec",
        {{"mode", stress_mode_name(spec.mode)},
@@ -44,9 +50,8 @@ void write_failure_report(const std::string& path, const RunHeader& header, cons
         {"size_mix", size_mix_name(spec.mix)},
         {"remote_ratio", spec.remote_ratio},
         {"working_set", spec.working_set},
-        {"rounds", spec.rounds},
-        {"plant_canary", spec.plant_canary}}},
-      {"findings", result.findings},
+        {"rounds", spec.rounds}}},
+      {"findings", findings},
       {"workers", workers},
       {"rounds", rounds},
       {"peak_rss_kb", result.peak_rss_kb},

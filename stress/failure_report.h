@@ -5,8 +5,8 @@
 #include <string>
 
 #include "hakmem/types.h"
+#include "stress/engine.h"
 #include "stress/replay.h"
-#include "stress/stress_driver.h"
 
 namespace hakfuzz::stress {
 
@@ -14,6 +14,7 @@ struct RunHeader {
   std::uint64_t seed = 0;
   std::string config;   // Config::describe()
   std::string flavour;  // stats_off or stats_on
+  std::string plant;    // the planted bug (fuzz/plants.def), empty for the real pool
   std::string build;
 };
 
@@ -21,8 +22,8 @@ struct RunHeader {
 std::string replay_path_for(const std::string& report_path);
 
 // Throws std::runtime_error when a file cannot be written.
-void write_failure_report(const std::string& path, const RunHeader& header, const DriverSpec& spec,
-                          const DriverResult& result, const Replay& replay, const std::string& replay_file,
+void write_failure_report(const std::string& path, const RunHeader& header, const StressSpec& spec,
+                          const StressResult& result, const Replay& replay, const std::string& replay_file,
                           const ReplayVerdict& verdict);
 
 }  // namespace hakfuzz::stress

@@ -26,6 +26,8 @@ class TicketCounter {
   // Relaxed: the ticket orders, it must not synchronise (TSan would then
   // miss the allocator's own races).
   std::uint64_t take() { return next_.fetch_add(1, std::memory_order_relaxed); }
+  // The next ticket, without taking it (names where a quiescent check ran).
+  std::uint64_t peek() const { return next_.load(std::memory_order_relaxed); }
 
  private:
   std::atomic<std::uint64_t> next_{0};

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "hakmem/types.h"
 #include "fuzz/program.h"
+#include "hakmem/types.h"
 #include "stress/op_log.h"
 
 namespace hakfuzz::stress {

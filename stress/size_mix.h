@@ -7,7 +7,7 @@
 
 #include "hakmem/types.h"
 #include "stress/canary.h"
-#include "stress/rng.h"
+#include "support/rng.h"
 
 namespace hakfuzz::stress {
 
@@ -28,7 +28,7 @@ inline std::optional<SizeMix> parse_size_mix(std::string_view s) {
   return std::nullopt;
 }
 
-inline std::size_t draw_size(SizeMix mix, SplitMix64& rng) {
+inline std::size_t draw_size(SizeMix mix, support::SplitMix64& rng) {
   auto large = [&] { return hakmem::kMaxClassSize + 1 + rng.below(64 * 1024); };
   auto in_class = [&](int c) {
     std::size_t lo = c ? hakmem::kClassSizes[c - 1] + 1 : kMinCanarySize;

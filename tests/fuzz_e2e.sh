@@ -44,9 +44,9 @@ expect_rc 2 bad1.log "unknown target" -- "$H" fuzz nosuch -runs=1
 expect_rc 2 bad2.log "unknown hakfuzz option" -- "$H" fuzz ops --nosuch
 expect_rc 2 bad3.log "missing repro file" -- "$H" repro "$T/missing"
 expect_rc 2 bad4.log "repro target not inferable" -- "$H" repro "$SRC/corpus/encode-traces"
-printf 'config v2=1 stats=0 classes=999\n' >bad.txt
+printf 'config HAKMEM_POOL_V2_ENABLED=1 HAKMEM_POOL_V2_STATS=0 HAKMEM_POOL_V2_CLASSES=999\n' >bad.txt
 expect_rc 2 bad5.log "malformed trace" -- "$H" encode --target ops bad.txt -o bad.bin
-grep -q "classes= out of range" bad5.log || fail "malformed trace error names the problem"
+grep -q "HAKMEM_POOL_V2_CLASSES='999': out of range" bad5.log || fail "malformed trace error names the problem"
 expect_rc 2 bad6.log "unknown planted bug" -- "$H" repro --plant nosuch --target ops "$SRC/corpus/ops/every-route"
 # libFuzzer's own flags pass through untouched (Boost must not read -help=1 as -h).
 expect_rc 0 help.log "-help=1 reaches the engine" -- "$H" fuzz ops -help=1

@@ -146,18 +146,46 @@ TEST(ModelTally, ChecksCountersExactlyAndByRelation) {
   auto set = [&](int row, V2Stat st, std::uint64_t v) { s.rows[row][static_cast<int>(st)] = v; };
   set(0, V2Stat::alloc_calls, 1);
   set(0, V2Stat::alloc_refill, 1);
-  EXPECT_FALSE(t.check_counters(s, false));
+  EXPECT_FALSE(t.check_counters(s));
   set(0, V2Stat::alloc_refill, 0);
-  EXPECT_NE(t.check_counters(s, false).value_or("").find("alloc_fast + alloc_refill"), std::string::npos);
+  EXPECT_NE(t.check_counters(s).value_or("").find("alloc_fast + alloc_refill"), std::string::npos);
   set(0, V2Stat::alloc_refill, 1);
   set(0, V2Stat::alloc_refill_fail, 1);
-  set(0, V2Stat::alloc_fallback_v1, 1);
-  EXPECT_NE(t.check_counters(s, false).value_or("").find("no fault ever armed"), std::string::npos);
-  EXPECT_FALSE(t.check_counters(s, true));
-  set(0, V2Stat::alloc_calls, 2);
-  EXPECT_NE(t.check_counters(s, true).value_or("").find("counter alloc_calls of row 0 is 2"),
+  EXPECT_NE(t.check_counters(s).value_or("").find("counter alloc_refill_fail of row 0 is 1, model expects 0"),
             std::string::npos);
-  EXPECT_FALSE(t.check_counters(hakmem::StatsSnapshot{}, false));  // compiled out: nothing to check
+  t.alloc(0, true, BlockKind::v1, /*refill_failed=*/true);
+  set(0, V2Stat::alloc_calls, 2);
+  set(0, V2Stat::alloc_refill, 2);
+  set(0, V2Stat::alloc_fallback_v1, 1);
+  EXPECT_FALSE(t.check_counters(s));
+  set(0, V2Stat::alloc_calls, 3);
+  EXPECT_NE(t.check_counters(s).value_or("").find("counter alloc_calls of row 0 is 3"), std::string::npos);
+  EXPECT_FALSE(t.check_counters(hakmem::StatsSnapshot{}));  // compiled out: nothing to check
+}
+
+TEST(ModelFaults, EachAllocationReturnsExactlyWhatTheFailedAcquisitionsImply) {
+  const FaultWindow w{3, 2};  // acquisitions 3 and 4 fail
+  EXPECT_TRUE(w.fails(3) && w.fails(4) && !w.fails(2) && !w.fails(5));
+  EXPECT_FALSE(FaultWindow{}.fails(1));
+  // v2: a fresh slab, a failed refill then v1 from a page it has or from a new one.
+  EXPECT_FALSE(check_acquisitions(BlockKind::v2, BlockKind::v2, 1, 0, w));
+  EXPECT_FALSE(check_acquisitions(BlockKind::v2, BlockKind::v2, 2, 1, w));
+  EXPECT_FALSE(check_acquisitions(BlockKind::v2, BlockKind::v1, 3, 1, w));
+  EXPECT_FALSE(check_acquisitions(BlockKind::v2, BlockKind::none, 3, 2, w));
+  EXPECT_FALSE(check_acquisitions(BlockKind::v2, BlockKind::v1, 4, 2, w));
+  EXPECT_TRUE(check_acquisitions(BlockKind::v2, BlockKind::none, 3, 1, w));  // null though v1 was never asked
+  EXPECT_TRUE(check_acquisitions(BlockKind::v2, BlockKind::v2, 3, 2, w));    // a failed refill retried
+  EXPECT_TRUE(check_acquisitions(BlockKind::v2, BlockKind::v1, 2, 1, w));    // v1 though the refill succeeded
+  EXPECT_TRUE(check_acquisitions(BlockKind::v2, BlockKind::none, 1, 0, w));
+  // v1 and large.
+  EXPECT_FALSE(check_acquisitions(BlockKind::v1, BlockKind::none, 3, 1, w));
+  EXPECT_TRUE(check_acquisitions(BlockKind::v1, BlockKind::v1, 3, 1, w));
+  EXPECT_FALSE(check_acquisitions(BlockKind::large, BlockKind::large, 5, 1, w));
+  EXPECT_TRUE(check_acquisitions(BlockKind::large, BlockKind::large, 4, 1, w));
+  EXPECT_TRUE(check_acquisitions(BlockKind::large, BlockKind::large, 5, 0, w));
+  EXPECT_TRUE(v2_refill_failed(BlockKind::v2, 3, 1, w));
+  EXPECT_FALSE(v2_refill_failed(BlockKind::v2, 2, 1, w));
+  EXPECT_FALSE(v2_refill_failed(BlockKind::v1, 3, 1, w));
 }
 
 TEST(ModelLiveSet, OverlapsAreRefusedAndFreedRangesExpireWhenReused) {
@@ -177,6 +205,20 @@ TEST(ModelLiveSet, OverlapsAreRefusedAndFreedRangesExpireWhenReused) {
   EXPECT_TRUE(live.freed().empty());
   live.orphan_blocks_of(0);
   EXPECT_TRUE(live.blocks()[0].orphaned);
+}
+
+TEST(ModelRouteFits, EachKindHasItsRoutes) {
+  EXPECT_TRUE(route_fits(BlockKind::v2, FreeRoute::v2_local));
+  EXPECT_TRUE(route_fits(BlockKind::v2, FreeRoute::v2_remote));
+  EXPECT_FALSE(route_fits(BlockKind::v2, FreeRoute::v1));
+  EXPECT_TRUE(route_fits(BlockKind::v1, FreeRoute::v1));
+  EXPECT_FALSE(route_fits(BlockKind::v1, FreeRoute::v2_remote));
+  EXPECT_TRUE(route_fits(BlockKind::large, FreeRoute::large));
+  EXPECT_FALSE(route_fits(BlockKind::large, FreeRoute::v1));
+  for (BlockKind k : {BlockKind::v1, BlockKind::v2, BlockKind::large, BlockKind::none}) {
+    EXPECT_FALSE(route_fits(k, FreeRoute::rejected));
+    EXPECT_FALSE(route_fits(k, FreeRoute::null));
+  }
 }
 
 }  // namespace

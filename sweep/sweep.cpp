@@ -1,4 +1,4 @@
-#include "stress/sweep.h"
+#include "sweep/sweep.h"
 
 #include <fmt/format.h>
 #include <tbb/blocked_range.h>
@@ -11,11 +11,9 @@
 #include <algorithm>
 #include <map>
 
-#include "stress/digest.h"
+#include "support/digest.h"
 
-namespace hakfuzz::stress {
-
-std::string hex64(std::uint64_t v) { return fmt::format("0x{:016x}", v); }
+namespace hakfuzz::sweep {
 
 std::vector<CellResult> run_sweep(const Matrix& m, const std::vector<Cell>& cells, const SweepOptions& opts,
                                   SweepProgress& progress) {
@@ -38,7 +36,7 @@ std::vector<CellResult> run_sweep(const Matrix& m, const std::vector<Cell>& cell
         [&](const tbb::blocked_range<std::size_t>& r) {
           for (std::size_t i = r.begin(); i != r.end(); ++i) {
             results[i] = opts.runner ? opts.runner(m, cells[i], opts.cell) : run_cell(m, cells[i], opts.cell);
-            if (results[i].status != Status::pass) progress.not_passed.fetch_add(1);
+            if (results[i].status != CellStatus::pass) progress.not_passed.fetch_add(1);
             progress.done.fetch_add(1);
           }
         },
@@ -60,14 +58,15 @@ std::size_t check_equivalence(const Matrix& m, std::vector<CellResult>& results)
     auto majority = std::ranges::max_element(votes, {}, [](const auto& kv) { return kv.second; })->first;
     for (CellResult* r : members)
       r->raise(
-          Status::finding,
+          CellStatus::finding,
           r->digest == majority
               ? fmt::format("equivalent cells disagree: {} distinct digests among {} cells with key '{}'",
                             votes.size(), members.size(), key)
               : fmt::format("digest {} differs from {} shared by {} of {} equivalent cells (key '{}')",
-                            hex64(r->digest), hex64(majority), votes[majority], members.size(), key));
+                            support::hex64(r->digest), support::hex64(majority), votes[majority],
+                            members.size(), key));
   }
   return broken;
 }
 
-}  // namespace hakfuzz::stress
+}  // namespace hakfuzz::sweep

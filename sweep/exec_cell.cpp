@@ -1,4 +1,4 @@
-#include "stress/exec_cell.h"
+#include "sweep/exec_cell.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -13,14 +13,14 @@
 
 extern char** environ;
 
-namespace hakfuzz::stress {
+namespace hakfuzz::sweep {
 
 namespace {
 
 CellResult harness_error(const Cell& cell, std::string why) {
   CellResult r;
   r.cell = cell;
-  r.raise(Status::harness_error, std::move(why));
+  r.raise(CellStatus::harness_error, std::move(why));
   return r;
 }
 
@@ -105,7 +105,7 @@ CellResult run_cell_in_child(const Matrix& m, const Cell& cell, const CellOption
     CellResult r;
     r.cell = cell;
     if (j.at("index").get<std::size_t>() != cell.index) return harness_error(cell, "child ran another cell");
-    r.status = static_cast<Status>(j.at("status").get<int>());
+    r.status = static_cast<CellStatus>(j.at("status").get<int>());
     r.has_digest = j.at("has_digest").get<bool>();
     r.digest = j.at("digest").get<std::uint64_t>();
     r.ops = j.at("ops").get<std::uint64_t>();
@@ -118,4 +118,4 @@ CellResult run_cell_in_child(const Matrix& m, const Cell& cell, const CellOption
   }
 }
 
-}  // namespace hakfuzz::stress
+}  // namespace hakfuzz::sweep

@@ -4,10 +4,10 @@
 #include <string>
 #include <vector>
 
-#include "stress/cell.h"
-#include "stress/matrix.h"
+#include "sweep/cell.h"
+#include "sweep/matrix.h"
 
-namespace hakfuzz::stress {
+namespace hakfuzz::sweep {
 
 struct RunInfo {
   std::uint64_t seed = 0, ops = 0;
@@ -28,4 +28,4 @@ void write_json(const std::string& path, const Matrix& m, const RunInfo& info,
 void write_junit(const std::string& path, const Matrix& m, const RunInfo& info,
                  const std::vector<CellResult>& results);
 
-}  // namespace hakfuzz::stress
+}  // namespace hakfuzz::sweep

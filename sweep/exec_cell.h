@@ -5,10 +5,10 @@
 #pragma once
 #include <string>
 
-#include "stress/cell.h"
-#include "stress/matrix.h"
+#include "sweep/cell.h"
+#include "sweep/matrix.h"
 
-namespace hakfuzz::stress {
+namespace hakfuzz::sweep {
 
 // Parent side: spawns `self_exe sweep --exec-child <index> --seed --ops
 // --threads` with the cell's variables added to this process's environment.
@@ -20,4 +20,4 @@ CellResult run_cell_in_child(const Matrix& m, const Cell& cell, const CellOption
 // Child side: the result line the parent parses.
 std::string cell_result_json(const CellResult& r);
 
-}  // namespace hakfuzz::stress
+}  // namespace hakfuzz::sweep

@@ -1,4 +1,4 @@
-#include "stress/report.h"
+#include "sweep/report.h"
 
 #include <fmt/format.h>
 
@@ -7,9 +7,9 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "stress/digest.h"
+#include "support/digest.h"
 
-namespace hakfuzz::stress {
+namespace hakfuzz::sweep {
 
 namespace {
 
@@ -19,7 +19,7 @@ struct Row {
   double seconds = 0;
   void add(const CellResult& r) {
     ++configs;
-    passed += r.status == Status::pass;
+    passed += r.status == CellStatus::pass;
     ops += r.ops;
     seconds += r.seconds;
   }
@@ -75,7 +75,7 @@ std::string summary_table(const Matrix& m, const std::vector<CellResult>& result
                          row.configs - row.passed, rate(row));
   }
   Row all;
-  std::map<Status, std::size_t> by_status;
+  std::map<CellStatus, std::size_t> by_status;
   for (const CellResult& r : results) all.add(r), ++by_status[r.status];
   out += fmt::format("{:<38} {:<10} {:>7} {:>7} {:>7} {:>9}\n", "(all)", "", all.configs, all.passed,
                      all.configs - all.passed, rate(all));
@@ -95,11 +95,11 @@ void write_json(const std::string& path, const Matrix& m, const RunInfo& info,
     json flags = json::object();
     for (std::size_t a = 0; a < m.axes().size(); ++a)
       flags[m.axes()[a].spec->name] = m.axes()[a].spec->value_text(r.cell.values[a]);
-    passed += r.status == Status::pass;
+    passed += r.status == CellStatus::pass;
     cells.push_back({{"index", r.cell.index},
                      {"flags", flags},
                      {"status", status_name(r.status)},
-                     {"digest", r.has_digest ? json(hex64(r.digest)) : json(nullptr)},
+                     {"digest", r.has_digest ? json(support::hex64(r.digest)) : json(nullptr)},
                      {"equivalence_key", m.equivalence_key(r.cell)},
                      {"ops", r.ops},
                      {"ops_per_sec", r.ops_per_sec()},
@@ -129,8 +129,8 @@ void write_junit(const std::string& path, const Matrix& m, const RunInfo& info,
                  const std::vector<CellResult>& results) {
   std::size_t failures = 0, errors = 0;
   for (const CellResult& r : results) {
-    errors += r.status == Status::harness_error;
-    failures += r.status == Status::finding || r.status == Status::inactive;
+    errors += r.status == CellStatus::harness_error;
+    failures += r.status == CellStatus::finding || r.status == CellStatus::inactive;
   }
   std::ofstream f;
   open_or_throw(f, path);
@@ -148,13 +148,13 @@ void write_junit(const std::string& path, const Matrix& m, const RunInfo& info,
   for (const CellResult& r : results) {
     f << fmt::format("    <testcase classname=\"sweep\" name=\"cell {:04} {}\" time=\"{:.3f}\"", r.cell.index,
                      xml_escape(m.describe(r.cell)), r.seconds);
-    if (r.status == Status::pass) {
+    if (r.status == CellStatus::pass) {
       f << "/>\n";
       continue;
     }
     std::string body;
     for (const std::string& n : r.notes) body += n + "\n";
-    const char* tag = r.status == Status::harness_error ? "error" : "failure";
+    const char* tag = r.status == CellStatus::harness_error ? "error" : "failure";
     f << fmt::format(">\n      <{} type=\"{}\" message=\"{}\">{}</{}>\n    </testcase>\n", tag,
                      status_name(r.status), xml_escape(r.notes.empty() ? "" : r.notes.front()),
                      xml_escape(body), tag);
@@ -162,4 +162,4 @@ void write_junit(const std::string& path, const Matrix& m, const RunInfo& info,
   f << "  </testsuite>\n</testsuites>\n";
 }
 
-}  // namespace hakfuzz::stress
+}  // namespace hakfuzz::sweep

@@ -11,7 +11,7 @@
 
 #include "hakmem/types.h"
 
-namespace hakfuzz::stress {
+namespace hakfuzz::sweep {
 
 using EnvVars = std::vector<std::pair<std::string, std::string>>;
 
@@ -66,4 +66,4 @@ class Matrix {
 // so shards are disjoint, cover `cells`, and stay balanced.
 std::vector<Cell> select_shard(const Matrix& m, const std::vector<Cell>& cells, int k, int n);
 
-}  // namespace hakfuzz::stress
+}  // namespace hakfuzz::sweep

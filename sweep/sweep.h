@@ -6,10 +6,10 @@
 #include <functional>
 #include <vector>
 
-#include "stress/cell.h"
-#include "stress/matrix.h"
+#include "sweep/cell.h"
+#include "sweep/matrix.h"
 
-namespace hakfuzz::stress {
+namespace hakfuzz::sweep {
 
 struct SweepOptions {
   CellOptions cell;
@@ -30,4 +30,4 @@ std::vector<CellResult> run_sweep(const Matrix& m, const std::vector<Cell>& cell
 // whose digests disagree becomes a finding. Returns the number of such keys.
 std::size_t check_equivalence(const Matrix& m, std::vector<CellResult>& results);
 
-}  // namespace hakfuzz::stress
+}  // namespace hakfuzz::sweep

@@ -1,4 +1,4 @@
-#include "stress/matrix.h"
+#include "sweep/matrix.h"
 
 #include <algorithm>
 #include <bit>
@@ -6,7 +6,7 @@
 #include <set>
 #include <stdexcept>
 
-namespace hakfuzz::stress {
+namespace hakfuzz::sweep {
 
 namespace {
 
@@ -197,4 +197,4 @@ std::vector<Cell> select_shard(const Matrix& m, const std::vector<Cell>& cells, 
   return out;
 }
 
-}  // namespace hakfuzz::stress
+}  // namespace hakfuzz::sweep
