@@ -59,8 +59,8 @@ struct Installed {
 
 // Class 6 through v1, the rest through v2: local and remote frees, a refill
 // that drains a hinted page, thread exit with orphans adopted later, a page
-// with remote frees leaving its owner's current slot, large blocks, a config
-// refresh.
+// with remote frees leaving its owner's current slot, collect, large blocks,
+// a config refresh.
 template <class P>
 void workload() {
   P pool(testing::options_with(testing::v2_env("0x3F")));
@@ -92,6 +92,7 @@ void workload() {
   std::thread([&] { pool.free(two_pages[capacity]); }).join();
   for (std::uint32_t i = 0; i <= kGeometry[kCls].cache_limit; ++i) pool.free(two_pages[i]);
   for (std::uint32_t i = 0; i <= kGeometry[kCls].cache_limit; ++i) pool.alloc(kClassSizes[kCls]);
+  pool.collect();
   ASSERT_FALSE(pool.refresh_from_env().has_value());
   InvariantReport r = pool.check();
   EXPECT_TRUE(r.ok) << r.first_error;

@@ -82,6 +82,10 @@ HAKMEM_COLD void* Pool::Impl::v2_alloc_from_queues(ThreadCtx* ctx, int cls) {
   HAKMEM_V2_COUNT(*this, cls, alloc_refill);
   if (PageDesc* d = ctx ? v2_refill(ctx, cls) : nullptr) return arena.pop_block(d);
   HAKMEM_V2_COUNT(*this, cls, alloc_refill_fail);
+#if HAKMEM_POOL_SCHED_POINTS
+  // Planted refill_fail_returns_null: no fallback, though v1 could serve it.
+  if (options.plant == Plant::refill_fail_returns_null) return nullptr;
+#endif
   HAKMEM_V2_COUNT(*this, cls, alloc_fallback_v1);
   return v1.alloc(arena, cls);
 }
@@ -111,6 +115,13 @@ HAKMEM_COLD PageDesc* Pool::Impl::v2_refill(ThreadCtx* ctx, int cls) {
     if (PageDesc* d = drain_owned_pages(ctx, cls)) return make_current(d);
   if (PageDesc* d = v2_shared.take(ctx, cls)) return make_current(d);
   PageDesc* d = arena.acquire_slab(PageKind::v2, cls);
+#if HAKMEM_POOL_SCHED_POINTS
+  // Planted refill_retries: a failed acquisition is retried at once, which
+  // takes the next one too; an allocation a fault plan should push to v1
+  // lands in v2.
+  if (!d && options.plant == Plant::refill_retries) d = arena.acquire_slab(PageKind::v2, cls);
+  if (d) d->plant = options.plant;
+#endif
   if (!d) return nullptr;
   HAKMEM_SCHED(owner_store, &d->owner, d->index);
   d->owner.store(ctx, std::memory_order_seq_cst);  // see remote_free

@@ -73,10 +73,7 @@ void Pool::Impl::return_to_page(ThreadCtx::ClassPages& pages, PageDesc* d, std::
     pages.full.remove(d);
     pages.partial.push(d, PageList::partial);
   }
-  if (d->used == 0 && d != pages.current) {
-    pages.partial.remove(d);
-    v2_shared.release_to_cold(d);
-  }
+  if (d->used == 0 && d != pages.current) retire_empty(pages, d);
 }
 
 void Pool::Impl::flush_cache(ThreadCtx::ClassPages& pages, std::uint32_t n) {

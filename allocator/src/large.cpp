@@ -1,10 +1,17 @@
 // The large path (large.h): one mapping per block, rounded up to OS pages.
 #include "large.h"
 
+#include <stdexcept>
+
 namespace hakmem::HAKMEM_FLAVOR_NS {
 
 namespace {
 constexpr std::size_t kOsPage = 4096;
+}
+
+LargeRegistry::LargeRegistry(detail::OsLayer& os, std::size_t max_tombstones)
+    : os_(os), max_tombstones_(max_tombstones) {
+  if (max_tombstones == 0) throw std::invalid_argument("hakmem: large_tombstones must be at least 1");
 }
 
 LargeRegistry::~LargeRegistry() {
@@ -19,9 +26,17 @@ void* LargeRegistry::alloc(std::size_t size) {
   auto addr = reinterpret_cast<std::uintptr_t>(p);
   std::lock_guard lock(mutex_);
   live_.emplace(addr, bytes);
-  // The OS reused freed ranges: starts inside this mapping are no longer freed blocks.
-  tombstones_.erase(tombstones_.lower_bound(addr), tombstones_.lower_bound(addr + bytes));
+  // The OS reused freed ranges: starts inside this mapping are no longer
+  // freed blocks. Each leaves the eviction order too, or evicting its stale
+  // entry later would forget the start's next tombstone.
+  for (auto it = tombstones_.lower_bound(addr); it != tombstones_.end() && it->first < addr + bytes;)
+    forget(it++);
   return p;
+}
+
+void LargeRegistry::forget(std::map<std::uintptr_t, std::uint64_t>::iterator it) {
+  tombstone_order_.erase(it->second);
+  tombstones_.erase(it);
 }
 
 std::optional<FreeOutcome> LargeRegistry::free(void* ptr) {
@@ -39,12 +54,10 @@ std::optional<FreeOutcome> LargeRegistry::free(void* ptr) {
     }
     bytes = it->second;
     live_.erase(it);
-    tombstones_.insert(addr);
-    tombstone_order_.push_back(addr);
-    if (tombstone_order_.size() > kMaxTombstones) {
-      tombstones_.erase(tombstone_order_.front());
-      tombstone_order_.pop_front();
-    }
+    const std::uint64_t n = frees_++;
+    tombstones_.emplace(addr, n);
+    tombstone_order_.emplace(n, addr);
+    if (tombstones_.size() > max_tombstones_) forget(tombstones_.find(tombstone_order_.begin()->second));
   }
   os_.unmap_large(ptr, bytes);
   out.route = FreeRoute::large;

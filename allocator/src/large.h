@@ -1,11 +1,13 @@
 // Requests above the largest class: one OS mapping each, recorded in a
 // registry so that free recognises them. Recently freed starts are kept as
-// tombstones (up to kMaxTombstones) so a double free of a large block is
-// named as one.
+// tombstones (up to PoolOptions::large_tombstones) so a double free of a
+// large block is named as one.
 //
 // Invariants: `live` holds exactly the mappings this registry made and has
-// not released; a start is never live and a tombstone at once. Everything is
-// under one mutex: the large path pays an mmap per call anyway.
+// not released; a start is never live and a tombstone at once; each
+// tombstone has exactly one entry in the eviction order (the OS hands freed
+// ranges out again, so a start can be freed, reused and freed many times).
+// Everything is under one mutex: the large path pays an mmap per call anyway.
 //
 // Outline: alloc (map, record) - free (release, or name a double free, or
 // nullopt: not ours) - usable - count_live (invariant walk) - the destructor
@@ -13,10 +15,9 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
+#include <map>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <unordered_map>
 
 #include "flavor.h"
@@ -27,8 +28,9 @@ namespace hakmem::HAKMEM_FLAVOR_NS {
 
 class LargeRegistry {
  public:
-  // Maps through `os`, which must outlive the registry.
-  explicit LargeRegistry(detail::OsLayer& os) : os_(os) {}
+  // Maps through `os`, which must outlive the registry; remembers the last
+  // `max_tombstones` (at least 1) freed starts.
+  LargeRegistry(detail::OsLayer& os, std::size_t max_tombstones);
   ~LargeRegistry();  // unmaps every block still live
   LargeRegistry(const LargeRegistry&) = delete;
   LargeRegistry& operator=(const LargeRegistry&) = delete;
@@ -44,13 +46,18 @@ class LargeRegistry {
   void count_live(InvariantReport& r) const;
 
  private:
-  static constexpr std::size_t kMaxTombstones = 4096;
+  // Forgets the tombstone at `it`.
+  void forget(std::map<std::uintptr_t, std::uint64_t>::iterator it);
 
   detail::OsLayer& os_;
+  const std::size_t max_tombstones_;
   mutable HAKMEM_POOL_MUTEX(large_lock) mutex_;
   std::unordered_map<std::uintptr_t, std::size_t> live_;  // start -> mapped bytes
-  std::set<std::uintptr_t> tombstones_;                   // recently freed starts
-  std::deque<std::uintptr_t> tombstone_order_;            // oldest first
+  // Recently freed starts, each with the number of its free, and the same
+  // pairs by number (oldest first), so reusing a start forgets its one entry.
+  std::map<std::uintptr_t, std::uint64_t> tombstones_;
+  std::map<std::uint64_t, std::uintptr_t> tombstone_order_;
+  std::uint64_t frees_ = 0;
 };
 
 }  // namespace hakmem::HAKMEM_FLAVOR_NS

@@ -1,5 +1,6 @@
-// Names and messages generated from verdicts.def and v2_stats.def, and the
-// per-class stats table printed at teardown.
+// Names and messages generated from verdicts.def, v2_stats.def and
+// plants.def, the census's queue and owner names, and the per-class stats
+// table printed at teardown.
 #include <cinttypes>
 
 #include "hakmem/types.h"
@@ -50,6 +51,43 @@ const char* free_route_name(FreeRoute r) {
 const char* block_kind_name(BlockKind k) {
   static const char* const names[] = {"none", "v1", "v2", "large"};
   return names[static_cast<int>(k)];
+}
+
+const char* slab_queue_name(SlabQueue q) {
+  static const char* const names[] = {"none",   "current", "partial",    "full",
+                                      "orphan", "cold",    "v1_partial", "v1_full"};
+  return names[static_cast<int>(q)];
+}
+
+const char* slab_owner_name(SlabOwner o) {
+  static const char* const names[] = {"none", "live_thread", "exited_thread"};
+  return names[static_cast<int>(o)];
+}
+
+const char* plant_name(Plant p) {
+  static const char* const names[] = {
+      "none",
+#define HAKMEM_PLANT(id, doc) #id,
+#include "hakmem/plants.def"
+#undef HAKMEM_PLANT
+  };
+  return names[static_cast<int>(p)];
+}
+
+const char* plant_doc(Plant p) {
+  static const char* const docs[] = {
+      "no planted bug",
+#define HAKMEM_PLANT(id, doc) doc,
+#include "hakmem/plants.def"
+#undef HAKMEM_PLANT
+  };
+  return docs[static_cast<int>(p)];
+}
+
+std::optional<Plant> plant_from_name(std::string_view name) {
+  for (int i = 0; i < kNumPlants; ++i)
+    if (name == plant_name(static_cast<Plant>(i))) return static_cast<Plant>(i);
+  return std::nullopt;
 }
 
 std::uint64_t StatsSnapshot::total(V2Stat s) const {

@@ -51,6 +51,9 @@ struct alignas(64) PageDesc {
   std::atomic<PageKind> kind{PageKind::unused};  // fixed once the slab is published
   std::uint8_t cls = 0;
   PageList list = PageList::none;
+#if HAKMEM_POOL_SCHED_POINTS
+  Plant plant = Plant::none;  // the pool's (PoolOptions::plant), for drain_remote; in padding
+#endif
   std::uint16_t capacity = 0;
   std::uint16_t used = 0;                  // handed out, not back on the free stack
   std::uint16_t free_top = 0;              // entries in free_stack

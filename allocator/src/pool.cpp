@@ -20,7 +20,10 @@ Pool::Impl::Impl(PoolOptions opts)
       invalid_free(cfg.invalid_free_policy()),
       os(options.faults),
       arena(os, options.arena_bytes),
-      large(os) {
+      large(os, options.large_tombstones) {
+#if HAKMEM_POOL_SCHED_POINTS
+  v2_shared.plant = options.plant;
+#endif
   add_thread_exit_listener(this);
 }
 
@@ -144,6 +147,8 @@ std::size_t Pool::stats_storage_bytes() {
 }
 
 InvariantReport Pool::check() const { return impl_->check(); }
+Census Pool::census() const { return impl_->census(); }
+void Pool::collect() { impl_->collect(); }
 void Pool::set_fault_plan(const FaultPlan& plan) { impl_->os.set_plan(plan); }
 OsCounters Pool::os_counters() const { return impl_->os.counters(); }
 std::uintptr_t Pool::arena_base() const { return impl_->arena.begin(); }

@@ -16,8 +16,10 @@
 //   sched_point.h       schedule points and the pool mutex type (the
 //                       tester's flavour; nothing in the others)
 // and the paths: alloc.cpp (allocation), free.cpp (free), v2_remote.cpp
-// (remote frees, thread exit), invariants.cpp (the walk), pool.cpp (the
-// facade: construction, configuration, stats, rejection reports).
+// (remote frees, thread exit), collect.cpp (a thread gives back what it
+// holds), invariants.cpp (the walk), census.cpp (what the pool holds),
+// pool.cpp (the facade: construction, configuration, stats, rejection
+// reports).
 //
 // The v2 hot paths (v2_alloc, take_cached, free, owner_free, with the arena's
 // locate and pop_block) are Impl members, forced inline: the arena is held by
@@ -118,6 +120,14 @@ struct Pool::Impl final : ThreadExitListener {
   PackedOutcome owner_free(PageDesc* d, std::uint32_t block, ThreadCtx* me, bool entered_v2);
   // Back onto its page's free stack; moves the page between queues.
   void return_to_page(ThreadCtx::ClassPages& pages, PageDesc* d, std::uint32_t block);
+  // d, on the caller's partial list with no block out, goes cold.
+  HAKMEM_HOT void retire_empty(ThreadCtx::ClassPages& pages, PageDesc* d) {
+#if HAKMEM_POOL_SCHED_POINTS
+    if (options.plant == Plant::empty_page_kept) return;  // planted: kept, owned and empty
+#endif
+    pages.partial.remove(d);
+    v2_shared.release_to_cold(d);
+  }
   // The oldest `n` cached blocks of a class back to their pages.
   void flush_cache(ThreadCtx::ClassPages& pages, std::uint32_t n);
   PackedOutcome flush_then_cache(ThreadCtx::ClassPages& pages, BlockHandle handle, PackedOutcome out);
@@ -127,11 +137,16 @@ struct Pool::Impl final : ThreadExitListener {
 
   // ------------------------------------------------------------ v2_remote.cpp
   PackedOutcome remote_free(PageDesc* d, std::uint32_t block, ThreadCtx* owner, bool entered_v2);
+  std::uint64_t claim_remote_bit(PageDesc* d, std::uint32_t block);
   PageDesc* drain_owned_pages(ThreadCtx* ctx, int cls);
   void on_thread_exit(std::uint32_t slot) override;
 
-  // ------------------------------------------------------------ invariants.cpp
+  // ------------------------------------------------------------ collect.cpp
+  void collect();
+
+  // ------------------------------------------------------------ invariants.cpp, census.cpp
   InvariantReport check() const;
+  Census census() const;
 
   // ------------------------------------------------------------ state
   // In construction order: the flags are parsed before anything is mapped,

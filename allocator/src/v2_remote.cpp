@@ -20,31 +20,32 @@
 
 namespace hakmem::HAKMEM_FLAVOR_NS {
 
+// Sets block's remote bit; returns its word as it was. Release publishes the
+// program's last writes to the block to the owner that drains it; acquire
+// orders this free after any earlier one's drain; seq_cst, with the owner
+// re-read in remote_free, for the hint (see there).
+HAKMEM_HOT std::uint64_t Pool::Impl::claim_remote_bit(PageDesc* d, std::uint32_t block) {
+  const std::uint64_t bit = std::uint64_t{1} << (block % 64);
+#if HAKMEM_POOL_SCHED_POINTS
+  if (options.plant == Plant::remote_bit_torn) {
+    // Planted remote_bit_torn: a load, then a store of what it read with the
+    // bit set. A racing remote free in the same word can come between the
+    // two; one of the bits is lost (its block is neither free nor pending).
+    std::atomic<std::uint64_t>& word = d->remote_bits[block / 64];
+    const std::uint64_t seen = HAKMEM_SCHED_VALUE(remote_free_bit_load, &word, sched_arg(d->index, block),
+                                                  word.load(std::memory_order_seq_cst));
+    HAKMEM_SCHED(remote_free_store, &word, sched_arg(d->index, block));
+    word.store(seen | bit, std::memory_order_seq_cst);
+    return seen;
+  }
+#endif
+  return HAKMEM_SCHED_VALUE(remote_free_fetch_or, &d->remote_bits[block / 64], sched_arg(d->index, block),
+                            d->remote_bits[block / 64].fetch_or(bit, std::memory_order_seq_cst));
+}
+
 PackedOutcome Pool::Impl::remote_free(PageDesc* d, std::uint32_t block, ThreadCtx* owner, bool entered_v2) {
   const int cls = d->cls;
-  // Acquire pairs with the release in pop_block: the owner's metadata writes
-  // for this block happen before this free, even if the program handed the
-  // pointer over without synchronising.
   const std::uint64_t bit = std::uint64_t{1} << (block % 64);
-  if (HAKMEM_SCHED_VALUE(remote_free_state_load, &d->meta[block], sched_arg(d->index, block),
-                         d->state(block, std::memory_order_acquire)) != BlockState::allocated ||
-      HAKMEM_SCHED_VALUE(remote_free_bit_load, &d->remote_bits[block / 64], sched_arg(d->index, block),
-                         d->remote_freed(block)))
-    return report_rejection(arena.block_address(d, block),
-                            v2_outcome(FreeRoute::rejected, entered_v2, cls, Verdict::double_free));
-  // Poison before the bit is set: from then on the owner may hand the block
-  // out again and unpoison it.
-  detail::poison(arena.block_address(d, block), kGeometry[cls].block_size);
-  // Release publishes the program's last writes to the block to the owner
-  // that drains it; acquire orders this free after any earlier one's drain.
-  // seq_cst, with the owner re-read below, for the hint (see there). The bit
-  // already set: a racing free won.
-  if (HAKMEM_SCHED_VALUE(remote_free_fetch_or, &d->remote_bits[block / 64], sched_arg(d->index, block),
-                         d->remote_bits[block / 64].fetch_or(bit, std::memory_order_seq_cst)) &
-      bit)
-    return report_rejection(arena.block_address(d, block),
-                            v2_outcome(FreeRoute::rejected, entered_v2, cls, Verdict::double_free));
-  if (entered_v2) HAKMEM_V2_COUNT(*this, cls, free_fast);
   // The owner walks its pages for remote frees only when hinted, so a hint
   // must not be lost when the page changes owner meanwhile. An adopter
   // stores owner, then drains with an exchange (both seq_cst); this free
@@ -61,7 +62,37 @@ PackedOutcome Pool::Impl::remote_free(PageDesc* d, std::uint32_t block, ThreadCt
       c->remote_hint[cls].store(1, std::memory_order_seq_cst);
     }
   };
-  hint(owner);
+  // Acquire pairs with the release in pop_block: the owner's metadata writes
+  // for this block happen before this free, even if the program handed the
+  // pointer over without synchronising.
+  if (HAKMEM_SCHED_VALUE(remote_free_state_load, &d->meta[block], sched_arg(d->index, block),
+                         d->state(block, std::memory_order_acquire)) != BlockState::allocated ||
+      HAKMEM_SCHED_VALUE(remote_free_bit_load, &d->remote_bits[block / 64], sched_arg(d->index, block),
+                         d->remote_freed(block)))
+    return report_rejection(arena.block_address(d, block),
+                            v2_outcome(FreeRoute::rejected, entered_v2, cls, Verdict::double_free));
+  // Poison before the bit is set: from then on the owner may hand the block
+  // out again and unpoison it.
+  detail::poison(arena.block_address(d, block), kGeometry[cls].block_size);
+#if HAKMEM_POOL_SCHED_POINTS
+  // Planted hint_before_bit: the owner is hinted before the bit is set; an
+  // owner that takes the hint and walks its pages in between misses the bit.
+  const bool hinted_early = options.plant == Plant::hint_before_bit;
+  if (hinted_early) hint(owner);
+#else
+  constexpr bool hinted_early = false;
+#endif
+  // The bit already set: a racing free won.
+  if (claim_remote_bit(d, block) & bit)
+    return report_rejection(arena.block_address(d, block),
+                            v2_outcome(FreeRoute::rejected, entered_v2, cls, Verdict::double_free));
+  if (entered_v2) HAKMEM_V2_COUNT(*this, cls, free_fast);
+  if (!hinted_early) hint(owner);
+#if HAKMEM_POOL_SCHED_POINTS
+  // Planted no_owner_reread: an adopter that took the page after this free
+  // read its owner, and drained before the bit was set, is never hinted.
+  if (options.plant == Plant::no_owner_reread) return v2_outcome(FreeRoute::v2_remote, entered_v2, cls);
+#endif
   HAKMEM_SCHED(remote_free_owner_reread, &d->owner, sched_arg(d->index, block));
   ThreadCtx* now = d->owner.load(std::memory_order_seq_cst);
   HAKMEM_SCHED_RESULT(remote_free_owner_reread, owner_code(now));
@@ -72,6 +103,11 @@ PackedOutcome Pool::Impl::remote_free(PageDesc* d, std::uint32_t block, ThreadCt
 std::uint32_t PageDesc::drain_remote(bool owner_changed) {
   std::uint32_t n = 0;
   for (std::uint32_t w = 0; w < kRemoteWords; ++w) {
+#if HAKMEM_POOL_SCHED_POINTS
+    // Planted drain_skips_word: only the first word is taken, so remote
+    // frees of blocks 64 and up (class 0) stay pending for good.
+    if (w > 0 && plant == Plant::drain_skips_word) break;
+#endif
     // A new owner must not skip a word on a stale zero (see remote_free).
     if (!owner_changed && HAKMEM_SCHED_VALUE(drain_load, &remote_bits[w], sched_arg(index, w),
                                              remote_bits[w].load(std::memory_order_seq_cst)) == 0)
@@ -114,6 +150,17 @@ void Pool::Impl::on_thread_exit(std::uint32_t slot) {
   HAKMEM_SCHED(thread_exit, this, 0);
   ThreadCtx* ctx = contexts.find(slot);
   if (!ctx) return;
+#if HAKMEM_POOL_SCHED_POINTS
+  if (options.plant == Plant::exit_keeps_pages) {
+    // Planted exit_keeps_pages: the free caches are flushed, but the pages
+    // stay with the context, which stays bound to the slot of a thread that
+    // is gone: never orphaned, never adopted (until a new thread happens to
+    // take the slot), their remote frees never drained.
+    for (ThreadCtx::ClassPages& pages : ctx->classes) flush_cache(pages, pages.cached);
+    if (t_ctx_cache.pool_uid == uid) t_ctx_cache = {};
+    return;
+  }
+#endif
   for (int cls = 0; cls < kNumClasses; ++cls) {
     ThreadCtx::ClassPages& pages = ctx->classes[cls];
     flush_cache(pages, pages.cached);

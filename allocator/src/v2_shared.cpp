@@ -10,7 +10,14 @@ PageDesc* V2SharedQueues::take(ThreadCtx* ctx, int cls) {
   while (PageDesc* d = shared.orphans.pop(PageList::none)) {
     HAKMEM_SCHED(owner_store, &d->owner, d->index);
     d->owner.store(ctx, std::memory_order_seq_cst);  // publishes *ctx to remote freers; see remote_free
-    d->drain_remote(/*owner_changed=*/true);
+#if HAKMEM_POOL_SCHED_POINTS
+    // Planted adopt_without_drain: the remote frees made while the page was
+    // orphaned stay pending (nobody hinted the adopter of them).
+    const bool drain = plant != Plant::adopt_without_drain;
+#else
+    constexpr bool drain = true;
+#endif
+    if (drain) d->drain_remote(/*owner_changed=*/true);
     if (d->free_top) return d;
     ctx->classes[cls].full.push(d, PageList::full);  // every block still out: keep it owned
   }

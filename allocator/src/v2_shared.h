@@ -26,6 +26,7 @@ class V2SharedQueues {
   V2SharedQueues() {
     for (int c = 0; c < kNumClasses; ++c) classes_[c].mutex.arg = c;
   }
+  Plant plant = Plant::none;  // the pool's, for take()
 #endif
   // A page of class cls with a free block, now owned by ctx (not on any of
   // ctx's queues yet); nullptr when there is none. An adopted orphan whose

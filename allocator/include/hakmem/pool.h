@@ -88,6 +88,15 @@ class Pool {
 
   // Walks every page and block; call at quiescent points only.
   InvariantReport check() const;
+  // What the pool holds, slab by slab: queue, owner, blocks live, cached and
+  // remote-freed (types.h); call at quiescent points only, like check().
+  Census census() const;
+  // The calling thread gives back what it holds (mimalloc's mi_collect for
+  // one thread): its free caches go back to their pages, the remote frees on
+  // its pages are drained, and each of its pages now empty (its current
+  // page included) goes cold. Safe at any time from any thread: it touches
+  // only the caller's own pages and the shared queues, under their locks.
+  void collect();
 
   void set_fault_plan(const FaultPlan& plan);
   OsCounters os_counters() const;

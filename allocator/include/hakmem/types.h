@@ -151,6 +151,24 @@ EnvSource map_env(std::vector<std::pair<std::string, std::string>> vars);
 std::uint32_t parse_flag_value(const FlagSpec& spec, std::string_view text);
 Config parse_config(const EnvSource& env);
 
+// ---------------------------------------------------------------- plants
+// Bugs the tester's flavour can plant (PoolOptions::plant), so that a
+// checker can prove it finds each one.
+enum class Plant : std::uint8_t {
+  none,
+#define HAKMEM_PLANT(id, doc) id,
+#include "hakmem/plants.def"
+#undef HAKMEM_PLANT
+};
+inline constexpr int kNumPlants = 1
+#define HAKMEM_PLANT(id, doc) +1
+#include "hakmem/plants.def"
+#undef HAKMEM_PLANT
+    ;
+const char* plant_name(Plant p);  // "none", or the plants.def id
+const char* plant_doc(Plant p);
+std::optional<Plant> plant_from_name(std::string_view name);
+
 // ---------------------------------------------------------------- OS faults
 // Fault injection for the OS layer: page acquisitions (a slab commit or a
 // large mapping) fail on the Nth call, from the Nth call on for `fail_count`
@@ -214,6 +232,41 @@ struct InvariantReport {
   std::uint64_t large_blocks = 0;
 };
 
+// ---------------------------------------------------------------- census
+// What the pool holds, slab by slab (Pool::census): for "nothing kept"
+// checks, which need more than the invariant walk's consistency.
+enum class SlabQueue : std::uint8_t { none, current, partial, full, orphan, cold, v1_partial, v1_full };
+const char* slab_queue_name(SlabQueue q);
+// A v2 slab's owner: none (orphaned, cold), a live thread, or a thread
+// context whose thread has exited (its pages were never given up).
+enum class SlabOwner : std::uint8_t { none, live_thread, exited_thread };
+const char* slab_owner_name(SlabOwner o);
+inline constexpr std::uint32_t kNoOwnerSlot = UINT32_MAX;
+
+struct SlabCensus {
+  std::uint32_t slab = 0;            // index in the arena
+  BlockKind kind = BlockKind::none;  // v1 or v2
+  int cls = -1;
+  SlabQueue queue = SlabQueue::none;
+  SlabOwner owner = SlabOwner::none;
+  std::uint32_t owner_slot = kNoOwnerSlot;  // the owning context's thread slot, while it is bound
+  bool owner_hinted = false;                // the owner's remote-free hint for this class is set
+  std::uint32_t capacity = 0;
+  std::uint32_t used = 0;            // not on the free stack: live, in the owner's cache or remote-freed
+  std::uint32_t free_stack = 0;      // on the page's free stack
+  std::uint32_t cached = 0;          // in its owner's free cache
+  std::uint32_t remote_pending = 0;  // remote-freed, not yet drained
+  std::uint32_t live() const { return used - cached - remote_pending; }
+  bool operator==(const SlabCensus&) const = default;
+};
+
+struct Census {
+  std::vector<SlabCensus> slabs;  // one per committed slab, by index
+  std::uint64_t cached_blocks = 0, remote_pending = 0;
+  std::uint64_t large_blocks = 0, large_bytes = 0;                // live large blocks, mapped bytes
+  std::array<std::uint32_t, kNumClasses> v1_slabs{}, v2_slabs{};  // committed, per class
+};
+
 struct OsCounters {
   std::uint64_t acquisitions = 0;  // slab commits + large maps attempted
   std::uint64_t injected_failures = 0;
@@ -229,6 +282,13 @@ struct PoolOptions {
   std::size_t arena_bytes = std::size_t{4} << 30;  // reserved, committed per slab
   FaultPlan faults{};
   std::FILE* report = stderr;  // diagnostics and the teardown stats table
+  // How many recently freed large-block starts the pool remembers, so that a
+  // double free of one is named as one (older ones are forgotten: a free of
+  // one is then not_ours). At least 1.
+  std::size_t large_tombstones = 4096;
+  // A bug to plant (hakmem/plants.def): honoured by the tester's flavour
+  // only; the production flavours hold no code for plants and ignore it.
+  Plant plant = Plant::none;
 };
 
 }  // namespace hakmem
