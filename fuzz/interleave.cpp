@@ -68,6 +68,7 @@ class Interleaver final : public ControlledClient {
       ControllerInstall installed(c);
       controller_ = &c;
       drive();
+      if (!out_.run.finding) check(plan_.size());  // every thread idle: before the exits drain what they hold
       exit_all();
       steps_ = c.steps();
       out_.steps = steps_.size();
@@ -83,7 +84,8 @@ class Interleaver final : public ControlledClient {
     if (!out_.run.finding) finish();
     out_.run.stats = pool_->stats();
     for (const Step& s : steps_)
-      digest_.mix(std::uint64_t(s.thread) | std::uint64_t(s.point) << 8 | s.arg << 16 ^ s.result.value_or(0));
+      digest_.mix(std::uint64_t(s.thread) | std::uint64_t(s.point) << 8 |
+                  (s.arg << 16 ^ s.result.value_or(0)));
     out_.run.digest = digest_.value();
     if (options_.trace) build_trace();
     out_.decisions = strategy_.record();
@@ -341,6 +343,7 @@ class Interleaver final : public ControlledClient {
 
   void check(std::size_t i) {
     const hakmem::InvariantReport r = pool_->check();
+    const hakmem::Census census = pool_->census();
     std::uint64_t live = 0, bytes = 0;
     for (const Tracked& t : blocks_)
       if (t.life == Life::live) ++live, bytes += t.b.usable;
@@ -350,6 +353,7 @@ class Interleaver final : public ControlledClient {
       find(FindingKind::accounting, i,
            "accounting: pool has " + std::to_string(r.live_blocks) + " live blocks, model " +
                std::to_string(live));
+    if (auto kept = model::check_retention(census)) find(FindingKind::retained, i, *kept);
   }
 
   // Every thread has exited: this thread frees what is left, uncontrolled,
@@ -371,7 +375,9 @@ class Interleaver final : public ControlledClient {
     if (out_.run.finding) return;
     check(end);
     if (out_.run.finding) return;
-    if (auto wrong = out_.run.tally.check_counters(pool_->stats())) find(FindingKind::counter, end, *wrong);
+    if (auto wrong = out_.run.tally.check_counters(pool_->stats()))
+      return find(FindingKind::counter, end, *wrong);
+    if (auto kept = nothing_kept(*pool_, routing_)) find(FindingKind::retained, end, *kept);
   }
 
   static const char* op_name(const PlannedOp& p) {

@@ -121,6 +121,29 @@ std::optional<std::string> check_acquisitions(BlockKind wanted, BlockKind got, s
 // Did this allocation's v2 refill fail (alloc_refill_fail, alloc_fallback_v1)?
 bool v2_refill_failed(BlockKind wanted, std::uint64_t first, std::uint64_t made, const FaultWindow& w);
 
+// ---------------------------------------------------------------- nothing kept
+// The reuse contract (allocator/README): a block its owner frees is
+// reusable at once (the owner's free cache); a block another thread frees
+// is reusable after the owner's next drain point (a refill, which walks its
+// pages whenever a remote free has hinted it, or its exit); a page emptied
+// by its owner goes cold at once, unless it is the owner's current page.
+// These checks read a census (quiescent points only).
+std::string describe(const hakmem::SlabCensus& s);
+// At any quiescent point: no empty page is kept off the cold list but as its
+// owner's current page; a page with remote frees pending has its owner
+// hinted, or is orphaned (else nobody ever drains it); no page belongs to a
+// thread that exited.
+std::optional<std::string> check_retention(const hakmem::Census& c);
+// Every block freed, every thread but the checker gone, the checker
+// collected: nothing used, pending or cached anywhere, every v2 page cold, no
+// large block left.
+std::optional<std::string> check_empty(const hakmem::Census& c);
+// Right after an allocation made `slab` (a fresh acquisition): nothing its
+// thread could have reused was left. v2: no cold or orphaned page of the
+// class, and none of the thread's other pages of the class with a free,
+// cached or pending block; v1: no v1 page of the class with a free block.
+std::optional<std::string> check_commit(const hakmem::Census& c, std::uint32_t slab);
+
 // ---------------------------------------------------------------- telemetry
 using PerClass = std::array<std::uint64_t, hakmem::kNumClasses>;
 using CounterTable = std::array<std::array<std::uint64_t, hakmem::kNumV2Stats>, hakmem::kNumStatRows>;
@@ -168,6 +191,10 @@ class LiveSet {
   // Removes live block k (about to be freed) and keeps it as freed.
   Block take(std::size_t k);
   std::uint64_t live_bytes() const;
+  // The most blocks of one kind (v1 or v2) and class ever live at once: with
+  // every commit justified (check_commit), one thread's pages of that kind
+  // and class never exceed ceil(peak / capacity).
+  std::uint64_t peak(BlockKind kind, int cls) const { return peak_[kind == BlockKind::v2][cls]; }
   // Freed and not handed out since, in id order: picking "the k-th freed
   // block" must not depend on where mmap placed large blocks.
   const std::map<std::uint64_t, Block>& freed() const { return freed_; }
@@ -180,6 +207,7 @@ class LiveSet {
   std::map<std::uint64_t, Block> freed_;
   std::map<std::uintptr_t, std::uint64_t> freed_by_addr_;
   std::uint64_t next_id_ = 1;
+  std::array<PerClass, 2> count_{}, peak_{};  // [v2?][class]
 };
 
 // ---------------------------------------------------------------- frees by any thread

@@ -24,6 +24,8 @@ class FlavourPool final : public PoolUnderTest {
   hakmem::StatsSnapshot stats() const override { return pool_.stats(); }
   std::size_t stats_storage_bytes() const override { return Pool::stats_storage_bytes(); }
   hakmem::InvariantReport check() const override { return pool_.check(); }
+  hakmem::Census census() const override { return pool_.census(); }
+  void collect() override { pool_.collect(); }
   void set_fault_plan(const hakmem::FaultPlan& plan) override { pool_.set_fault_plan(plan); }
   hakmem::OsCounters os_counters() const override { return pool_.os_counters(); }
   std::uintptr_t arena_base() const override { return pool_.arena_base(); }

@@ -34,6 +34,8 @@ class PoolUnderTest {
   virtual hakmem::StatsSnapshot stats() const = 0;
   virtual std::size_t stats_storage_bytes() const = 0;
   virtual hakmem::InvariantReport check() const = 0;
+  virtual hakmem::Census census() const = 0;
+  virtual void collect() = 0;
   virtual void set_fault_plan(const hakmem::FaultPlan& plan) = 0;
   virtual hakmem::OsCounters os_counters() const = 0;
   virtual std::uintptr_t arena_base() const = 0;
@@ -55,6 +57,8 @@ class PoolWrapper : public PoolUnderTest {
   hakmem::StatsSnapshot stats() const override { return inner_->stats(); }
   std::size_t stats_storage_bytes() const override { return inner_->stats_storage_bytes(); }
   hakmem::InvariantReport check() const override { return inner_->check(); }
+  hakmem::Census census() const override { return inner_->census(); }
+  void collect() override { inner_->collect(); }
   void set_fault_plan(const hakmem::FaultPlan& plan) override { inner_->set_fault_plan(plan); }
   hakmem::OsCounters os_counters() const override { return inner_->os_counters(); }
   std::uintptr_t arena_base() const override { return inner_->arena_base(); }

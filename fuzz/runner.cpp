@@ -124,6 +124,9 @@ class Runner {
                                                 std::to_string(info.usable) + " < request");
     Block b{p, size, info.usable, info.kind, info.cls, 0, thread_};
     if (auto overlap = live_.add(b)) return find(FindingKind::overlap, *overlap);
+    if (got != BlockKind::large &&
+        made > (model::v2_refill_failed(want, before + 1, made, faults_) ? 1u : 0u))
+      check_commit(size, *info.arena_offset >> hakmem::kSlabShift, got, info.cls);
     model::fill(live_.blocks().back());
     if (options_.probe_page_of) probe_around(live_.blocks().back());
   }
@@ -238,9 +241,28 @@ class Runner {
     note(faults_.nth ? "fault armed" : "fault disarmed");
   }
 
+  // The allocation acquired `slab`: was it needed (model::check_commit)? One
+  // thread's pages then never outnumber ceil(peak live / capacity).
+  void check_commit(std::size_t size, std::uint32_t slab, BlockKind kind, int cls) {
+    if (team_) team_->quiesce();
+    const hakmem::Census c = pool_->census();
+    if (team_) team_->quiesce();
+    if (auto wrong = model::check_commit(c, slab))
+      return find(FindingKind::retained, "alloc(" + std::to_string(size) + "): " + *wrong);
+    if (program_.threads > 1) return;
+    const std::uint64_t pages = (kind == BlockKind::v2 ? c.v2_slabs : c.v1_slabs)[cls];
+    const std::uint64_t cap = hakmem::kGeometry[cls].capacity;
+    if (pages > (live_.peak(kind, cls) + cap - 1) / cap)
+      find(FindingKind::retained, std::to_string(pages) + " " + hakmem::block_kind_name(kind) +
+                                      " pages of class " + std::to_string(cls) + " for at most " +
+                                      std::to_string(live_.peak(kind, cls)) + " blocks ever live (" +
+                                      std::to_string(cap) + " per page)");
+  }
+
   void do_check() {
     if (team_) team_->quiesce();
     const hakmem::InvariantReport r = pool_->check();
+    const hakmem::Census census = pool_->census();
     if (team_) team_->quiesce();
     note("check live=" + std::to_string(r.live_blocks));
     if (!r.ok) return find(FindingKind::invariant, "invariant walk: " + r.first_error);
@@ -249,20 +271,25 @@ class Runner {
                                         " live blocks, model " + std::to_string(live_.size()));
     if (r.live_bytes != live_.live_bytes())
       find(FindingKind::accounting, "accounting: live bytes differ from the model");
+    if (auto kept = model::check_retention(census)) find(FindingKind::retained, *kept);
   }
 
   // Every thread ends (their pages become orphans), then this thread frees
   // what is left and the pool must account for everything.
+  // Then the pool must hold nothing: collected by this thread, it is empty,
+  // and each class with pages allocates again from one of them.
   void finish() {
+    do_check();  // before the exits, whose drains would hide a lost hint
     if (team_) team_->exit_all();
     team_ = nullptr;
     for (std::size_t k = 0; k < live_.size(); ++k) live_.at(k).orphaned = true;
     thread_ = 0;
-    do_check();
+    if (!result_.finding) do_check();
     while (!result_.finding && !live_.empty()) do_free(0);
     if (!result_.finding) do_check();
     if (result_.finding) return;
-    if (auto wrong = result_.tally.check_counters(pool_->stats())) find(FindingKind::counter, *wrong);
+    if (auto wrong = result_.tally.check_counters(pool_->stats())) return find(FindingKind::counter, *wrong);
+    if (auto kept = nothing_kept(*pool_, routing_)) find(FindingKind::retained, *kept);
   }
 
   const Program& program_;
@@ -279,6 +306,26 @@ class Runner {
 };
 
 }  // namespace
+
+std::optional<std::string> nothing_kept(PoolUnderTest& pool, const model::Routing& routing) {
+  pool.collect();
+  if (auto kept = model::check_empty(pool.census())) return kept;
+  pool.set_fault_plan({});
+  const hakmem::Census c = pool.census();
+  for (int cls = 0; cls < hakmem::kNumClasses; ++cls) {
+    const BlockKind kind = routing.kind_for(hakmem::kClassSizes[cls]);
+    if ((kind == BlockKind::v2 ? c.v2_slabs : c.v1_slabs)[cls] == 0) continue;
+    const std::uint64_t before = pool.os_counters().acquisitions;
+    void* p = pool.alloc(hakmem::kClassSizes[cls]);
+    const bool fresh = pool.os_counters().acquisitions != before;
+    pool.free(p);
+    if (fresh)
+      return "after everything was freed, an allocation of class " + std::to_string(cls) +
+             " acquired a fresh page though " + hakmem::block_kind_name(kind) + " pages of the class exist";
+  }
+  pool.collect();
+  return std::nullopt;
+}
 
 std::FILE* discard_stream() {
   static std::FILE* const discard = std::fopen("/dev/null", "w");

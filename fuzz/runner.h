@@ -48,6 +48,12 @@ struct RunOptions {
   std::optional<const PlantSpec*> plant;
 };
 
+// Every block freed, every other thread gone: collected by the calling
+// thread, the pool must be empty (model::check_empty), and each class that
+// has pages of its route must allocate again without a fresh acquisition.
+// What it kept, or nullopt. Leaves the pool collected and its faults off.
+std::optional<std::string> nothing_kept(PoolUnderTest& pool, const model::Routing& routing);
+
 // A stream that swallows what a pool prints (diagnostics, the teardown table).
 std::FILE* discard_stream();
 

@@ -1,5 +1,7 @@
 // Pool::collect: the calling thread gives back what it holds, as mimalloc's
 // mi_collect does for one thread. Per class:
+//   every orphan          -> adopted and drained (what exited threads left
+//                            would otherwise wait for the class's next refill)
 //   its free cache        -> back onto the pages (return_to_page retires the
 //                            pages that empties, but the current one)
 //   its hint, then every owned page's remote frees drained (the refill's
@@ -8,7 +10,7 @@
 //   every owned page now empty, the current one included -> cold
 // It touches only the caller's own context and, under their locks, the
 // shared queues, so any thread may call it at any time; a thread that never
-// used this pool holds nothing.
+// used this pool gets a context only when there are orphans to adopt.
 #include <vector>
 
 #include "pool_impl.h"
@@ -17,6 +19,12 @@ namespace hakmem::HAKMEM_FLAVOR_NS {
 
 void Pool::Impl::collect() {
   ThreadCtx* ctx = my_ctx(false);
+  for (int cls = 0; cls < kNumClasses; ++cls) {
+    if (!v2_shared.has_orphans(cls)) continue;
+    if (!ctx) ctx = my_ctx(true);
+    if (!ctx) return;
+    v2_shared.adopt_all(ctx, cls);
+  }
   if (!ctx) return;
   for (int cls = 0; cls < kNumClasses; ++cls) {
     ThreadCtx::ClassPages& pages = ctx->classes[cls];

@@ -8,16 +8,7 @@ PageDesc* V2SharedQueues::take(ThreadCtx* ctx, int cls) {
   PerClass& shared = classes_[cls];
   std::lock_guard lock(shared.mutex);
   while (PageDesc* d = shared.orphans.pop(PageList::none)) {
-    HAKMEM_SCHED(owner_store, &d->owner, d->index);
-    d->owner.store(ctx, std::memory_order_seq_cst);  // publishes *ctx to remote freers; see remote_free
-#if HAKMEM_POOL_SCHED_POINTS
-    // Planted adopt_without_drain: the remote frees made while the page was
-    // orphaned stay pending (nobody hinted the adopter of them).
-    const bool drain = plant != Plant::adopt_without_drain;
-#else
-    constexpr bool drain = true;
-#endif
-    if (drain) d->drain_remote(/*owner_changed=*/true);
+    adopt(ctx, d);
     if (d->free_top) return d;
     ctx->classes[cls].full.push(d, PageList::full);  // every block still out: keep it owned
   }
@@ -28,6 +19,32 @@ PageDesc* V2SharedQueues::take(ThreadCtx* ctx, int cls) {
     return d;
   }
   return nullptr;
+}
+
+void V2SharedQueues::adopt_all(ThreadCtx* ctx, int cls) {
+  PerClass& shared = classes_[cls];
+  std::lock_guard lock(shared.mutex);
+  ThreadCtx::ClassPages& pages = ctx->classes[cls];
+  while (PageDesc* d = shared.orphans.pop(PageList::none)) {
+    adopt(ctx, d);
+    if (d->free_top)
+      pages.partial.push(d, PageList::partial);
+    else
+      pages.full.push(d, PageList::full);
+  }
+}
+
+void V2SharedQueues::adopt(ThreadCtx* ctx, PageDesc* d) {
+  HAKMEM_SCHED(owner_store, &d->owner, d->index);
+  d->owner.store(ctx, std::memory_order_seq_cst);  // publishes *ctx to remote freers; see remote_free
+#if HAKMEM_POOL_SCHED_POINTS
+  // Planted adopt_without_drain: the remote frees made while the page was
+  // orphaned stay pending (nobody hinted the adopter of them).
+  const bool drain = plant != Plant::adopt_without_drain;
+#else
+  constexpr bool drain = true;
+#endif
+  if (drain) d->drain_remote(/*owner_changed=*/true);
 }
 
 void V2SharedQueues::release_to_cold(PageDesc* d) { disown(d, &PerClass::cold, PageList::cold); }

@@ -6,7 +6,7 @@
 // used == 0, so no remote free can be pending on it; an orphan may collect
 // remote frees (its bitmap) until someone adopts and drains it.
 //
-// Outline: take (adopt: owner = ctx, drain; else a cold page) -
+// Outline: take (adopt: owner = ctx, drain; else a cold page) - adopt_all -
 // release_to_cold (the owner's page emptied) - orphan (its owner exited) -
 // visit_queues (invariant walk).
 #pragma once
@@ -32,6 +32,16 @@ class V2SharedQueues {
   // ctx's queues yet); nullptr when there is none. An adopted orphan whose
   // blocks are all still out goes onto ctx's full queue instead.
   PageDesc* take(ThreadCtx* ctx, int cls);
+  // Every orphan of class cls adopted by ctx and drained, onto ctx's partial
+  // queue (or full, when every block is still out): collect's way to reclaim
+  // what exited threads left, as mimalloc's forced collect reclaims
+  // abandoned segments.
+  void adopt_all(ThreadCtx* ctx, int cls);
+  bool has_orphans(int cls) const {
+    const PerClass& c = classes_[cls];
+    std::lock_guard lock(c.mutex);
+    return c.orphans.head != nullptr;
+  }
   // d (owned, every block free, on no queue) becomes cold.
   void release_to_cold(PageDesc* d);
   // d (on no queue, some block live) loses its owner.
@@ -52,6 +62,7 @@ class V2SharedQueues {
     PageQueue orphans, cold;
   };
   void disown(PageDesc* d, PageQueue PerClass::*queue, PageList id);
+  void adopt(ThreadCtx* ctx, PageDesc* d);  // under the class mutex
 
   PerClass classes_[kNumClasses];
 };
