@@ -196,8 +196,10 @@ void Controller::serve(int thread) {
   w.wait_turn();
   for (;;) {
     const std::uint32_t job = w.job_in.load(std::memory_order_relaxed);
+    support::tsan_acquire(&job_edge_);
     if (job == kExitJob) return;  // thread_local destructors run under control
     client_.run_job(thread, job);
+    support::tsan_release(&w);
     post_driver(kDone, thread);
     w.wait_turn();
   }
@@ -292,6 +294,7 @@ Controller::Outcome Controller::run() {
   if (starting_ >= 0) {
     Worker& w = *workers_[std::exchange(starting_, -1)];
     w.job_in.store(w.job, std::memory_order_relaxed);
+    support::tsan_release(&job_edge_);
     grant(w);
     if (!w.os.joinable()) spawn(w.id);
     waiting_ = true;
@@ -312,6 +315,7 @@ Controller::Outcome Controller::run() {
         case kDecided:
           break;  // the thread paused itself and left its pick in decided_
         case kDone:
+          support::tsan_acquire(&w);
           w.state = State::idle;
           return {Event::done, w.id};
         case kExited:

@@ -18,7 +18,11 @@
 // hand-off is relaxed so that it adds no happens-before: TSan still sees the
 // allocator's own races. Every field crossing threads is then an atomic,
 // ordered by compiler fences (x86 keeps stores in order; TSan ignores
-// fences, as it should).
+// fences, as it should). Only job boundaries order, for TSan alone: a job's
+// end happens before the driver goes on, and everything the driver saw
+// before a job's start happens before the job, as a program handing a
+// pointer to another thread orders the hand-over. Jobs that overlap stay
+// unordered, so TSan reports their races.
 #pragma once
 
 #include <atomic>
@@ -154,6 +158,7 @@ class Controller final : public hakmem::sched::Controller {
   bool waiting_ = false;         // a thread holds the baton; the driver waits for its post
   std::optional<Pick> decided_;  // a pick a thread made and left for the driver to act on
   // The driver's mailbox: one, since one thread runs at a time.
+  char job_edge_ = 0;  // TSan's sync object for job starts (support::tsan_release)
   std::atomic<std::uint32_t> posted_{0};
   std::atomic<std::uint8_t> post_kind_{0};
   std::atomic<int> post_thread_{0}, post_point_{0};

@@ -19,6 +19,13 @@
 #endif
 #endif
 
+#ifdef SUPPORT_TSAN
+extern "C" {
+void __tsan_acquire(void* addr);
+void __tsan_release(void* addr);
+}
+#endif
+
 namespace support {
 #ifdef SUPPORT_ASAN
 inline constexpr bool kAsanBuild = true;
@@ -31,4 +38,22 @@ inline constexpr bool kTsanBuild = true;
 inline constexpr bool kTsanBuild = false;
 #endif
 inline constexpr bool kSanitizedBuild = kAsanBuild || kTsanBuild;
+
+// A happens-before edge that only TSan sees: for a hand-off that is relaxed
+// on purpose (so that it adds no ordering of its own) but must still order
+// what the program it runs would order itself. No code outside TSan.
+inline void tsan_release(void* sync) {
+#ifdef SUPPORT_TSAN
+  __tsan_release(sync);
+#else
+  (void)sync;
+#endif
+}
+inline void tsan_acquire(void* sync) {
+#ifdef SUPPORT_TSAN
+  __tsan_acquire(sync);
+#else
+  (void)sync;
+#endif
+}
 }  // namespace support

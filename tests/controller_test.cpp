@@ -9,6 +9,7 @@
 #include "fuzz/controller.h"
 #include "fuzz/strategy.h"
 #include "pool_test_util.h"
+#include "support/sanitizer.h"
 
 namespace hakfuzz {
 namespace {
@@ -125,6 +126,9 @@ TEST(Controller, APreemptionBetweenLoadAndStoreLosesAnUpdateAndReplaysExactly) {
 }
 
 TEST(Controller, ALockOrderInversionIsADeadlockNotAHang) {
+  // The clean runs take the two locks in both orders: TSan's own deadlock
+  // detector reports that inversion, rightly.
+  if (support::kTsanBuild) GTEST_SKIP() << "TSan reports the planted lock-order inversion itself";
   bool deadlocked = false, clean = false;
   for (std::uint64_t seed = 0; seed < 200 && !(deadlocked && clean); ++seed) {
     RandomStrategy s(seed);

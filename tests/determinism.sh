@@ -3,14 +3,15 @@
 # random inputs per target, replayed by two `hakfuzz repro` processes
 # (different address-space layouts); every verdict and digest must match.
 # The inputs stay in WORKDIR, so a failure leaves its reproducers on disk.
-# Usage: determinism.sh HAKFUZZ WORKDIR
+# Usage: determinism.sh HAKFUZZ WORKDIR [INPUTS_PER_TARGET (200)]
 set -euo pipefail
 hakfuzz=$1
 work=$2
+inputs=${3:-200}
 rm -rf "$work" && mkdir -p "$work"
 for target in $("$hakfuzz" fuzz --list); do
   mkdir -p "$work/$target"
-  for i in $(seq 1 200); do head -c $((RANDOM % 2500)) /dev/urandom > "$work/$target/in$i"; done
+  for i in $(seq 1 "$inputs"); do head -c $((RANDOM % 2500)) /dev/urandom > "$work/$target/in$i"; done
   # Digests only: paths and timings are the same in both runs by construction.
   "$hakfuzz" repro --target "$target" --runs 2 "$work/$target" > "$work/$target.a" 2>/dev/null || true
   "$hakfuzz" repro --target "$target" --runs 2 "$work/$target" > "$work/$target.b" 2>/dev/null || true
