@@ -19,7 +19,7 @@ constexpr std::memory_order kPost =
 constexpr std::memory_order kTake =
     support::kTsanBuild ? std::memory_order_relaxed : std::memory_order_acquire;
 
-enum PostKind : std::uint8_t { kAtPoint, kDone, kExited };
+enum PostKind : std::uint8_t { kAtPoint, kDecided, kDone, kExited };
 
 }  // namespace
 
@@ -68,7 +68,7 @@ std::string describe_step(const Step& s) {
 struct Controller::Worker {
   int id = 0;
   std::thread os;
-  // Driver-side view.
+  // The controller's view; only the baton's holder touches it.
   State state = State::idle;
   std::uint32_t job = 0;
   std::size_t age = 0;
@@ -77,29 +77,15 @@ struct Controller::Worker {
   std::uint64_t arg = 0;
   std::size_t last_step = SIZE_MAX;
 
-  // Crossing threads: the baton each way, then the payloads.
-  std::atomic<std::uint32_t> turn{0}, posted{0};
+  // Crossing threads: the baton, the job, and (under TSan) what the thread
+  // noted since it last posted: results and lock releases.
+  std::atomic<std::uint32_t> turn{0};
   std::atomic<std::uint32_t> job_in{0};
-  std::atomic<std::uint8_t> kind_in{0};
-  std::atomic<int> point_in{0};
-  std::atomic<const void*> object_in{nullptr};
-  std::atomic<std::uint64_t> arg_in{0};
-  // Results and lock releases since the thread last posted.
   static constexpr std::uint32_t kNotes = 64;
   std::atomic<std::uint32_t> notes{0};
   std::atomic<std::uint64_t> note_value[kNotes] = {};
   std::atomic<const void*> note_mutex[kNotes] = {};
 
-  // Thread side.
-  void post(PostKind kind, int p = 0, const void* object_ = nullptr, std::uint64_t arg_ = 0) {
-    kind_in.store(kind, std::memory_order_relaxed);
-    point_in.store(p, std::memory_order_relaxed);
-    object_in.store(object_, std::memory_order_relaxed);
-    arg_in.store(arg_, std::memory_order_relaxed);
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-    posted.store(1, kPost);
-    posted.notify_one();
-  }
   void wait_turn() {
     while (turn.load(kTake) == 0) turn.wait(0, kTake);
     turn.store(0, std::memory_order_relaxed);
@@ -112,30 +98,58 @@ struct Controller::Worker {
     note_mutex[n].store(mutex, std::memory_order_relaxed);
     notes.store(n + 1, std::memory_order_relaxed);
   }
-  // Driver side.
-  void wait_post() {
-    while (posted.load(kTake) == 0) posted.wait(0, kTake);
-    posted.store(0, std::memory_order_relaxed);
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-  }
 };
 
 namespace {
 
+bool is_lock(int point) {
+  return point < hakmem::sched::kNumPoints &&
+         hakmem::sched::point_info(static_cast<Point>(point)).kind == PointKind::lock;
+}
+
+// Outside TSan a thread decides at its own points (see controller.h).
+constexpr bool kDecideOnThreads = !support::kTsanBuild;
+
 thread_local Controller::Worker* tl_worker = nullptr;
+thread_local Controller* tl_controller = nullptr;
 
 // Destroyed after every other thread_local the thread made (it is built
 // first), so the allocator's exit notices run under control before it
 // reports the thread gone.
 struct GoneNotice {
-  Controller::Worker* worker = nullptr;
-  ~GoneNotice() {
-    if (worker) worker->post(kExited);
-  }
+  Controller* controller = nullptr;
+  int thread = -1;
+  ~GoneNotice();
 };
 thread_local GoneNotice tl_gone;
 
 }  // namespace
+
+void Controller::post_driver(std::uint8_t kind, int thread, int point, const void* object,
+                             std::uint64_t arg) {
+  post_kind_.store(kind, std::memory_order_relaxed);
+  post_thread_.store(thread, std::memory_order_relaxed);
+  post_point_.store(point, std::memory_order_relaxed);
+  post_object_.store(object, std::memory_order_relaxed);
+  post_arg_.store(arg, std::memory_order_relaxed);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  posted_.store(1, kPost);
+  posted_.notify_one();
+}
+
+void Controller::wait_driver() {
+  while (posted_.load(kTake) == 0) posted_.wait(0, kTake);
+  posted_.store(0, std::memory_order_relaxed);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+}
+
+namespace {
+GoneNotice::~GoneNotice() {
+  if (controller) controller->gone(thread);
+}
+}  // namespace
+
+void Controller::gone(int thread) { post_driver(kExited, thread); }
 
 Controller::Controller(int threads, ControlledClient& client, Strategy& strategy, std::size_t max_steps)
     : client_(client), strategy_(strategy), max_steps_(max_steps) {
@@ -146,6 +160,16 @@ Controller::Controller(int threads, ControlledClient& client, Strategy& strategy
 }
 
 Controller::~Controller() {
+  if (deadlocked_) {
+    // The paused threads hold locks in a cycle: released, they would block
+    // for good. They stay parked on their baton instead, their mailboxes
+    // kept alive with them; the caller leaks what they reference.
+    for (auto& wp : workers_)
+      if (wp->os.joinable()) wp->os.detach();
+    static std::vector<std::unique_ptr<Worker>>* parked = new std::vector<std::unique_ptr<Worker>>;
+    for (auto& wp : workers_) parked->push_back(std::move(wp));
+    return;
+  }
   // Whatever still runs finishes uncontrolled (the caller uninstalled us),
   // then exits.
   for (auto& wp : workers_) {
@@ -154,8 +178,8 @@ Controller::~Controller() {
     if (w.state == State::idle || starting_ == w.id) w.job_in.store(kExitJob, std::memory_order_relaxed);
     for (;;) {
       grant(w);
-      w.wait_post();
-      const auto kind = static_cast<PostKind>(w.kind_in.load(std::memory_order_relaxed));
+      wait_driver();
+      const auto kind = static_cast<PostKind>(post_kind_.load(std::memory_order_relaxed));
       if (kind == kExited) break;
       if (kind == kDone) w.job_in.store(kExitJob, std::memory_order_relaxed);
     }
@@ -166,13 +190,15 @@ Controller::~Controller() {
 void Controller::serve(int thread) {
   Worker& w = *workers_[thread];
   tl_worker = &w;
-  tl_gone.worker = &w;
+  tl_controller = this;
+  tl_gone.controller = this;
+  tl_gone.thread = thread;
   w.wait_turn();
   for (;;) {
     const std::uint32_t job = w.job_in.load(std::memory_order_relaxed);
     if (job == kExitJob) return;  // thread_local destructors run under control
     client_.run_job(thread, job);
-    w.post(kDone);
+    post_driver(kDone, thread);
     w.wait_turn();
   }
 }
@@ -209,21 +235,57 @@ void Controller::absorb_notes(Worker& w) {
   }
 }
 
-std::size_t Controller::pick(const std::vector<int>& runnable) {
-  if (runnable.size() == 1) return 0;
-  Decision d;
-  d.index = decisions_++;
-  d.runnable = runnable;
-  d.current = current_;
-  std::size_t oldest = 0;
-  for (std::size_t i = 0; i < runnable.size(); ++i) {
-    if (runnable[i] == current_) d.current_runnable = true, d.fallback = i;
-    if (workers_[runnable[i]]->age < workers_[runnable[oldest]]->age) oldest = i;
+Controller::Pick Controller::choose() {
+  std::vector<int> runnable;
+  bool any_paused = false;
+  for (const auto& wp : workers_) {
+    const Worker& w = *wp;
+    if (w.state == State::offered) runnable.push_back(w.id);
+    if (w.state != State::paused) continue;
+    any_paused = true;
+    const bool held =
+        is_lock(w.point) && std::ranges::any_of(holders_, [&](const auto& h) { return h.first == w.object; });
+    if (!held) runnable.push_back(w.id);
   }
-  if (!d.current_runnable) d.fallback = oldest;
-  const std::size_t chosen = std::min(strategy_.choose(d), runnable.size() - 1);
-  if (d.current_runnable && runnable[chosen] != current_) ++preemptions_;
-  return chosen;
+  Pick pk;
+  if (runnable.empty()) {
+    pk.stop_event = any_paused ? Event::deadlock : Event::idle;
+    return pk;
+  }
+  if (steps_.size() >= max_steps_) {
+    pk.stop_event = Event::step_limit;
+    return pk;
+  }
+  std::size_t chosen = 0;
+  if (runnable.size() > 1) {
+    Decision d;
+    d.index = decisions_++;
+    d.runnable = runnable;
+    d.current = current_;
+    std::size_t oldest = 0;
+    for (std::size_t i = 0; i < runnable.size(); ++i) {
+      if (runnable[i] == current_) d.current_runnable = true, d.fallback = i;
+      if (workers_[runnable[i]]->age < workers_[runnable[oldest]]->age) oldest = i;
+    }
+    if (!d.current_runnable) d.fallback = oldest;
+    chosen = std::min(strategy_.choose(d), runnable.size() - 1);
+    pk.decision = true;
+    pk.preemption = d.current_runnable && runnable[chosen] != current_;
+    preemptions_ += pk.preemption;
+  }
+  pk.thread = runnable[chosen];
+  pk.kind = workers_[pk.thread]->state == State::offered ? Pick::start : Pick::resume;
+  return pk;
+}
+
+void Controller::commit(Worker& w, const Pick& pk) {
+  const bool starting = pk.kind == Pick::start;
+  steps_.push_back({w.id, starting ? kPointJobBegin : w.point, starting ? w.job : w.arg, std::nullopt, w.job,
+                    pk.decision, pk.preemption});
+  w.last_step = steps_.size() - 1;
+  if (!starting && is_lock(w.point)) holders_.emplace_back(w.object, w.id);
+  w.state = State::running;
+  current_ = w.id;
 }
 
 Controller::Outcome Controller::run() {
@@ -232,19 +294,23 @@ Controller::Outcome Controller::run() {
     w.job_in.store(w.job, std::memory_order_relaxed);
     grant(w);
     if (!w.os.joinable()) spawn(w.id);
+    waiting_ = true;
   }
   for (;;) {
-    if (current_ >= 0 && workers_[current_]->state == State::running) {
-      Worker& w = *workers_[current_];
-      w.wait_post();
+    if (waiting_) {
+      wait_driver();
+      waiting_ = false;
+      Worker& w = *workers_[post_thread_.load(std::memory_order_relaxed)];
       absorb_notes(w);
-      switch (static_cast<PostKind>(w.kind_in.load(std::memory_order_relaxed))) {
+      switch (static_cast<PostKind>(post_kind_.load(std::memory_order_relaxed))) {
         case kAtPoint:
           w.state = State::paused;
-          w.point = w.point_in.load(std::memory_order_relaxed);
-          w.object = w.object_in.load(std::memory_order_relaxed);
-          w.arg = w.arg_in.load(std::memory_order_relaxed);
+          w.point = post_point_.load(std::memory_order_relaxed);
+          w.object = post_object_.load(std::memory_order_relaxed);
+          w.arg = post_arg_.load(std::memory_order_relaxed);
           break;
+        case kDecided:
+          break;  // the thread paused itself and left its pick in decided_
         case kDone:
           w.state = State::idle;
           return {Event::done, w.id};
@@ -255,38 +321,19 @@ Controller::Outcome Controller::run() {
           return {Event::exited, w.id};
       }
     }
-    std::vector<int> runnable;
-    bool any_paused = false;
-    for (const auto& wp : workers_) {
-      const Worker& w = *wp;
-      if (w.state == State::offered) runnable.push_back(w.id);
-      if (w.state != State::paused) continue;
-      any_paused = true;
-      const bool lock = w.point < hakmem::sched::kNumPoints &&
-                        hakmem::sched::point_info(static_cast<Point>(w.point)).kind == PointKind::lock;
-      const bool held =
-          lock && std::ranges::any_of(holders_, [&](const auto& h) { return h.first == w.object; });
-      if (!held) runnable.push_back(w.id);
+    const Pick pk = decided_ ? *std::exchange(decided_, std::nullopt) : choose();
+    if (pk.kind == Pick::stop) {
+      deadlocked_ = pk.stop_event == Event::deadlock;
+      return {pk.stop_event};
     }
-    if (runnable.empty()) return {any_paused ? Event::deadlock : Event::idle};
-    if (steps_.size() >= max_steps_) return {Event::step_limit};
-    const std::size_t before = preemptions_;
-    const bool decision = runnable.size() > 1;
-    Worker& w = *workers_[runnable[pick(runnable)]];
-    const bool starting = w.state == State::offered;
-    steps_.push_back({w.id, starting ? kPointJobBegin : w.point, starting ? w.job : w.arg, std::nullopt,
-                      w.job, decision, preemptions_ != before});
-    w.last_step = steps_.size() - 1;
-    if (!starting && w.point < hakmem::sched::kNumPoints &&
-        hakmem::sched::point_info(static_cast<Point>(w.point)).kind == PointKind::lock)
-      holders_.emplace_back(w.object, w.id);
-    w.state = State::running;
-    current_ = w.id;
-    if (starting) {
-      starting_ = w.id;
-      return {Event::started, w.id};
+    Worker& next = *workers_[pk.thread];
+    commit(next, pk);
+    if (pk.kind == Pick::start) {
+      starting_ = next.id;
+      return {Event::started, next.id};
     }
-    grant(w);
+    grant(next);
+    waiting_ = true;
   }
 }
 
@@ -304,18 +351,47 @@ std::string Controller::blocked_report() const {
 }
 
 void Controller::at(Point p, const void* object, std::uint64_t arg) {
-  if (Worker* w = tl_worker) {
-    w->post(kAtPoint, static_cast<int>(p), object, arg);
-    w->wait_turn();
+  Worker* w = tl_worker;
+  if (!w || tl_controller != this) return;
+  if constexpr (kDecideOnThreads) {
+    w->state = State::paused;
+    w->point = static_cast<int>(p);
+    w->object = object;
+    w->arg = arg;
+    const Pick pk = choose();
+    if (pk.kind == Pick::resume) {
+      Worker& next = *workers_[pk.thread];
+      commit(next, pk);
+      if (&next == w) return;  // goes on: no switch at all
+      grant(next);
+      w->wait_turn();
+      return;
+    }
+    decided_ = pk;  // a job starts, or nothing can run: the driver's business
+    post_driver(kDecided, w->id);
+  } else {
+    post_driver(kAtPoint, w->id, static_cast<int>(p), object, arg);
   }
+  w->wait_turn();
 }
 
 void Controller::result(Point, std::uint64_t value) {
-  if (Worker* w = tl_worker) w->note(value, nullptr);
+  Worker* w = tl_worker;
+  if (!w || tl_controller != this) return;
+  if constexpr (kDecideOnThreads) {
+    if (w->last_step < steps_.size() && !steps_[w->last_step].result) steps_[w->last_step].result = value;
+  } else {
+    w->note(value, nullptr);
+  }
 }
 
 void Controller::released(const void* mutex) {
-  if (Worker* w = tl_worker) w->note(0, mutex);
+  Worker* w = tl_worker;
+  if (!w || tl_controller != this) return;
+  if constexpr (kDecideOnThreads)
+    std::erase_if(holders_, [&](const auto& h) { return h.first == mutex; });
+  else
+    w->note(0, mutex);
 }
 
 }  // namespace hakfuzz

@@ -7,10 +7,18 @@
 // paused thread holds is not runnable, and no runnable thread with some
 // still blocked is a deadlock, never a hang.
 //
-// The hand-off is a futex per direction. Under ThreadSanitizer it is
-// relaxed, so it adds no happens-before and TSan still sees the allocator's
-// own races; every field crossing threads is an atomic, ordered by compiler
-// fences (x86 keeps stores in order; TSan ignores fences, as it should).
+// Outside TSan the thread at a point makes the decision itself and, when it
+// goes on or hands over to a paused thread, the driver sleeps through it: a
+// context switch costs tens of microseconds on this kind of virtual
+// machine, and most steps go on with the same thread. Job starts, job ends
+// and dead ends go through the driver. The baton is release/acquire, so the
+// controller's state is only ever touched by the baton's holder.
+//
+// Under ThreadSanitizer every point goes through the driver, and the
+// hand-off is relaxed so that it adds no happens-before: TSan still sees the
+// allocator's own races. Every field crossing threads is then an atomic,
+// ordered by compiler fences (x86 keeps stores in order; TSan ignores
+// fences, as it should).
 #pragma once
 
 #include <atomic>
@@ -80,7 +88,9 @@ class Controller final : public hakmem::sched::Controller {
   static constexpr std::uint32_t kExitJob = UINT32_MAX;
 
   Controller(int threads, ControlledClient& client, Strategy& strategy, std::size_t max_steps = 1 << 20);
-  ~Controller();  // every OS thread still running is told to exit, uncontrolled
+  // Every OS thread still running is told to exit, uncontrolled; after a
+  // deadlock they stay parked for good (see deadlocked()).
+  ~Controller();
   Controller(const Controller&) = delete;
   Controller& operator=(const Controller&) = delete;
 
@@ -105,6 +115,9 @@ class Controller final : public hakmem::sched::Controller {
   std::size_t preemptions() const { return preemptions_; }
   // Each blocked thread and the lock it waits for, for a deadlock report.
   std::string blocked_report() const;
+  // A deadlock was reported: the threads cannot be released, and whatever
+  // they reference (the pool) must outlive the process.
+  bool deadlocked() const { return deadlocked_; }
 
   // A logical thread's OS thread and mailbox (controller.cpp).
   struct Worker;
@@ -113,16 +126,39 @@ class Controller final : public hakmem::sched::Controller {
   void at(hakmem::sched::Point p, const void* object, std::uint64_t arg) override;
   void result(hakmem::sched::Point p, std::uint64_t value) override;
   void released(const void* mutex) override;
+  // From a controlled thread's last thread_local destructor.
+  void gone(int thread);
 
  private:
   enum class State : std::uint8_t { idle, offered, paused, running };
+  // What the next step is.
+  struct Pick {
+    enum Kind : std::uint8_t { resume, start, stop } kind = stop;
+    int thread = -1;
+    Event stop_event = Event::idle;
+    bool decision = false, preemption = false;
+  };
 
   void serve(int thread);
   void spawn(int thread);
   void grant(Worker& w);
   void absorb_notes(Worker& w);
+  Pick choose();                           // with the baton held
+  void commit(Worker& w, const Pick& pk);  // the step is taken: record it
+  void post_driver(std::uint8_t kind, int thread, int point = 0, const void* object = nullptr,
+                   std::uint64_t arg = 0);
+  void wait_driver();
+
   int starting_ = -1;  // reported as started, granted on the next run()
-  std::size_t pick(const std::vector<int>& runnable);
+  bool deadlocked_ = false;
+  bool waiting_ = false;         // a thread holds the baton; the driver waits for its post
+  std::optional<Pick> decided_;  // a pick a thread made and left for the driver to act on
+  // The driver's mailbox: one, since one thread runs at a time.
+  std::atomic<std::uint32_t> posted_{0};
+  std::atomic<std::uint8_t> post_kind_{0};
+  std::atomic<int> post_thread_{0}, post_point_{0};
+  std::atomic<const void*> post_object_{nullptr};
+  std::atomic<std::uint64_t> post_arg_{0};
 
   ControlledClient& client_;
   Strategy& strategy_;

@@ -73,6 +73,12 @@ class Interleaver final : public ControlledClient {
       out_.steps = steps_.size();
       out_.preemptions = c.preemptions();
       controller_ = nullptr;
+      if (c.deadlocked()) (void)pool_.release();  // its parked threads hold it
+    }
+    if (!pool_) {  // deadlocked: nothing more to check
+      if (options_.trace) build_trace();
+      out_.decisions = strategy_.record();
+      return std::move(out_);
     }
     if (!out_.run.finding) finish();
     out_.run.stats = pool_->stats();

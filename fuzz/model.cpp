@@ -52,7 +52,9 @@ bool contents_intact(const Block& b) {
 // ---------------------------------------------------------------- frees
 
 bool Expected::matches(const FreeOutcome& got) const {
-  const bool route_ok = got.route == route || (either_v2_route && got.route == FreeRoute::v2_remote);
+  const bool route_ok =
+      got.route == route ||
+      (either_v2_route && (got.route == FreeRoute::v2_local || got.route == FreeRoute::v2_remote));
   return route_ok && got.entered_v2 == entered && (!entered || got.page_of == page_of) &&
          got.reason == reason && got.cls == cls;
 }

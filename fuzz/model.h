@@ -67,8 +67,8 @@ struct Expected {
   Verdict page_of = Verdict::ok;
   Verdict reason = Verdict::ok;
   int cls = -1;
-  // An orphaned page may have been adopted by any thread: v2_local and
-  // v2_remote are both right.
+  // The page may have changed hands (its owner exited, or is exiting while
+  // this free runs): v2_local and v2_remote are both right.
   bool either_v2_route = false;
   bool matches(const FreeOutcome& got) const;
   std::string describe() const;
