@@ -98,8 +98,7 @@ void refuse_run_options(const po::variables_map& vm) {
 
 // The end of a run and of a merge alike: the equivalence check over every
 // result, the summary table, the not-passed listing, the reports and the
-// verdict.
-// `merged`: the time is the shards' summed wall time.
+// verdict. For a merge (`merged`) the time is the shards' summed wall time.
 int report_verdict(const po::variables_map& vm, const sweep::Matrix& matrix, const sweep::RunInfo& info,
                    const std::vector<sweep::Cell>& selection, std::vector<sweep::CellResult>& results,
                    bool merged) {
