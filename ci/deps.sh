@@ -1,6 +1,6 @@
 # Sourced by ci/test and ci/hakfuzz: installs what a fresh Debian machine
 # lacks (idempotent, silent when nothing is missing) and builds stale presets.
-HAKFUZZ_PACKAGES=(g++ clang-14 libclang-rt-14-dev cmake ninja-build ccache
+HAKFUZZ_PACKAGES=(g++ clang-14 libclang-rt-14-dev cmake ninja-build ccache jq
   libtbb-dev libboost-program-options-dev nlohmann-json3-dev libfmt-dev
   libgtest-dev googletest clang-format
   libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev)

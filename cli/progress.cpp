@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstdint>
 
 namespace hakfuzz::cli {
@@ -19,7 +18,6 @@ std::string clock_text(double seconds) {
 
 ProgressLine::ProgressLine(const sweep::SweepProgress& progress, std::size_t total)
     : progress_(progress), total_(total), tty_(isatty(fileno(stderr)) != 0) {
-  next_plain_ = std::max<std::size_t>(total_ / 10, 1);
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -42,6 +40,17 @@ void ProgressLine::loop() {
     draw(false);
 }
 
+// Plain mode: true when `done` reaches a tenth of the cells not reported yet
+// (several tenths passed between two polls make one line). The last tenth is
+// left to the final line.
+bool ProgressLine::report_tenths(std::size_t done) {
+  auto tenth = [this](std::size_t k) { return (k * total_ + 9) / 10; };  // cells done at k tenths, rounded up
+  if (done >= total_) return false;
+  bool reached = false;
+  while (tenths_reported_ < 9 && done >= tenth(tenths_reported_ + 1)) ++tenths_reported_, reached = true;
+  return reached;
+}
+
 void ProgressLine::draw(bool final) {
   std::size_t done = progress_.done.load(), bad = progress_.not_passed.load();
   auto now = std::chrono::steady_clock::now();
@@ -52,13 +61,7 @@ void ProgressLine::draw(bool final) {
                                  std::to_string(total_).size(), total_, bad, clock_text(elapsed), eta);
   if (tty_) {
     std::fprintf(stderr, "\r%s\033[K%s", line.c_str(), final ? "\n" : "");
-  } else {
-    // Plain mode: every 10% of the cells or every 30 s, whichever comes first.
-    if (!final && done < next_plain_ && now - last_plain_ < std::chrono::seconds(30)) return;
-    if (final && done == last_printed_) return;
-    last_printed_ = done;
-    while (next_plain_ <= done) next_plain_ += std::max<std::size_t>(total_ / 10, 1);
-    last_plain_ = now;
+  } else if (final || report_tenths(done)) {
     std::fprintf(stderr, "%s\n", line.c_str());
   }
   std::fflush(stderr);

@@ -1,5 +1,7 @@
-// The sweep's progress display on stderr: a live line redrawn in place on a
-// terminal, a plain line every 10% (or 30 s) otherwise, so CI logs stay short.
+// The sweep's progress display on stderr: a live line redrawn in place when
+// stderr is a terminal; otherwise (CI, a pipe, a file) one plain line each
+// time another tenth of the cells is done and a final line, each flushed, so
+// logs stay short and show progress as it happens.
 #pragma once
 #include <chrono>
 #include <condition_variable>
@@ -20,13 +22,13 @@ class ProgressLine {
  private:
   void loop();
   void draw(bool final);
+  bool report_tenths(std::size_t done);
 
   const sweep::SweepProgress& progress_;
   const std::size_t total_;
   const bool tty_;
   const std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
-  std::chrono::steady_clock::time_point last_plain_ = start_;
-  std::size_t next_plain_ = 0, last_printed_ = SIZE_MAX;
+  std::size_t tenths_reported_ = 0;  // plain mode: lines printed for 10%, 20%, ...
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;

@@ -154,6 +154,13 @@ const char* status_name(CellStatus s) {
   return "?";
 }
 
+std::optional<CellStatus> parse_status(std::string_view name) {
+  for (CellStatus s :
+       {CellStatus::pass, CellStatus::inactive, CellStatus::finding, CellStatus::harness_error})
+    if (name == status_name(s)) return s;
+  return std::nullopt;
+}
+
 void CellResult::raise(CellStatus s, std::string note) {
   if (s > status) status = s;
   notes.push_back(std::move(note));

@@ -11,6 +11,8 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "sweep/report_json.h"
+
 extern char** environ;
 
 namespace hakfuzz::sweep {
@@ -47,17 +49,6 @@ std::vector<char*> pointers(std::vector<std::string>& strings) {
 }
 
 }  // namespace
-
-std::string cell_result_json(const CellResult& r) {
-  nlohmann::json j = {{"index", r.cell.index},
-                      {"status", static_cast<int>(r.status)},
-                      {"has_digest", r.has_digest},
-                      {"digest", r.digest},
-                      {"ops", r.ops},
-                      {"seconds", r.seconds},
-                      {"notes", r.notes}};
-  return j.dump();
-}
 
 CellResult run_cell_in_child(const Matrix& m, const Cell& cell, const CellOptions& opts,
                              const std::string& self_exe) {
@@ -101,15 +92,8 @@ CellResult run_cell_in_child(const Matrix& m, const Cell& cell, const CellOption
     return harness_error(cell, fmt::format("child exited {}: {}", WEXITSTATUS(wstatus), out.substr(0, 300)));
 
   try {
-    const auto j = nlohmann::json::parse(out);
-    CellResult r;
-    r.cell = cell;
-    if (j.at("index").get<std::size_t>() != cell.index) return harness_error(cell, "child ran another cell");
-    r.status = static_cast<CellStatus>(j.at("status").get<int>());
-    r.has_digest = j.at("has_digest").get<bool>();
-    r.digest = j.at("digest").get<std::uint64_t>();
-    r.ops = j.at("ops").get<std::uint64_t>();
-    r.notes = j.at("notes").get<std::vector<std::string>>();
+    CellResult r = cell_from_json(m, nlohmann::json::parse(out));
+    if (r.cell.index != cell.index) return harness_error(cell, "child ran another cell");
     // Wall time includes the spawn: that is what --exec costs.
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return r;

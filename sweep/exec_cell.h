@@ -1,7 +1,8 @@
 // `sweep --exec`: a cell run in a child process whose real environment holds
 // the cell's flags, so the pool reads them through getenv like a user's
 // program would. The child (`hakfuzz sweep --exec-child INDEX ...`) prints
-// its CellResult as one JSON line on a pipe; the parent reads it back.
+// its CellResult as one JSON line on a pipe (report_json.h's cell_json), and
+// the parent reads it back with cell_from_json.
 #pragma once
 #include <string>
 
@@ -16,8 +17,5 @@ namespace hakfuzz::sweep {
 // harness-error naming what happened.
 CellResult run_cell_in_child(const Matrix& m, const Cell& cell, const CellOptions& opts,
                              const std::string& self_exe);
-
-// Child side: the result line the parent parses.
-std::string cell_result_json(const CellResult& r);
 
 }  // namespace hakfuzz::sweep

@@ -47,24 +47,35 @@ std::vector<CellResult> run_sweep(const Matrix& m, const std::vector<Cell>& cell
 
 std::size_t check_equivalence(const Matrix& m, std::vector<CellResult>& results) {
   std::map<std::string, std::vector<CellResult*>> groups;
-  for (CellResult& r : results)
+  for (CellResult& r : results) {
+    r.equivalence_note.clear();
     if (r.has_digest) groups[m.equivalence_key(r.cell)].push_back(&r);
+  }
   std::size_t broken = 0;
   for (auto& [key, members] : groups) {
-    std::map<std::uint64_t, std::size_t> votes;
-    for (CellResult* r : members) ++votes[r->digest];
-    if (votes.size() < 2) continue;
+    std::map<std::uint64_t, std::vector<const CellResult*>> by_digest;
+    for (const CellResult* r : members) by_digest[r->digest].push_back(r);
+    if (by_digest.size() < 2) continue;
     ++broken;
-    auto majority = std::ranges::max_element(votes, {}, [](const auto& kv) { return kv.second; })->first;
-    for (CellResult* r : members)
-      r->raise(
-          CellStatus::finding,
-          r->digest == majority
-              ? fmt::format("equivalent cells disagree: {} distinct digests among {} cells with key '{}'",
-                            votes.size(), members.size(), key)
-              : fmt::format("digest {} differs from {} shared by {} of {} equivalent cells (key '{}')",
-                            support::hex64(r->digest), support::hex64(majority), votes[majority],
-                            members.size(), key));
+    const auto& [majority, holders] =
+        *std::ranges::max_element(by_digest, {}, [](const auto& kv) { return kv.second.size(); });
+    const CellResult* dissenter = nullptr;
+    for (const CellResult* r : members)
+      if (r->digest != majority && !dissenter) dissenter = r;
+    for (CellResult* r : members) {
+      if (r->digest == majority) {
+        r->equivalence_partner = dissenter->cell.index;
+        r->equivalence_note = fmt::format(
+            "equivalent cells disagree: {} distinct digests among {} cells with key '{}' (cell {:04} has {})",
+            by_digest.size(), members.size(), key, dissenter->cell.index, support::hex64(dissenter->digest));
+      } else {
+        r->equivalence_partner = holders.front()->cell.index;
+        r->equivalence_note = fmt::format(
+            "digest {} differs from {} shared by {} of {} equivalent cells (key '{}', e.g. cell {:04})",
+            support::hex64(r->digest), support::hex64(majority), holders.size(), members.size(), key,
+            holders.front()->cell.index);
+      }
+    }
   }
   return broken;
 }

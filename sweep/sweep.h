@@ -27,7 +27,9 @@ std::vector<CellResult> run_sweep(const Matrix& m, const std::vector<Cell>& cell
                                   SweepProgress& progress);
 
 // Cells with one equivalence key must share one digest; every cell of a key
-// whose digests disagree becomes a finding. Returns the number of such keys.
+// whose digests disagree gets an equivalence note (its verdict becomes a
+// finding). Notes from an earlier check are replaced, so a merge of shard
+// reports checks across shards. Returns the number of keys that disagree.
 std::size_t check_equivalence(const Matrix& m, std::vector<CellResult>& results);
 
 }  // namespace hakfuzz::sweep
