@@ -64,16 +64,18 @@ void report_failure(const stress::StressResult& res, const hakmem::Config& confi
 
 void print_summary(const stress::StressResult& res) {
   for (const stress::RoundReport& r : res.rounds)
-    std::cout << fmt::format("round {}: {} allocs, {} frees, {} live blocks ({} bytes), RSS {} KiB\n",
-                             r.round, r.allocs, r.frees, r.live_blocks, r.live_bytes, r.rss_kb);
+    std::cout << fmt::format(
+        "round {}: {} allocs, {} frees, {} live blocks ({} bytes), {} slabs, RSS {} KiB\n", r.round, r.allocs,
+        r.frees, r.live_blocks, r.live_bytes, r.slabs, r.rss_kb);
   const std::uint64_t remote = res.tally.remote_frees();
   std::cout << fmt::format(
       "{} ops in {:.2f} s ({:.0f} ops/s); {} blocks handed off; frees: {} of another worker's block, {} v2 "
       "remote ({:.0f}%), {} drained by their owners, {} rejected; RSS peak {} KiB, final {} KiB\n"
-      "memory: {}\n",
+      "memory: {}\n"
+      "end: {}\n",
       res.ops, res.seconds, res.seconds > 0 ? res.ops / res.seconds : 0.0, res.handed_off, res.foreign_frees,
       remote, res.tally.frees ? 100.0 * remote / res.tally.frees : 0.0, res.drained, res.tally.rejected,
-      res.peak_rss_kb, res.final_rss_kb, res.rss_verdict);
+      res.peak_rss_kb, res.final_rss_kb, res.rss_verdict, res.empty_verdict);
   if (res.lockstep_lost)
     std::cout << "note: a worker stalled for 2 s; the rest of the run was not in lockstep\n";
 }
@@ -130,6 +132,7 @@ int run_stress(const po::variables_map& vm) {
   spec.remote_ratio = get<double>(vm, "remote-ratio");
   spec.working_set = get<std::uint64_t>(vm, "working-set");
   spec.rounds = get<int>(vm, "rounds");
+  spec.end_empty = true;
   if (vm.count("plant")) set_plant(vm["plant"].as<std::string>(), "stress");
   const PlantSpec* plant = active_plant();
   const Flavour flavour = flavour_of(get<int>(vm, "stats-compiled") != 0);

@@ -63,6 +63,17 @@ std::unique_ptr<PoolUnderTest> wrap(std::unique_ptr<PoolUnderTest> inner) {
   return std::make_unique<W>(std::move(inner));
 }
 
+// Every plant of the allocator has its row (and so a way to be proven found).
+constexpr int kInsideRows = 1
+#define HAKFUZZ_PLANT(name, Wrapper, reaches, doc)
+#define HAKFUZZ_INSIDE_PLANT(id, reaches) +1
+#include "fuzz/plants.def"
+#undef HAKFUZZ_INSIDE_PLANT
+#undef HAKFUZZ_PLANT
+    ;
+static_assert(kInsideRows == hakmem::kNumPlants,
+              "a plant of hakmem/plants.def has no row in fuzz/plants.def");
+
 }  // namespace
 
 bool PlantSpec::reaches_checker(std::string_view checker) const {
@@ -80,7 +91,10 @@ bool PlantSpec::reaches_checker(std::string_view checker) const {
 const std::vector<PlantSpec>& plant_table() {
   static const std::vector<PlantSpec> table = {
 #define HAKFUZZ_PLANT(name, Wrapper, reaches, doc) {#name, reaches, doc, wrap<Wrapper>},
+#define HAKFUZZ_INSIDE_PLANT(id, reaches) \
+  {#id, reaches, hakmem::plant_doc(hakmem::Plant::id), nullptr, hakmem::Plant::id},
 #include "fuzz/plants.def"
+#undef HAKFUZZ_INSIDE_PLANT
 #undef HAKFUZZ_PLANT
   };
   return table;

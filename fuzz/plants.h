@@ -18,7 +18,10 @@ struct PlantSpec {
   const char* name;
   const char* reaches;  // '*' or a comma-separated list of checker names
   const char* doc;
+  // A wrapper plant breaks the pool from outside; an inside plant is the
+  // tester flavour's PoolOptions::plant (then wrap is null).
   std::unique_ptr<PoolUnderTest> (*wrap)(std::unique_ptr<PoolUnderTest>);
+  hakmem::Plant inside = hakmem::Plant::none;
   bool reaches_checker(std::string_view checker) const;
 };
 

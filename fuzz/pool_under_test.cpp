@@ -46,6 +46,10 @@ Flavour flavour_of(bool stats_compiled) { return stats_compiled ? Flavour::stats
 
 std::unique_ptr<PoolUnderTest> make_pool(Flavour flavour, hakmem::PoolOptions options,
                                          const PlantSpec* plant) {
+  if (plant && plant->inside != hakmem::Plant::none) {
+    flavour = Flavour::tester;
+    options.plant = plant->inside;
+  }
   std::unique_ptr<PoolUnderTest> pool;
   if (flavour == Flavour::tester)
     pool = std::make_unique<FlavourPool<hakmem::PoolTester>>(std::move(options));
@@ -53,7 +57,7 @@ std::unique_ptr<PoolUnderTest> make_pool(Flavour flavour, hakmem::PoolOptions op
     pool = std::make_unique<FlavourPool<hakmem::PoolStatsOn>>(std::move(options));
   else
     pool = std::make_unique<FlavourPool<hakmem::PoolStatsOff>>(std::move(options));
-  return plant ? plant->wrap(std::move(pool)) : std::move(pool);
+  return plant && plant->wrap ? plant->wrap(std::move(pool)) : std::move(pool);
 }
 
 std::unique_ptr<PoolUnderTest> make_pool(Flavour flavour, hakmem::PoolOptions options) {

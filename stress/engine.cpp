@@ -61,6 +61,8 @@ class Engine {
 
   StressResult run() {
     const auto t0 = Clock::now();
+    std::optional<WorkerThreads> threads;
+    if (spec_.end_empty) threads.emplace();
     std::optional<CrashHook> crash_hook;
     if (spec_.on_crash) crash_hook.emplace([this](int sig) { report_crash(sig); });
     for (int r = 0; r < spec_.rounds && !failed(); ++r) {
@@ -88,6 +90,7 @@ class Engine {
     res_.stats = pool_.stats();
     if (auto wrong = res_.tally.check_counters(res_.stats))
       finding(FindingKind::counter, tickets_.peek(), "at the end: " + *wrong);
+    if (threads) end_empty(*threads);
     res_.window = window();
     return std::move(res_);
   }
@@ -266,6 +269,21 @@ class Engine {
     mode_->drain([&](void* p) { release(w0, p); });
   }
 
+  // After the counters were compared (the check allocates).
+  void end_empty(WorkerThreads& threads) {
+    if (failed()) {
+      res_.empty_verdict = "not judged (a finding came first)";
+    } else if (!threads.end()) {
+      res_.empty_verdict = "not judged (oneTBB's worker threads are held by another user)";
+    } else if (auto kept = nothing_kept(pool_, routing_)) {
+      res_.empty_verdict = "memory kept";
+      finding(FindingKind::retained, tickets_.peek(), "at the end, every thread gone: " + *kept);
+    } else {
+      res_.empty_verdict =
+          "empty once every thread was gone, and every class allocated again without a fresh page";
+    }
+  }
+
   // round -1: the end, after every block was freed.
   void quiescent_check(int round) {
     const std::string where =
@@ -303,6 +321,10 @@ class Engine {
       finding(FindingKind::accounting, ticket,
               fmt::format("{}: {} remote frees pending but only {} were pushed", where, rep.remote_pending,
                           rr.remote_frees));
+    const hakmem::Census census = pool_.census();
+    for (int c = 0; c < hakmem::kNumClasses; ++c) rr.slabs += census.v1_slabs[c] + census.v2_slabs[c];
+    if (auto kept = model::check_retention(census))
+      finding(FindingKind::retained, ticket, where + ": " + *kept);
     const Rss rss = read_rss();
     rr.rss_kb = rss.current_kb;
     res_.peak_rss_kb = rss.peak_kb;

@@ -8,8 +8,10 @@
 // worker counts into a model::Tally. After every round (and at the end) the
 // pool must be walkable and agree with the harness on live blocks and bytes,
 // no block may be lost, remote frees pending may not exceed those pushed;
-// at the end the pool's counters must be the tally's and RSS must have
-// stayed flat. Findings carry their kind (fuzz/findings.def).
+// no page may be kept (model::check_retention); at the end the pool's
+// counters must be the tally's, its committed slabs and RSS must have
+// stayed flat, and (end_empty) it must hold nothing once every thread is
+// gone. Findings carry their kind (fuzz/findings.def).
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -38,6 +40,10 @@ struct StressSpec {
   std::size_t working_set = 256;  // slots / queue bound / per-worker kept blocks
   int rounds = 4;
   int pass_own_back = 0;  // see ModeParams
+  // At the end, oneTBB's worker threads exit too and the pool, collected by
+  // the calling thread, must hold nothing (fuzz/runner.h nothing_kept).
+  // Needs oneTBB to itself: the sweep, running cells side by side, does not.
+  bool end_empty = false;
   // Called once if the process crashes mid-run (stress/crash_hook.h), with
   // what the logs hold then; the process exits 1 after it returns.
   std::function<void(const struct StressResult&)> on_crash;
@@ -49,6 +55,7 @@ struct RoundReport {
   std::uint64_t remote_frees = 0;    // v2 remote frees pushed so far
   std::uint64_t remote_pending = 0;  // of those, not yet drained by their pages' owners
   long rss_kb = 0;
+  std::uint64_t slabs = 0;  // committed, v1 and v2
 };
 
 struct StressResult {
@@ -57,7 +64,8 @@ struct StressResult {
   hakmem::StatsSnapshot stats;  // at the end, every block freed
   std::vector<RoundReport> rounds;
   long peak_rss_kb = 0, final_rss_kb = 0;
-  std::string rss_verdict;  // how flat memory was judged
+  std::string rss_verdict;    // how flat memory was judged
+  std::string empty_verdict;  // what the end's empty check concluded
   double seconds = 0;
   std::uint64_t ops = 0;            // allocs + frees
   std::uint64_t handed_off = 0;     // blocks handed to another worker

@@ -71,4 +71,22 @@ std::unique_ptr<ModeStrategy> make_mode(StressMode m, const ModeParams& params);
 // when done); returns when all are done.
 void run_workers(StressMode m, int workers, const std::function<void(int)>& body);
 
+// Holds oneTBB's worker threads for the length of a run so that, at its
+// end, they can be made to exit (their thread-exit notices then orphan
+// their pages, as a std::thread's do): the pool can then be checked empty.
+class WorkerThreads {
+ public:
+  WorkerThreads();
+  ~WorkerThreads();
+  WorkerThreads(const WorkerThreads&) = delete;
+  WorkerThreads& operator=(const WorkerThreads&) = delete;
+  // Waits for every oneTBB worker thread to exit; false when some other
+  // user of oneTBB in the process keeps them (nothing can be concluded).
+  bool end();
+
+ private:
+  struct Handle;
+  std::unique_ptr<Handle> handle_;
+};
+
 }  // namespace hakfuzz::stress

@@ -165,4 +165,11 @@ void run_workers(StressMode m, int workers, const std::function<void(int)>& body
   for (std::thread& t : threads) t.join();
 }
 
+struct WorkerThreads::Handle {
+  tbb::task_scheduler_handle tbb{tbb::attach{}};
+};
+WorkerThreads::WorkerThreads() : handle_(std::make_unique<Handle>()) {}
+WorkerThreads::~WorkerThreads() = default;
+bool WorkerThreads::end() { return tbb::finalize(handle_->tbb, std::nothrow); }
+
 }  // namespace hakfuzz::stress

@@ -134,16 +134,27 @@ PageDesc* Pool::Impl::drain_owned_pages(ThreadCtx* ctx, int cls) {
   ThreadCtx::ClassPages& pages = ctx->classes[cls];
   if (PageDesc* cur = pages.current)
     if (cur->has_remote_frees()) cur->drain_remote();
+  PageDesc* emptied = nullptr;  // the first page the drain emptied: kept for this refill
   for (PageDesc* d = pages.full.head; d;) {
     PageDesc* next = d->next;
     if (d->has_remote_frees() && d->drain_remote() != 0) {
       pages.full.remove(d);
       pages.partial.push(d, PageList::partial);
+      // Any further page the drain emptied goes cold, where every thread can
+      // take it: kept, only this thread could reuse it, and only if it
+      // allocates this class again.
+      if (d->used == 0 && emptied)
+        retire_empty(pages, d);
+      else if (d->used == 0)
+        emptied = d;
     }
     d = next;
   }
-  if (pages.current && pages.current->free_top) return pages.current;
-  return pages.partial.head;
+  if (pages.current && pages.current->free_top) {
+    if (emptied) retire_empty(pages, emptied);
+    return pages.current;
+  }
+  return emptied ? emptied : pages.partial.head;
 }
 
 void Pool::Impl::on_thread_exit(std::uint32_t slot) {
