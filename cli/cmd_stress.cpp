@@ -104,7 +104,7 @@ po::options_description stress_options() {
       ("remote-ratio", number("remote-ratio", 0.75, 0.0, 1.0, "R"), "share of blocks handed to other workers (0..1)")
       ("working-set", number<std::uint64_t>("working-set", 256, 1, 1'000'000),
        "shared slots / queue bound; each worker also keeps N/threads blocks of its own")
-      ("rounds", number("rounds", 4, 1, 10'000), "rounds, each ended by a quiescent check")
+      ("rounds", number("rounds", 20, 1, 10'000), "rounds, each ended by a quiescent check")
       ("stats-compiled", number("stats-compiled", 0, 0, 1, "0|1"),
        "allocator flavour: telemetry compiled out (0) or in (1)")
       ("report", po::value<std::string>()->default_value("stress-failure.json")->value_name("FILE"),

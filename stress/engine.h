@@ -38,7 +38,7 @@ struct StressSpec {
   SizeMix mix = SizeMix::mixed;
   double remote_ratio = 0.75;     // share of blocks handed to another worker
   std::size_t working_set = 256;  // slots / queue bound / per-worker kept blocks
-  int rounds = 4;
+  int rounds = 20;
   int pass_own_back = 0;  // see ModeParams
   // At the end, oneTBB's worker threads exit too and the pool, collected by
   // the calling thread, must hold nothing (fuzz/runner.h nothing_kept).

@@ -3,11 +3,10 @@
 // what a "nothing kept" checker reads (census, block_info). The intra-call
 // races are driven by a controller that stops one thread at one schedule
 // point while the others run. The production flavours ignore the option.
-#include <condition_variable>
-#include <mutex>
 #include <thread>
 
 #include "hakmem/sched.h"
+#include "pause_at.h"
 #include "pool_test_util.h"
 
 namespace hakmem {
@@ -21,55 +20,6 @@ PoolOptions planted(Plant plant, std::string classes = "0x7F", FaultPlan faults 
   PoolOptions o = testing::options_with(testing::v2_env(classes), faults);
   o.plant = plant;
   return o;
-}
-
-// Stops the thread that armed it at the first `point` it reaches, until
-// released; every other thread and point passes.
-class PauseAt final : public sched::Controller {
- public:
-  explicit PauseAt(Point p) : point_(p) { sched::install(this); }
-  ~PauseAt() { sched::install(nullptr); }
-  void at(Point p, const void*, std::uint64_t) override {
-    if (p != point_ || !t_armed) return;
-    t_armed = false;
-    std::unique_lock lock(mutex_);
-    paused_ = true;
-    cv_.notify_all();
-    cv_.wait(lock, [&] { return released_; });
-  }
-  void result(Point, std::uint64_t) override {}
-  void released(const void*) override {}
-
-  void arm() { t_armed = true; }
-  bool wait_paused() {
-    std::unique_lock lock(mutex_);
-    return cv_.wait_for(lock, std::chrono::seconds(10), [&] { return paused_; });
-  }
-  void release() {
-    std::lock_guard lock(mutex_);
-    released_ = true;
-    cv_.notify_all();
-  }
-
- private:
-  static inline thread_local bool t_armed = false;
-  const Point point_;
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  bool paused_ = false, released_ = false;
-};
-
-// Runs free(p) on a new thread, stopped at `point` while `meanwhile` runs.
-void free_paused(PoolTester& pool, void* p, Point point, const std::function<void()>& meanwhile) {
-  PauseAt pause(point);
-  std::thread freer([&] {
-    pause.arm();
-    pool.free(p);
-  });
-  ASSERT_TRUE(pause.wait_paused()) << sched::point_info(point).name << " never reached";
-  meanwhile();
-  pause.release();
-  freer.join();
 }
 
 SlabCensus slab_of(const Census& c, const PoolTester& pool, const void* p) {

@@ -96,6 +96,14 @@ struct alignas(64) PageDesc {
     HAKMEM_SCHED_RESULT(refill_remote_check, any != 0);
     return any != 0;
   }
+  // A cold page has no block out, so a bit on it is stray: a double free
+  // that read the block allocated just before its owner freed it, then
+  // claimed the bit. The page's next owner must not inherit it, or a later
+  // drain would take the block back while it is live again.
+  void clear_stray_remote_bits() {
+    HAKMEM_SCHED(cold_bits_clear, remote_bits, index);
+    for (auto& w : remote_bits) w.store(0, std::memory_order_relaxed);
+  }
   bool remote_freed(std::uint32_t block) const {
     return (remote_bits[block / 64].load(std::memory_order_relaxed) >> (block % 64)) & 1;
   }

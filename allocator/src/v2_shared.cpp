@@ -13,9 +13,11 @@ PageDesc* V2SharedQueues::take(ThreadCtx* ctx, int cls) {
     ctx->classes[cls].full.push(d, PageList::full);  // every block still out: keep it owned
   }
   if (PageDesc* d = shared.cold.pop(PageList::none)) {
-    // No block of a cold page is allocated, so no remote free can be pending.
+    // No block of a cold page is allocated, so no remote free is pending:
+    // a bit is stray (PageDesc::clear_stray_remote_bits).
     HAKMEM_SCHED(owner_store, &d->owner, d->index);
     d->owner.store(ctx, std::memory_order_seq_cst);  // publishes *ctx to remote freers
+    d->clear_stray_remote_bits();
     return d;
   }
   return nullptr;
