@@ -59,8 +59,8 @@ struct Installed {
 
 // Class 6 through v1, the rest through v2: local and remote frees, a refill
 // that drains a hinted page, thread exit with orphans adopted later, a page
-// with remote frees leaving its owner's current slot, collect, large blocks,
-// a config refresh.
+// with remote frees leaving its owner's current slot, collect, a cold page
+// taken again, large blocks, a config refresh.
 template <class P>
 void workload() {
   P pool(testing::options_with(testing::v2_env("0x3F")));
@@ -92,7 +92,9 @@ void workload() {
   std::thread([&] { pool.free(two_pages[capacity]); }).join();
   for (std::uint32_t i = 0; i <= kGeometry[kCls].cache_limit; ++i) pool.free(two_pages[i]);
   for (std::uint32_t i = 0; i <= kGeometry[kCls].cache_limit; ++i) pool.alloc(kClassSizes[kCls]);
-  pool.collect();
+  pool.free(pool.alloc(kClassSizes[2]));
+  pool.collect();  // class 2's only page, empty, goes cold
+  std::thread([&] { pool.free(pool.alloc(kClassSizes[2])); }).join();  // and is taken again
   ASSERT_FALSE(pool.refresh_from_env().has_value());
   InvariantReport r = pool.check();
   EXPECT_TRUE(r.ok) << r.first_error;

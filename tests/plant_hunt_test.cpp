@@ -1,0 +1,101 @@
+// Each bug planted inside the allocator (hakmem/plants.def) is found by the
+// checker meant for it, and the same inputs are clean on the real allocator:
+//   the intra-call races by dfs exploration of a seed schedule program,
+//   the same run twice, minimized to at most 2 preemptions, replayed 10/10;
+//   the retention and fault-path bugs by the ops and remote targets' seeds.
+#include <filesystem>
+#include <fstream>
+
+#include "fuzz/explore.h"
+#include "fuzz/plants.h"
+#include "fuzz/targets.h"
+#include "pool_test_util.h"
+
+namespace hakfuzz {
+namespace {
+
+std::vector<std::uint8_t> read_seed(const std::string& relative) {
+  std::ifstream in(HAKFUZZ_SOURCE_DIR "/corpus/" + relative, std::ios::binary);
+  EXPECT_TRUE(in) << relative;
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+struct RaceHunt {
+  const char* plant;
+  const char* seed;  // corpus/interleave/
+};
+
+class IntraCallRace : public ::testing::TestWithParam<RaceHunt> {};
+
+TEST_P(IntraCallRace, DfsFindsItTheSameWayTwiceMinimizedAndReplayed) {
+  const Program program = decode_interleave(read_seed(std::string("interleave/") + GetParam().seed)).program;
+  ExploreOptions clean;
+  const Exploration real = explore(program, clean);
+  ASSERT_FALSE(real.finding) << real.finding->describe();
+  EXPECT_TRUE(real.exhausted);
+
+  ExploreOptions planted;
+  planted.run.plant = find_plant(GetParam().plant);
+  const Exploration a = explore(program, planted), b = explore(program, planted);
+  ASSERT_TRUE(a.finding) << GetParam().plant << " not found in " << a.runs << " interleavings";
+  EXPECT_EQ(a.runs, b.runs);
+  EXPECT_EQ(a.schedule, b.schedule);
+
+  const Minimized m = minimize(program, a.schedule, *a.finding, planted.run);
+  EXPECT_LE(m.preemptions, 2u);
+  EXPECT_EQ(m.finding.kind, a.finding->kind);
+  EXPECT_LE(m.program.ops.size(), program.ops.size());
+  for (int i = 0; i < 10; ++i) {
+    auto replay = make_strategy(m.schedule, 0, m.program.threads);
+    const InterleaveResult r = run_interleaved(m.program, *replay, planted.run);
+    ASSERT_TRUE(r.run.finding) << "replay " << i;
+    EXPECT_EQ(r.run.finding->kind, m.finding.kind);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Plants, IntraCallRace,
+                         ::testing::Values(RaceHunt{"remote_bit_torn", "remote-frees-race-the-drain"},
+                                           RaceHunt{"hint_before_bit", "free-races-adoption"},
+                                           RaceHunt{"no_owner_reread", "free-races-adoption"}),
+                         [](const auto& info) { return std::string(info.param.plant); });
+
+struct SeedHunt {
+  const char* plant;
+  const char* target;
+  FindingKind kind;
+};
+
+class PlantInSeeds : public ::testing::TestWithParam<SeedHunt> {};
+
+// Some seed of the target finds the plant, with the kind of finding its
+// checker raises; without the plant every seed is clean.
+TEST_P(PlantInSeeds, SomeSeedFindsIt) {
+  const Target& target = *find_target(GetParam().target);
+  const PlantSpec* plant = find_plant(GetParam().plant);
+  ASSERT_TRUE(plant->reaches_checker(target.name));
+  std::string found;
+  for (const auto& e :
+       std::filesystem::directory_iterator(HAKFUZZ_SOURCE_DIR "/corpus/" + std::string(target.name))) {
+    const std::vector<std::uint8_t> bytes =
+        read_seed(std::string(target.name) + "/" + e.path().filename().string());
+    ASSERT_FALSE(target.run(bytes, false).finding) << e.path();
+    setenv(kPlantEnv, plant->name, 1);
+    const RunResult r = target.run(bytes, false);
+    unsetenv(kPlantEnv);
+    if (r.finding && r.finding->kind == GetParam().kind) found = e.path().filename().string();
+  }
+  EXPECT_FALSE(found.empty()) << "no seed of " << target.name << " finds " << plant->name;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Plants, PlantInSeeds,
+    ::testing::Values(SeedHunt{"empty_page_kept", "ops", FindingKind::retained},
+                      SeedHunt{"drain_skips_word", "remote", FindingKind::retained},
+                      SeedHunt{"exit_keeps_pages", "remote", FindingKind::retained},
+                      SeedHunt{"adopt_without_drain", "remote", FindingKind::retained},
+                      SeedHunt{"refill_fail_returns_null", "ops", FindingKind::alloc_null},
+                      SeedHunt{"refill_retries", "ops", FindingKind::alloc_route}),
+    [](const auto& info) { return std::string(info.param.plant) + "_" + info.param.target; });
+
+}  // namespace
+}  // namespace hakfuzz
