@@ -93,6 +93,7 @@ INSTANTIATE_TEST_SUITE_P(
                       SeedHunt{"drain_skips_word", "remote", FindingKind::retained},
                       SeedHunt{"exit_keeps_pages", "remote", FindingKind::retained},
                       SeedHunt{"adopt_without_drain", "remote", FindingKind::retained},
+                      SeedHunt{"cold_pages_ignored", "ops", FindingKind::retained},
                       SeedHunt{"refill_fail_returns_null", "ops", FindingKind::alloc_null},
                       SeedHunt{"refill_retries", "ops", FindingKind::alloc_route}),
     [](const auto& info) { return std::string(info.param.plant) + "_" + info.param.target; });

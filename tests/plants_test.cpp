@@ -132,6 +132,17 @@ TEST(Plants, ExitKeepsPagesOwnedByAThreadThatIsGone) {
   expect_clean(pool);
 }
 
+TEST(Plants, ColdPagesIgnoredMapsFreshOnes) {
+  for (Plant plant : {Plant::none, Plant::cold_pages_ignored}) {
+    PoolTester pool(planted(plant));
+    pool.free(pool.alloc(kSize));
+    pool.collect();  // the page goes cold
+    std::thread([&] { pool.free(pool.alloc(kSize)); }).join();
+    EXPECT_EQ(pool.census().v2_slabs[1], plant == Plant::none ? 1u : 2u);
+    expect_clean(pool);
+  }
+}
+
 TEST(Plants, AdoptWithoutDrainLeavesTheOrphansFreesPending) {
   PoolTester pool(planted(Plant::adopt_without_drain));
   std::vector<void*> blocks;

@@ -12,6 +12,9 @@ PageDesc* V2SharedQueues::take(ThreadCtx* ctx, int cls) {
     if (d->free_top) return d;
     ctx->classes[cls].full.push(d, PageList::full);  // every block still out: keep it owned
   }
+#if HAKMEM_POOL_SCHED_POINTS
+  if (plant == Plant::cold_pages_ignored) return nullptr;  // planted: fresh pages instead
+#endif
   if (PageDesc* d = shared.cold.pop(PageList::none)) {
     // No block of a cold page is allocated, so no remote free is pending:
     // a bit is stray (PageDesc::clear_stray_remote_bits).
