@@ -24,10 +24,10 @@ std::string build_info() {
   std::string compiler = "unknown compiler";
 #endif
   std::string sanitize = HAKFUZZ_SANITIZE;
-  return fmt::format("{} {}, sanitizers: {}, allocator flavours {}+{}, oneTBB {}.{}", compiler,
+  return fmt::format("{} {}, sanitizers: {}, allocator flavours {}+{}+{}, oneTBB {}.{}", compiler,
                      HAKFUZZ_BUILD_TYPE, sanitize.empty() ? "none" : sanitize,
-                     hakmem::PoolStatsOff::kFlavorName, hakmem::PoolStatsOn::kFlavorName, TBB_VERSION_MAJOR,
-                     TBB_VERSION_MINOR);
+                     hakmem::PoolStatsOff::kFlavorName, hakmem::PoolStatsOn::kFlavorName,
+                     hakmem::PoolTester::kFlavorName, TBB_VERSION_MAJOR, TBB_VERSION_MINOR);
 }
 
 }  // namespace hakfuzz::cli
