@@ -6,8 +6,6 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include <filesystem>
-#include <fstream>
 #include <iostream>
 
 #include "cli/build_info.h"
@@ -15,7 +13,6 @@
 #include "cli/options.h"
 #include "cli/target_paths.h"
 #include "fuzz/explore.h"
-#include "fuzz/sha1.h"
 #include "fuzz/targets.h"
 
 namespace hakfuzz::cli {
@@ -34,18 +31,6 @@ Program program_of(const Target& t, const std::vector<std::uint8_t>& bytes) {
   if (std::string_view(t.name) == "remote") return decode(bytes, true);
   if (std::string_view(t.name) == "interleave") return decode_interleave(bytes).program;
   throw UsageError(std::string("explore takes remote or interleave inputs, not ") + t.name);
-}
-
-std::string write_finding(const std::string& dir, const Minimized& m) {
-  const std::vector<std::uint8_t> bytes = encode_interleave({m.program, m.schedule});
-  // Under a dir named after the target, so `repro` knows it from the path.
-  const std::filesystem::path under = std::filesystem::path(dir) / "interleave";
-  std::filesystem::create_directories(under);
-  const std::string path = (under / sha1_hex(bytes)).string();
-  std::ofstream(path, std::ios::binary)
-      .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  std::ofstream(path + ".txt") << find_target("interleave")->to_text(bytes);
-  return path;
 }
 
 }  // namespace
@@ -125,7 +110,7 @@ int run_explore(const po::variables_map& vm) {
                                program.ops.size(), m.program.ops.size(), e.preemptions, m.preemptions,
                                m.finding.describe());
     }
-    const std::string path = write_finding(vm["out"].as<std::string>(), m);
+    const std::string path = write_interleave_finding(vm["out"].as<std::string>(), m);
     std::cout << fmt::format("  written {} (readable trace: {}.txt); replay: hakfuzz repro {}\n", path, path,
                              path);
   }

@@ -14,6 +14,7 @@
 #include "cli/target_paths.h"
 #include "fuzz/plants.h"
 #include "fuzz/program.h"
+#include "stress/controlled.h"
 #include "stress/engine.h"
 #include "stress/failure_report.h"
 #include "stress/replay.h"
@@ -109,13 +110,69 @@ po::options_description stress_options() {
        "allocator flavour: telemetry compiled out (0) or in (1)")
       ("report", po::value<std::string>()->default_value("stress-failure.json")->value_name("FILE"),
        "JSON failure report; the replay input goes beside it as FILE with .remote")
+      ("controlled", po::value<std::string>()->value_name("S"),
+       "random | pct: instead of free-running threads, stress-shaped schedule programs (--threads 2..8) under "
+       "the controller, threads switched inside allocator calls; a finding is an exact interleave input")
+      ("depth", number("depth", 3, 1, 8, "D"), "--controlled pct: D-1 priority change points per program")
+      ("programs", number<std::uint64_t>("programs", 2000, 1, 1'000'000'000),
+       "--controlled without --seconds: how many programs")
       ("plant", po::value<std::string>()->value_name("NAME"), stress_plant_help().c_str());
   // clang-format on
   add_env_option(d);
   return d;
 }
 
+// --controlled: the report is the minimized interleave input beside
+// --report's path (its directory), not the parallel run's JSON.
+int run_controlled_stress(const po::variables_map& vm) {
+  stress::ControlledSpec spec;
+  const std::string strategy = vm["controlled"].as<std::string>();
+  if (strategy == "pct")
+    spec.strategy = ExploreStrategy::pct;
+  else if (strategy == "random")
+    spec.strategy = ExploreStrategy::random;
+  else
+    throw UsageError("--controlled '" + strategy + "': expected random or pct");
+  spec.threads = get<int>(vm, "threads");
+  if (spec.threads < 2 || spec.threads > kMaxThreads)
+    throw UsageError(fmt::format("--controlled runs 2..{} threads, not {}", kMaxThreads, spec.threads));
+  if (vm.count("seconds")) spec.seconds = get<double>(vm, "seconds");
+  spec.programs = get<std::uint64_t>(vm, "programs");
+  spec.seed = get<std::uint64_t>(vm, "seed");
+  spec.depth = get<int>(vm, "depth");
+  spec.config = resolve_config(vm);
+  if (vm.count("plant")) set_plant(vm["plant"].as<std::string>(), "stress");
+  const PlantSpec* plant = active_plant();
+  std::cout
+      << fmt::format(
+             "hakfuzz stress --controlled {}: seed={} threads={} {} ops per program config: {}{} build: {}\n",
+             strategy, spec.seed, spec.threads, spec.ops_per_program, spec.config.describe(),
+             plant ? fmt::format(" plant={}", plant->name) : "", build_info())
+      << std::flush;
+  spec.progress = [](std::uint64_t programs, std::uint64_t steps) {
+    std::cout << fmt::format("  {} programs, {} steps\n", programs, steps) << std::flush;
+  };
+  const stress::ControlledResult res = stress::run_controlled(spec);
+  std::cout << fmt::format("{} programs, {} schedule steps in {:.1f} s ({:.0f} steps/s)\n", res.programs,
+                           res.steps, res.seconds, res.seconds > 0 ? res.steps / res.seconds : 0.0);
+  if (!res.finding) {
+    std::cout << "clean\n";
+    return kExitClean;
+  }
+  const Minimized& m = *res.finding;
+  const std::string dir = std::filesystem::path(vm["report"].as<std::string>()).parent_path().string();
+  const std::string path = write_interleave_finding(dir.empty() ? "." : dir, m);
+  std::cout << fmt::format(
+                   "FINDING in program {} ({} preemptions): {}\n"
+                   "  written {} (readable trace: {}.txt); replay: hakfuzz repro {}; shrink: hakfuzz "
+                   "explore --strategy dfs {}\n",
+                   res.failing_program, m.preemptions, m.finding.describe(), path, path, path, path)
+            << std::flush;
+  return kExitFinding;
+}
+
 int run_stress(const po::variables_map& vm) {
+  if (vm.count("controlled")) return run_controlled_stress(vm);
   stress::StressSpec spec;
   const std::string mode = vm["mode"].as<std::string>();
   const auto parsed_mode = stress::parse_stress_mode(mode);

@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "fuzz/plants.h"
+#include "fuzz/sha1.h"
 
 namespace hakfuzz::cli {
 
@@ -63,6 +64,17 @@ void set_plant(const std::string& name, std::string_view checker) {
   } catch (const std::invalid_argument& e) {
     throw UsageError(e.what());
   }
+}
+
+std::string write_interleave_finding(const std::string& dir, const Minimized& m) {
+  const std::vector<std::uint8_t> bytes = encode_interleave({m.program, m.schedule});
+  const std::filesystem::path under = std::filesystem::path(dir) / "interleave";
+  std::filesystem::create_directories(under);
+  const std::string path = (under / sha1_hex(bytes)).string();
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  std::ofstream(path + ".txt") << find_target("interleave")->to_text(bytes);
+  return path;
 }
 
 std::vector<std::uint8_t> read_bytes(const fs::path& p) {

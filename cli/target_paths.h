@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "fuzz/explore.h"
 #include "fuzz/targets.h"
 
 namespace hakfuzz::cli {
@@ -24,6 +25,11 @@ std::vector<std::filesystem::path> collect_inputs(const std::vector<std::string>
 void set_plant(const std::string& name, std::string_view checker);
 
 std::vector<std::uint8_t> read_bytes(const std::filesystem::path& p);
+
+// A minimized failing interleaving as an `interleave` input, DIR/interleave/
+// <sha1> (the dir names the target, so `repro` finds it from the path), with
+// its readable trace beside it as <sha1>.txt. Returns the input's path.
+std::string write_interleave_finding(const std::string& dir, const Minimized& m);
 std::string read_text(const std::filesystem::path& p);
 
 }  // namespace hakfuzz::cli

@@ -171,7 +171,8 @@ Controller::~Controller() {
     return;
   }
   // Whatever still runs finishes uncontrolled (the caller uninstalled us),
-  // then exits.
+  // then exits, after whatever the driver did last (its checks).
+  support::tsan_release(&job_edge_);
   for (auto& wp : workers_) {
     Worker& w = *wp;
     if (!w.os.joinable()) continue;

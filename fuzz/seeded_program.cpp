@@ -72,4 +72,33 @@ Program seeded_program(std::uint64_t seed, std::size_t ops, const hakmem::Config
   return p;
 }
 
+Program seeded_schedule_program(std::uint64_t seed, std::size_t ops, int threads,
+                                const hakmem::Config& config) {
+  Program p;
+  p.config = config;
+  p.threads = static_cast<std::uint8_t>(threads);
+  support::SplitMix64 rng(seed);
+  std::vector<int> classes;
+  for (int c = 0; c < hakmem::kNumClasses; ++c)
+    if ((config.v2_route_mask() >> c) & 1) classes.push_back(c);
+  if (classes.empty())
+    for (int c = 0; c < hakmem::kNumClasses; ++c) classes.push_back(c);
+  std::size_t live = 0;
+  const auto thread = [&] { return static_cast<int>(rng.below(static_cast<std::uint64_t>(threads))); };
+  for (std::size_t i = 0; i + 1 < ops; ++i) {
+    const std::uint64_t r = rng.below(100);
+    if (live < 2 || (r < 50 && live < kSeededLiveCap)) {
+      const int cls = classes[rng.below(classes.size())];
+      p.ops.push_back(Op::alloc_of_size(thread(), hakmem::kClassSizes[cls]));
+      ++live;
+    } else if (r < 94) {
+      p.ops.push_back(Op::free(thread(), static_cast<std::uint8_t>(rng.below(live--))));
+    } else {
+      p.ops.push_back(Op::exit(thread()));
+    }
+  }
+  p.ops.push_back(Op::check());
+  return p;
+}
+
 }  // namespace hakfuzz

@@ -27,4 +27,12 @@ inline constexpr std::size_t kSeededCheckEvery = 1000;
 // Exactly `ops` ops (the refresh and the checks among them).
 Program seeded_program(std::uint64_t seed, std::size_t ops, const hakmem::Config& config);
 
+// A short schedule program for `threads` threads (2..kMaxThreads) from a
+// seed, shaped like the stress workloads: allocations on every thread, most
+// frees by another thread than the one that allocated (remote frees), an
+// exit now and then (orphans, adoption), a check at the end. Sizes are the
+// classes the config routes to v2 (all classes when none is).
+Program seeded_schedule_program(std::uint64_t seed, std::size_t ops, int threads,
+                                const hakmem::Config& config);
+
 }  // namespace hakfuzz

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <optional>
 
+#include "fuzz/explore.h"
 #include "fuzz/pool_under_test.h"
 #include "fuzz/runner.h"
 #include "fuzz/seeded_program.h"
@@ -72,7 +73,10 @@ RunResult run_program_phase(const hakmem::Config& cfg, Flavour flavour, const Ce
   return wr;
 }
 
-// The parallel phase: the stress engine, exchange mode, one round. A run
+// The parallel phase: the stress engine, exchange mode, one round, class
+// sizes only: it is there for remote frees, and large blocks (the program
+// phase covers them) cost a munmap each, whose TLB shootdown across the
+// process's threads was half the sweep's time. A run
 // whose workers fell out of lockstep (TBB did not run them side by side)
 // proves nothing about remote frees: it runs once more before the path
 // proof may call the cell inactive.
@@ -93,7 +97,7 @@ stress::StressResult run_stress_phase(const EnvVars& env, const hakmem::Config& 
                                     .threads = opts.threads,
                                     .ops = opts.ops,
                                     .seed = opts.seed ^ support::mix64(cell.index),
-                                    .mix = stress::SizeMix::mixed,
+                                    .mix = stress::SizeMix::mid,
                                     .remote_ratio = 1.0,
                                     .working_set = kStressSlots,
                                     .rounds = 1,
@@ -106,6 +110,43 @@ stress::StressResult run_stress_phase(const EnvVars& env, const hakmem::Config& 
   for (const Finding& f : sr.findings) res.raise(CellStatus::finding, "stress: " + f.describe());
   if (sr.lockstep_lost) res.notes.push_back("stress workers fell out of lockstep (a barrier timed out)");
   return sr;
+}
+
+// The controlled phase: two small schedule programs of the cell's config on
+// a class it routes (an adoption racing a remote free of the orphan; two
+// remote frees racing the owner's refill and drain), each under a few
+// seeded PCT schedules that switch threads inside calls. The controller
+// needs schedule points, so this phase runs the tester's flavour whatever
+// the cell's build switch says.
+constexpr std::size_t kControlledRuns = 6;
+
+std::vector<Program> controlled_programs(const hakmem::Config& cfg) {
+  const model::Routing routing(cfg);
+  int cls = 0;
+  while (cls + 1 < hakmem::kNumClasses && !routing.routed(cls)) ++cls;
+  const std::string alloc = fmt::format("alloc sel=2 n={}\n", hakmem::kClassSizes[cls]);
+  const std::string header =
+      "config HAKMEM_POOL_V2_ENABLED=1 HAKMEM_POOL_V2_CLASSES=0x7F HAKMEM_POOL_V2_STATS=0 threads=3\n";
+  std::vector<Program> programs = {
+      parse_text(header + "t0 " + alloc + "t0 " + alloc + "t0 " + alloc + "t0 exit\nt1 free block=1\nt2 " +
+                 alloc + "t2 " + alloc + "t1 free block=0\n"),
+      parse_text(header + "t0 " + alloc + "t0 " + alloc + "t0 " + alloc +
+                 "t1 free block=0\nt2 free block=0\nt0 " + alloc + "t0 " + alloc + "t0 free block=0\n")};
+  for (Program& p : programs) p.config = cfg;
+  return programs;
+}
+
+void run_controlled_phase(const hakmem::Config& cfg, const Cell& cell, const CellOptions& opts,
+                          CellResult& res) {
+  for (const Program& program : controlled_programs(cfg)) {
+    ExploreOptions o;
+    o.strategy = ExploreStrategy::pct;
+    o.max_runs = kControlledRuns;
+    o.seed = opts.seed ^ support::mix64(cell.index);
+    const Exploration e = explore(program, o);
+    res.ops += e.runs * program.ops.size();
+    if (e.finding) res.raise(CellStatus::finding, "controlled: " + e.finding->describe());
+  }
 }
 
 // The seed's lesson: a cell passes only if the path its config enables ran,
@@ -176,6 +217,7 @@ CellResult run_cell(const Matrix& m, const Cell& cell, const CellOptions& opts) 
     const Flavour flavour = flavour_of(m.stats_compiled(cell));
     const RunResult wr = run_program_phase(cfg, flavour, opts, res);
     const stress::StressResult sr = run_stress_phase(env, cfg, flavour, cell, opts, res);
+    run_controlled_phase(cfg, cell, opts, res);
     prove_paths(cfg, wr, sr, res);
   } catch (const std::exception& e) {
     res.raise(CellStatus::harness_error, std::string("exception: ") + e.what());

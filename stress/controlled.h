@@ -1,0 +1,37 @@
+// Stress under the controller: seeded stress-shaped schedule programs
+// (fuzz/seeded_program.h: allocations on every thread, most frees remote,
+// exits) run one after another, each under one seeded random or PCT
+// schedule that switches threads inside allocator calls. Unlike the
+// parallel engine, a finding is an exact schedule: written as an
+// `interleave` input, it replays every time.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <optional>
+
+#include "fuzz/explore.h"
+
+namespace hakfuzz::stress {
+
+struct ControlledSpec {
+  ExploreStrategy strategy = ExploreStrategy::pct;  // random or pct
+  int threads = 4;                                  // 2..kMaxThreads
+  double seconds = 0;                               // > 0: run for this long
+  std::uint64_t programs = 1000;                    // else: this many programs
+  std::size_t ops_per_program = 32;
+  std::uint64_t seed = 1;
+  int depth = 3;  // pct
+  hakmem::Config config;
+  std::function<void(std::uint64_t programs, std::uint64_t steps)> progress;  // about once a second
+};
+
+struct ControlledResult {
+  std::uint64_t programs = 0, steps = 0;
+  double seconds = 0;
+  std::optional<Minimized> finding;  // the failing program and its schedule, as found
+  std::uint64_t failing_program = 0;
+};
+
+ControlledResult run_controlled(const ControlledSpec& spec);
+
+}  // namespace hakfuzz::stress
