@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
 #include <optional>
 
 #include "fuzz/explore.h"
@@ -138,6 +139,11 @@ std::vector<Program> controlled_programs(const hakmem::Config& cfg) {
 
 void run_controlled_phase(const hakmem::Config& cfg, const Cell& cell, const CellOptions& opts,
                           CellResult& res) {
+  // The controller is the process's one schedule-point hook (hakmem/sched.h):
+  // cells running side by side (--jobs) take turns here, or one's controller
+  // would park the other's threads.
+  static std::mutex one_controller;
+  std::lock_guard lock(one_controller);
   for (const Program& program : controlled_programs(cfg)) {
     ExploreOptions o;
     o.strategy = ExploreStrategy::pct;
