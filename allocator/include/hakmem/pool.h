@@ -13,6 +13,19 @@
 //   hakmem::tester     both switches 1: stats, schedule points (hakmem/sched.h)
 //                      and the planted bugs of PoolOptions::plant, for the
 //                      tester only; the other two hold no code for them.
+//
+// When a freed v2 block is reusable (the contract the tester checks):
+//   freed by its owner thread   at once, by the owner (its free cache)
+//   freed by another thread     by the owner, after its next drain point: a
+//                               refill that finds its hint set (every remote
+//                               free that may need a drain sets it), collect(),
+//                               or its exit (which orphans what stays live)
+//   on an orphaned page         by the thread that adopts it (its next refill
+//                               of the class, or collect()), which drains it
+//   a page's last block         the page goes cold, for any thread, when its
+//                               owner's free or a refill's drain empties it;
+//                               the owner's current page and the one page a
+//                               refill is about to use stay with the owner
 #ifndef HAKMEM_POOL_HOTBOX_V2_STATS_COMPILED
 #define HAKMEM_POOL_HOTBOX_V2_STATS_COMPILED 0
 #endif
