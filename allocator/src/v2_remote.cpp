@@ -75,6 +75,13 @@ PackedOutcome Pool::Impl::remote_free(PageDesc* d, std::uint32_t block, ThreadCt
   // out again and unpoison it.
   detail::poison(arena.block_address(d, block), kGeometry[cls].block_size);
 #if HAKMEM_POOL_SCHED_POINTS
+  // Planted remote_reads_used: a plain read of an owner-only field. Volatile
+  // so the compiler keeps a read whose value nothing uses; no schedule point,
+  // since ThreadSanitizer needs no overlap in time, only no happens-before.
+  if (options.plant == Plant::remote_reads_used) [[maybe_unused]]
+    const std::uint16_t used_now = *static_cast<const volatile std::uint16_t*>(&d->used);
+#endif
+#if HAKMEM_POOL_SCHED_POINTS
   // Planted hint_before_bit: the owner is hinted before the bit is set; an
   // owner that takes the hint and walks its pages in between misses the bit.
   const bool hinted_early = options.plant == Plant::hint_before_bit;
