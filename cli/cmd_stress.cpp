@@ -162,12 +162,14 @@ int run_controlled_stress(const po::variables_map& vm) {
   const Minimized& m = *res.finding;
   const std::string dir = std::filesystem::path(vm["report"].as<std::string>()).parent_path().string();
   const std::string path = write_interleave_finding(dir.empty() ? "." : dir, m);
-  std::cout << fmt::format(
-                   "FINDING in program {} ({} preemptions): {}\n"
-                   "  written {} (readable trace: {}.txt); replay: hakfuzz repro {}; shrink: hakfuzz "
-                   "explore --strategy dfs {}\n",
-                   res.failing_program, m.preemptions, m.finding.describe(), path, path, path, path)
-            << std::flush;
+  std::cout
+      << fmt::format(
+             "FINDING in program {}, minimized in {:.1f} s from {} ops and {} preemptions to {} and {}: {}\n"
+             "  written {} (readable trace: {}.txt); replay: hakfuzz repro {}; shrink: hakfuzz "
+             "explore --strategy dfs {}\n",
+             res.failing_program, res.shrink_seconds, res.found_ops, res.found_preemptions,
+             m.program.ops.size(), m.preemptions, m.finding.describe(), path, path, path, path)
+      << std::flush;
   return kExitFinding;
 }
 

@@ -1,5 +1,6 @@
 #include "fuzz/explore.h"
 
+#include <algorithm>
 #include <chrono>
 
 namespace hakfuzz {
@@ -120,43 +121,90 @@ Minimized minimize(const Program& program, const ScheduleSpec& schedule, const F
   InterleaveResult best = run_choices(m.program, m.schedule.choices, options);
   ++m.runs;
   if (!same_kind(best, finding)) return m;  // does not replay: keep it as it is
-  // Fewer preemptions: each preemptive pick back to the non-preemptive one.
-  for (bool shrunk = true; shrunk;) {
-    shrunk = false;
-    for (std::size_t i = 0; i < best.decisions.size(); ++i) {
-      if (!best.decisions[i].preemptive()) continue;
-      std::vector<std::uint8_t> choices;
-      for (std::size_t j = 0; j < best.decisions.size(); ++j)
-        choices.push_back(j == i ? best.decisions[j].fallback : best.decisions[j].chosen);
-      InterleaveResult r = run_choices(m.program, choices, options);
+  auto picks_of = [](const InterleaveResult& r) {
+    std::vector<std::uint8_t> choices;
+    for (const DecisionRecord& d : r.decisions) choices.push_back(d.chosen);
+    return choices;
+  };
+  // Fewer preemptions: preemptive picks back to the non-preemptive one, a
+  // chunk at a time, halving the chunk (ddmin): a random schedule of a long
+  // program has hundreds of preemptions, and one at a time costs a run each.
+  auto fewer_preemptions = [&] {
+    for (std::size_t chunk = std::max<std::size_t>(1, best.preemptions / 2);; chunk /= 2) {
+      for (std::size_t start = 0;;) {
+        std::vector<std::size_t> at;
+        for (std::size_t i = 0; i < best.decisions.size(); ++i)
+          if (best.decisions[i].preemptive()) at.push_back(i);
+        if (start >= at.size()) break;
+        std::vector<std::uint8_t> choices = picks_of(best);
+        for (std::size_t k = start; k < std::min(at.size(), start + chunk); ++k)
+          choices[at[k]] = best.decisions[at[k]].fallback;
+        InterleaveResult r = run_choices(m.program, choices, options);
+        ++m.runs;
+        if (same_kind(r, finding) && r.preemptions < best.preemptions)
+          best = std::move(r);  // the same start again, over the new schedule's preemptions
+        else
+          start += chunk;
+      }
+      if (chunk == 1) return;
+    }
+  };
+  // Fewer ops: drop each; keep the same picks (an op the bug does not need
+  // usually leaves them meaningful), else look again within the preemptions
+  // left, up to runs_per_op runs.
+  auto fewer_ops = [&] {
+    bool dropped = false;
+    for (std::size_t k = m.program.ops.size(); k-- > 0;) {
+      Program smaller = m.program;
+      smaller.ops.erase(smaller.ops.begin() + static_cast<std::ptrdiff_t>(k));
+      InterleaveResult r = run_choices(smaller, picks_of(best), options);
+      ++m.runs;
+      if (!same_kind(r, finding)) {
+        ExploreOptions eo;
+        eo.preemptions = static_cast<int>(best.preemptions);
+        eo.max_runs = runs_per_op;
+        eo.run = options;
+        const Exploration e = explore(smaller, eo);
+        m.runs += e.runs;
+        if (!e.finding || e.finding->kind != finding.kind) continue;
+        r = run_choices(smaller, e.schedule.choices, options);
+        ++m.runs;
+        if (!same_kind(r, finding)) continue;
+      }
+      m.program = std::move(smaller);
+      best = std::move(r);
+      dropped = true;
+    }
+    return dropped;
+  };
+  // Dropped ops change the schedule, which may free more preemptions.
+  auto shrink = [&] {
+    for (int round = 0; round < 4; ++round) {
+      fewer_preemptions();
+      if (!fewer_ops()) break;
+    }
+  };
+  shrink();
+  // A long random schedule seldom shrinks down to the one or two preemptions
+  // a race needs; dfs within two, over the program shrunk so far, often
+  // finds them.
+  if (best.preemptions > 2) {
+    ExploreOptions eo;
+    eo.max_runs = std::min<std::size_t>(10'000, 500 * runs_per_op);  // seconds, not minutes
+    eo.run = options;
+    const Exploration e = explore(m.program, eo);
+    m.runs += e.runs;
+    if (e.finding && e.finding->kind == finding.kind) {
+      InterleaveResult r = run_choices(m.program, e.schedule.choices, options);
       ++m.runs;
       if (same_kind(r, finding) && r.preemptions < best.preemptions) {
         best = std::move(r);
-        shrunk = true;
-        break;
+        shrink();
       }
     }
   }
-  // Fewer ops: drop each, and look again within the preemptions left.
-  for (std::size_t k = m.program.ops.size(); k-- > 0;) {
-    Program smaller = m.program;
-    smaller.ops.erase(smaller.ops.begin() + static_cast<std::ptrdiff_t>(k));
-    ExploreOptions eo;
-    eo.preemptions = static_cast<int>(best.preemptions);
-    eo.max_runs = runs_per_op;
-    eo.run = options;
-    const Exploration e = explore(smaller, eo);
-    m.runs += e.runs;
-    if (!e.finding || e.finding->kind != finding.kind) continue;
-    InterleaveResult r = run_choices(smaller, e.schedule.choices, options);
-    ++m.runs;
-    if (!same_kind(r, finding)) continue;
-    m.program = std::move(smaller);
-    best = std::move(r);
-  }
   // Trailing non-preemptive picks are what an empty tail means anyway.
-  std::vector<std::uint8_t> choices;
-  for (const DecisionRecord& d : best.decisions) choices.push_back(d.chosen);
+  std::vector<std::uint8_t> choices = picks_of(best);
   while (!choices.empty() && choices.back() == best.decisions[choices.size() - 1].fallback)
     choices.pop_back();
   m.schedule = ScheduleSpec{};

@@ -26,11 +26,15 @@ ControlledResult run_controlled(const ControlledSpec& spec) {
     ++res.programs;
     res.steps += e.steps;
     if (e.finding) {
-      // As found, not shrunk: these programs are 8x longer than explore's
-      // seeds, and shrinking one takes minutes (`hakfuzz explore` does it).
-      res.finding = Minimized{program, e.schedule, *e.finding, e.preemptions, 0};
+      // A small dfs budget per dropped op: these programs are 8x longer than
+      // explore's seeds (`hakfuzz explore` on the written file shrinks on).
+      res.seconds = elapsed();
+      res.found_preemptions = e.preemptions;
+      res.found_ops = program.ops.size();
+      res.finding = minimize(program, e.schedule, *e.finding, o.run, spec.shrink_runs_per_op);
       res.failing_program = i;
-      break;
+      res.shrink_seconds = elapsed() - res.seconds;
+      return res;
     }
     if (spec.progress && elapsed() - last_progress >= 1) {
       last_progress = elapsed();
