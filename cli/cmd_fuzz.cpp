@@ -90,15 +90,20 @@ int run_fuzz(const std::vector<std::string>& args) {
                                                                     plant_help().c_str());
   std::vector<std::string> own, passthrough;
   std::string target_name;
-  bool after_separator = false;
+  bool after_separator = false, value_next = false;
   for (const std::string& a : args) {
-    if (after_separator)
+    if (value_next) {  // `--plant NAME`: the value of one of ours
+      own.push_back(a);
+      value_next = false;
+    } else if (after_separator)
       passthrough.push_back(a);
     else if (a == "--")
       after_separator = true;
-    else if (a.rfind("--", 0) == 0 || a == "-h")
+    else if (a.rfind("--", 0) == 0 || a == "-h") {
       own.push_back(a);
-    else if (target_name.empty() && a[0] != '-')
+      const auto* o = ours.find_nothrow(a.substr(2), false);
+      value_next = a.find('=') == std::string::npos && o && o->semantic()->max_tokens() > 0;
+    } else if (target_name.empty() && a[0] != '-')
       target_name = a;
     else
       passthrough.push_back(a);

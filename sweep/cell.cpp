@@ -63,7 +63,10 @@ RunResult run_program_phase(const hakmem::Config& cfg, Flavour flavour, const Ce
                             CellResult& res) {
   Captured out;
   const Program program = seeded_program(opts.seed, opts.ops, cfg);
-  RunOptions ro{.flavour = flavour, .max_ops = program.ops.size(), .report = out.file()};
+  RunOptions ro;
+  ro.flavour = flavour;
+  ro.max_ops = program.ops.size();
+  ro.report = out.file();
   if (opts.process_env) ro.env = hakmem::process_env();
   RunResult wr = run_program(program, ro);
   check_teardown_output(res, out.text(), cfg.v2_stats, "program");
@@ -94,15 +97,17 @@ stress::StressResult run_stress_phase(const EnvVars& env, const hakmem::Config& 
     std::unique_ptr<PoolUnderTest> pool = make_pool(flavour, std::move(o));
     if (attempt == 0 && !pool->stats_compiled() && pool->stats_storage_bytes() != 0)
       res.raise(CellStatus::finding, "stats compiled out but the pool holds telemetry storage");
-    sr = stress::run_engine(*pool, {.mode = stress::StressMode::exchange,
-                                    .threads = opts.threads,
-                                    .ops = opts.ops,
-                                    .seed = opts.seed ^ support::mix64(cell.index),
-                                    .mix = stress::SizeMix::mid,
-                                    .remote_ratio = 1.0,
-                                    .working_set = kStressSlots,
-                                    .rounds = 1,
-                                    .pass_own_back = kPassOwnBack});
+    stress::StressSpec spec;
+    spec.mode = stress::StressMode::exchange;
+    spec.threads = opts.threads;
+    spec.ops = opts.ops;
+    spec.seed = opts.seed ^ support::mix64(cell.index);
+    spec.mix = stress::SizeMix::mid;
+    spec.remote_ratio = 1.0;
+    spec.working_set = kStressSlots;
+    spec.rounds = 1;
+    spec.pass_own_back = kPassOwnBack;
+    sr = stress::run_engine(*pool, spec);
     pool.reset();  // teardown: the stats table, when asked for, goes to `out`
     if (!sr.lockstep_lost) break;
   }

@@ -104,8 +104,11 @@ TYPED_TEST(CensusTest, CollectDrainsRemoteFreesAndKeepsLiveBlocks) {
   std::uint32_t live = 0;
   for (const SlabCensus& s : after.slabs) {
     live += s.live();
-    if (s.used == 0) EXPECT_EQ(s.queue, SlabQueue::cold) << "slab " << s.slab;
-    if (s.used != 0) EXPECT_EQ(s.owner, SlabOwner::live_thread) << "slab " << s.slab;
+    if (s.used == 0) {
+      EXPECT_EQ(s.queue, SlabQueue::cold) << "slab " << s.slab;
+    } else {
+      EXPECT_EQ(s.owner, SlabOwner::live_thread) << "slab " << s.slab;
+    }
   }
   EXPECT_EQ(live, 50u);
   InvariantReport r = pool.check();
