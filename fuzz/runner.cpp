@@ -33,6 +33,7 @@ class Runner {
     hakmem::PoolOptions po;
     po.env = options_.env ? options_.env : program_env(program_.config);
     po.arena_bytes = kRunnerArenaBytes;
+    po.arena_cache = &harness_arena_cache();
     po.report = options_.report ? options_.report : discard_stream();
     pool_ = options_.plant ? make_pool(options_.flavour, std::move(po), *options_.plant)
                            : make_pool(options_.flavour, std::move(po));
