@@ -60,6 +60,7 @@ class Interleaver final : public ControlledClient {
     hakmem::PoolOptions po;
     po.env = env_of(program_.config);
     po.arena_bytes = kRunnerArenaBytes;
+    po.arena_cache = &harness_arena_cache();
     po.report = discard_stream();
     pool_ = options_.plant ? make_pool(options_.flavour, std::move(po), *options_.plant)
                            : make_pool(options_.flavour, std::move(po));

@@ -1,6 +1,7 @@
 #include "fuzz/pool_under_test.h"
 
 #include "fuzz/plants.h"
+#include "hakmem/arena_cache.h"
 #include "hakmem/variants.h"
 
 namespace hakfuzz {
@@ -43,6 +44,11 @@ const char* flavour_name(Flavour f) {
   return f == Flavour::tester ? "tester" : f == Flavour::stats_on ? "stats_on" : "stats_off";
 }
 Flavour flavour_of(bool stats_compiled) { return stats_compiled ? Flavour::stats_on : Flavour::stats_off; }
+
+hakmem::ArenaCache& harness_arena_cache() {
+  static hakmem::ArenaCache cache;
+  return cache;
+}
 
 std::unique_ptr<PoolUnderTest> make_pool(Flavour flavour, hakmem::PoolOptions options,
                                          const PlantSpec* plant) {

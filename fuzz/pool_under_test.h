@@ -73,6 +73,11 @@ class PoolWrapper : public PoolUnderTest {
   std::unique_ptr<PoolUnderTest> inner_;
 };
 
+// The arenas the harness's pools reuse (PoolOptions::arena_cache): one pool
+// per fuzz input then maps and faults in nothing, and each pool still
+// starts from a fresh reservation's state (hakmem/arena_cache.h).
+hakmem::ArenaCache& harness_arena_cache();
+
 struct PlantSpec;
 // A fresh pool of the flavour, wrapped in `plant` when one is given (the
 // process's active plant by default: fuzz/plants.h). Throws ConfigError on a

@@ -1,6 +1,7 @@
 #include "fuzz/runner.h"
 
 #include <sstream>
+#include <type_traits>
 
 #include "fuzz/plants.h"
 #include "fuzz/team.h"
@@ -33,6 +34,7 @@ class Runner {
     hakmem::PoolOptions po;
     po.env = options_.env ? options_.env : program_env(program_.config);
     po.arena_bytes = kRunnerArenaBytes;
+    po.arena_cache = &harness_arena_cache();
     po.report = options_.report ? options_.report : discard_stream();
     pool_ = options_.plant ? make_pool(options_.flavour, std::move(po), *options_.plant)
                            : make_pool(options_.flavour, std::move(po));
@@ -62,8 +64,15 @@ class Runner {
   void find(FindingKind kind, const std::string& what) {
     if (!result_.finding) result_.finding = Finding{kind, op_index_, what};
   }
-  void note(const std::string& line) {
-    if (options_.trace) result_.trace.push_back("[" + std::to_string(op_index_) + "] " + line);
+  // The op's trace line: a string, or a function making it, called only when
+  // the trace is kept (building lines costs more than most ops).
+  template <class Line>
+  void note(Line&& line) {
+    if (!options_.trace) return;
+    if constexpr (std::is_invocable_v<Line>)
+      result_.trace.push_back("[" + std::to_string(op_index_) + "] " + line());
+    else
+      result_.trace.push_back("[" + std::to_string(op_index_) + "] " + line);
   }
 
   // Pool calls run on the op's logical thread in a schedule, else right here.
@@ -108,7 +117,7 @@ class Runner {
     const std::uint64_t before = pool_->os_counters().acquisitions;
     auto* p = static_cast<char*>(pool_alloc(size));
     const std::uint64_t made = pool_->os_counters().acquisitions - before;
-    note("alloc " + std::to_string(size) + " -> " + where(p));
+    note([&] { return "alloc " + std::to_string(size) + " -> " + where(p); });
     digest_.mix(p ? (pool_->arena_offset(p) ? *pool_->arena_offset(p) : 1ull << 63) : 0);
     const hakmem::BlockInfo info = p ? pool_->block_info(p) : hakmem::BlockInfo{};
     const BlockKind got = p ? info.kind : BlockKind::none;
@@ -147,7 +156,7 @@ class Runner {
   void compare(const FreeOutcome& got, const Expected& want, const std::string& what) {
     digest_.mix(static_cast<std::uint64_t>(got.route) | std::uint64_t(got.page_of) << 8 |
                 std::uint64_t(got.reason) << 16 | std::uint64_t(got.entered_v2) << 24);
-    note(what + " -> " + model::describe(got));
+    note([&] { return what + " -> " + model::describe(got); });
     if (!want.matches(got))
       return find(FindingKind::free_outcome,
                   what + ": pool says " + model::describe(got) + ", model expects " + want.describe());
@@ -226,7 +235,7 @@ class Runner {
     pool_->set_env_source(program_env(config));
     if (auto err = pool_->refresh_from_env())
       return find(FindingKind::config, std::string("refresh_from_env failed: ") + err->what());
-    note("refresh " + pool_->config().describe());
+    note([&] { return "refresh " + pool_->config().describe(); });
   }
 
   // The plan counts acquisitions from now on, as the pool's counter does.
@@ -264,7 +273,7 @@ class Runner {
     const hakmem::InvariantReport r = pool_->check();
     const hakmem::Census census = pool_->census();
     if (team_) team_->quiesce();
-    note("check live=" + std::to_string(r.live_blocks));
+    note([&] { return "check live=" + std::to_string(r.live_blocks); });
     if (!r.ok) return find(FindingKind::invariant, "invariant walk: " + r.first_error);
     if (r.live_blocks != live_.size())
       find(FindingKind::accounting, "accounting: pool has " + std::to_string(r.live_blocks) +

@@ -61,9 +61,13 @@ class ThreadTeam {
   // pages (the invariant walk): call before it (workers' writes happen before
   // the walk) and after it (the walk happens before their next writes). Only
   // these round trips synchronise, so TSan still sees races between them.
+  // Outside TSan the baton is release/acquire and passes through this thread
+  // between any two jobs, so every worker's writes already happen before the
+  // walk and the walk before their next jobs: nothing to do.
   void quiesce() {
-    for (Worker& w : workers_)
-      if (w.thread.joinable()) run(w, Job::sync, std::memory_order_release, std::memory_order_acquire);
+    if constexpr (support::kTsanBuild)
+      for (Worker& w : workers_)
+        if (w.thread.joinable()) run(w, Job::sync, std::memory_order_release, std::memory_order_acquire);
   }
 
  private:

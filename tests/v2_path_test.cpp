@@ -1,6 +1,7 @@
 // Pool Hotbox v2: routing per class, refill, fault-injected refill failure
 // falling back to v1, and refresh_from_env() while blocks of the old route
 // are live.
+#include "hakmem/arena_cache.h"
 #include "pool_test_util.h"
 
 namespace hakmem {
@@ -156,6 +157,49 @@ TEST(V2Teardown, StatsEnvPrintsTheTableOrSaysCompiledOut) {
       EXPECT_NE(text.find("compiled out"), std::string::npos) << text;
     }
   }
+}
+
+// A pool over an arena its predecessor gave back to a cache starts as a
+// fresh one: nothing committed, same offsets, same acquisitions, and the
+// cache's mappings are all released with it.
+TYPED_TEST(V2PathTest, AReusedArenaIsAsFreshAsANewOne) {
+  const OsCounters before = process_os_counters();
+  auto offsets = [](TypeParam& pool) {
+    std::vector<std::uint64_t> out;
+    std::vector<void*> live;
+    for (int i = 0; i < 600; ++i) live.push_back(pool.alloc(kClassSizes[i % kNumClasses] - i % 7));
+    for (std::size_t i = 0; i < live.size(); i += 3) pool.free(live[i]);
+    for (int i = 0; i < 50; ++i) live.push_back(pool.alloc(3000));
+    for (void* p : live) out.push_back(pool.arena_offset(p).value_or(~0ull));
+    out.push_back(pool.os_counters().acquisitions);
+    return out;
+  };
+  std::vector<std::uint64_t> fresh;
+  {
+    TypeParam pool(testing::options_with(testing::v2_env()));
+    fresh = offsets(pool);
+  }
+  {
+    ArenaCache cache;
+    PoolOptions o = testing::options_with(testing::v2_env());
+    o.arena_cache = &cache;
+    std::uintptr_t base = 0;
+    for (int round = 0; round < 3; ++round) {
+      TypeParam pool(o);
+      if (round == 0) base = pool.arena_base();
+      EXPECT_EQ(pool.arena_base(), base) << "round " << round << ": the arena is reused";
+      EXPECT_EQ(cache.held(), 0u);
+      const Census c = pool.census();
+      EXPECT_TRUE(c.slabs.empty()) << "round " << round;
+      EXPECT_EQ(pool.page_of(reinterpret_cast<void*>(base + kSlabHeaderBytes)), Verdict::header_missing);
+      EXPECT_EQ(pool.os_counters().maps, 0u + (round == 0 ? 2u : 0u));
+      EXPECT_EQ(offsets(pool), fresh) << "round " << round;
+      EXPECT_TRUE(pool.check().ok);
+    }
+    EXPECT_EQ(cache.held(), 1u);
+  }
+  const OsCounters after = process_os_counters();
+  EXPECT_EQ(after.maps - before.maps, after.unmaps - before.unmaps);
 }
 
 TEST(V2Teardown, EveryMappingIsReleased) {

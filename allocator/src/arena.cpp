@@ -8,11 +8,20 @@
 
 namespace hakmem::HAKMEM_FLAVOR_NS {
 
-Arena::Arena(detail::OsLayer& os, std::size_t bytes) : slab_count_(bytes / kSlabSize), os_(os) {
+Arena::Arena(detail::OsLayer& os, std::size_t bytes, ArenaCache* cache)
+    : slab_count_(bytes / kSlabSize), os_(os), cache_(cache) {
   if (slab_count_ == 0) throw std::invalid_argument("hakmem: arena_bytes is smaller than one 256 KiB slab");
   if (slab_count_ > kMaxArenaSlabs) throw std::invalid_argument("hakmem: arena_bytes is above 4 TiB");
-  auto* base = static_cast<std::uint8_t*>(os.reserve(slab_count_ * kSlabSize, kSlabSize));
   descs_bytes_ = slab_count_ * sizeof(PageDesc);
+  const ArenaCache::Arena cached =
+      cache ? cache->take(slab_count_ * kSlabSize, descs_bytes_) : ArenaCache::Arena{};
+  if (cached.slabs) {
+    descs_ = static_cast<PageDesc*>(cached.table);
+    begin_ = reinterpret_cast<std::uintptr_t>(cached.slabs);
+    span_ = slab_count_ * kSlabSize;
+    return;
+  }
+  auto* base = static_cast<std::uint8_t*>(os.reserve(slab_count_ * kSlabSize, kSlabSize));
   // Read/write descriptor table; only entries of committed slabs are touched.
   void* d = os.map_metadata(descs_bytes_);
   if (!base || !d) {
@@ -28,11 +37,20 @@ Arena::Arena(detail::OsLayer& os, std::size_t bytes) : slab_count_(bytes / kSlab
 Arena::~Arena() {
   const std::uint32_t n = slabs_used_.load();
   for (std::uint32_t i = 0; i < n; ++i) descs_[i].~PageDesc();
-  os_.release(descs_, descs_bytes_);
   // The range may be mapped again by anyone: clear our poison. Only committed
   // slabs were ever poisoned, and the whole reservation would cost a 1/8-size
   // shadow write per pool (32 MiB for 256 MiB), which dominated fuzz exec/s.
+  if (cache_) {
+    // One slab at a time: ASan gives the shadow of a large range back to the
+    // OS (the next pool's poisoning would fault it in again) but clears a
+    // slab's 32 KiB in place.
+    for (std::uint32_t i = 0; i < n; ++i) detail::unpoison(slab_base(i), kSlabSize);
+    cache_->give({slab_base(0), span_, descs_, descs_bytes_}, std::size_t{n} * kSlabSize,
+                 std::size_t{n} * sizeof(PageDesc));
+    return;
+  }
   detail::unpoison(slab_base(0), std::size_t{n} * kSlabSize);
+  os_.release(descs_, descs_bytes_);
   os_.release(slab_base(0), slab_count_ * kSlabSize);
 }
 

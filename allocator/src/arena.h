@@ -19,6 +19,7 @@
 #include <optional>
 
 #include "flavor.h"
+#include "hakmem/arena_cache.h"
 #include "os.h"
 #include "page.h"
 #include "sanitizers.h"
@@ -31,10 +32,12 @@ inline constexpr std::size_t kMaxArenaSlabs = std::size_t{1} << 24;
 class Arena {
  public:
   // Reserves `bytes` (whole slabs) of address space through `os`, which must
-  // outlive the arena. Throws std::invalid_argument for a size below one slab
-  // or above 4 TiB, std::bad_alloc when the OS refuses.
-  Arena(detail::OsLayer& os, std::size_t bytes);
-  // Destroys the descriptors and releases the table and the reservation.
+  // outlive the arena, or takes a released arena of that size from `cache`.
+  // Throws std::invalid_argument for a size below one slab or above 4 TiB,
+  // std::bad_alloc when the OS refuses.
+  Arena(detail::OsLayer& os, std::size_t bytes, ArenaCache* cache = nullptr);
+  // Destroys the descriptors and releases the table and the reservation, or
+  // gives them back to the cache.
   ~Arena();
   Arena(const Arena&) = delete;
   Arena& operator=(const Arena&) = delete;
@@ -91,6 +94,7 @@ class Arena {
   std::size_t slab_count_;
   std::size_t descs_bytes_ = 0;
   detail::OsLayer& os_;
+  ArenaCache* cache_;
   HAKMEM_POOL_MUTEX(slab_lock) mutex_;  // serialises acquire_slab
 };
 

@@ -4,6 +4,9 @@
 // support::SplitMix64 seeded by the plan, so a seed replays the same faults.
 #include <sys/mman.h>
 
+#include <cstring>
+
+#include "hakmem/arena_cache.h"
 #include "os.h"
 
 namespace hakmem::detail {
@@ -85,6 +88,53 @@ OsCounters OsLayer::counters() const {
 }  // namespace hakmem::detail
 
 namespace hakmem {
+
+ArenaCache::ArenaCache(std::size_t max_arenas, std::size_t resident_bytes)
+    : max_arenas_(max_arenas), resident_bytes_(resident_bytes) {}
+
+ArenaCache::~ArenaCache() {
+  for (const Arena& a : arenas_) {
+    munmap(a.slabs, a.slab_bytes);
+    munmap(a.table, a.table_bytes);
+    detail::g_unmaps.fetch_add(2);
+  }
+}
+
+ArenaCache::Arena ArenaCache::take(std::size_t slab_bytes, std::size_t table_bytes) {
+  std::lock_guard lock(mutex_);
+  for (auto it = arenas_.begin(); it != arenas_.end(); ++it) {
+    if (it->slab_bytes != slab_bytes || it->table_bytes != table_bytes) continue;
+    const Arena a = *it;
+    arenas_.erase(it);
+    return a;
+  }
+  return {};
+}
+
+void ArenaCache::give(const Arena& a, std::size_t committed_bytes, std::size_t table_used) {
+  // What a fresh reservation is: no slab accessible, the table all zeros.
+  bool ok = committed_bytes == 0 || mprotect(a.slabs, committed_bytes, PROT_NONE) == 0;
+  if (ok && committed_bytes > resident_bytes_)
+    ok = madvise(static_cast<char*>(a.slabs) + resident_bytes_, committed_bytes - resident_bytes_,
+                 MADV_DONTNEED) == 0;
+  std::memset(a.table, 0, table_used);
+  if (ok) {
+    std::lock_guard lock(mutex_);
+    if (arenas_.size() < max_arenas_) {
+      arenas_.push_back(a);
+      return;
+    }
+  }
+  munmap(a.slabs, a.slab_bytes);
+  munmap(a.table, a.table_bytes);
+  detail::g_unmaps.fetch_add(2);
+}
+
+std::size_t ArenaCache::held() const {
+  std::lock_guard lock(mutex_);
+  return arenas_.size();
+}
+
 OsCounters process_os_counters() {
   OsCounters c;
   c.maps = detail::g_maps.load();

@@ -19,7 +19,7 @@ Pool::Impl::Impl(PoolOptions opts)
       v2_route_mask(cfg.v2_route_mask()),
       invalid_free(cfg.invalid_free_policy()),
       os(options.faults),
-      arena(os, options.arena_bytes),
+      arena(os, options.arena_bytes, options.arena_cache),
       large(os, options.large_tombstones) {
 #if HAKMEM_POOL_SCHED_POINTS
   v2_shared.plant = options.plant;

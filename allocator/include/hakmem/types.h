@@ -277,9 +277,15 @@ struct OsCounters {
 // all pools are destroyed, else one leaked address space).
 OsCounters process_os_counters();
 
+class ArenaCache;  // hakmem/arena_cache.h
+
 struct PoolOptions {
   EnvSource env = process_env();
   std::size_t arena_bytes = std::size_t{4} << 30;  // reserved, committed per slab
+  // Where the arena comes from and goes back to at teardown, reset to a fresh
+  // reservation's state (hakmem/arena_cache.h); must outlive the pool. Null:
+  // reserved for this pool and unmapped at its teardown.
+  ArenaCache* arena_cache = nullptr;
   FaultPlan faults{};
   std::FILE* report = stderr;  // diagnostics and the teardown stats table
   // How many recently freed large-block starts the pool remembers, so that a
