@@ -46,7 +46,9 @@ const char* flavour_name(Flavour f) {
 Flavour flavour_of(bool stats_compiled) { return stats_compiled ? Flavour::stats_on : Flavour::stats_off; }
 
 hakmem::ArenaCache& harness_arena_cache() {
-  static hakmem::ArenaCache cache;
+  // Room for what a sweep holds at once: per job, a program's, a stress
+  // run's and an interleaving's arena.
+  static hakmem::ArenaCache cache(8);
   return cache;
 }
 

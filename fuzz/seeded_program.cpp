@@ -12,25 +12,22 @@ namespace {
 constexpr std::size_t kMaxLarge = 200 * 1024;
 constexpr std::size_t kMinLive = 8;  // below this, always allocate
 
-// Where off-by-one bugs live: 0, 1, each class size and one past it, large.
-constexpr std::size_t kEdgeSizes[] = {0,     1,     8,     2048,  2049,  4096,  4097,  8192,  8193,     16384,
-                                      16385, 32768, 32769, 40960, 40961, 53248, 53249, 65536, kMaxLarge};
+// Where off-by-one bugs live: 0, 1, each class size and one past it, and
+// the large path's edges.
+constexpr std::size_t kEdgeSizes[] = {0,    1,     8,     2048,  2049,  4096,  4097,  8192,
+                                      8193, 16384, 16385, 32768, 32769, 40960, 40961, 53248};
+constexpr std::size_t kLargeEdges[] = {53249, 65536, kMaxLarge};
 
-// Every class evenly, 1/16 a class edge, 1/64 large: the large path is the
-// same in every config, and each large block costs an mmap, page faults and
-// an munmap's TLB shootdown; 1/64 still takes it ~140 times in 20,000 ops.
+// Every class evenly, 1/16 a class edge, 1/128 large (half of those an
+// edge): the large path is the same in every config, and each large block
+// costs an mmap, page faults and an munmap's TLB shootdown; 1/128 still
+// takes it ~70 times in 20,000 ops.
 std::size_t pick_size(support::SplitMix64& rng) {
-  switch (rng.below(64)) {
-    case 0:
-    case 1:
-    case 2:
-    case 3:
-      return kEdgeSizes[rng.below(std::size(kEdgeSizes))];
-    case 4:
-      return hakmem::kMaxClassSize + 1 + rng.below(kMaxLarge - hakmem::kMaxClassSize);
-    default:
-      break;
-  }
+  const std::uint64_t r = rng.below(128);
+  if (r < 8) return kEdgeSizes[rng.below(std::size(kEdgeSizes))];
+  if (r == 8)
+    return rng.below(2) ? kLargeEdges[rng.below(std::size(kLargeEdges))]
+                        : hakmem::kMaxClassSize + 1 + rng.below(kMaxLarge - hakmem::kMaxClassSize);
   const int c = static_cast<int>(rng.below(hakmem::kNumClasses));
   const std::size_t lo = c ? hakmem::kClassSizes[c - 1] + 1 : 1;
   return lo + rng.below(hakmem::kClassSizes[c] - lo + 1);

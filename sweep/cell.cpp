@@ -93,6 +93,7 @@ stress::StressResult run_stress_phase(const EnvVars& env, const hakmem::Config& 
     hakmem::PoolOptions o;
     o.env = opts.process_env ? hakmem::process_env() : hakmem::map_env(env);
     o.arena_bytes = kArenaBytes;
+    o.arena_cache = &harness_arena_cache();
     o.report = out->file();
     std::unique_ptr<PoolUnderTest> pool = make_pool(flavour, std::move(o));
     if (attempt == 0 && !pool->stats_compiled() && pool->stats_storage_bytes() != 0)
