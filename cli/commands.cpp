@@ -28,6 +28,8 @@ const std::vector<Command>& commands() {
        repro_options, run_repro, "FILE|DIR..."},
       {"decode", "print a binary fuzz input as a readable trace", decode_options, run_decode, "FILE"},
       {"encode", "write a readable trace back as a binary fuzz input", encode_options, run_encode, "TRACE"},
+      {"run", "run an unmodified program on the pool (LD_PRELOAD shim): rejected frees, walk, nothing kept",
+       nullptr, nullptr, nullptr, run_run},
       {"bench", "throughput of the pool's v1 and v2 routes against glibc and peer allocators (W1-W4)",
        bench_options, run_bench},
       {"ab",
