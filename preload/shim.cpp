@@ -52,6 +52,7 @@
 
 #include "hakmem/variants.h"
 #include "preload/report.h"
+#include "support/fd_io.h"
 
 #define HAKMEM_EXPORT extern "C" __attribute__((visibility("default")))
 
@@ -194,15 +195,7 @@ char g_report_dir[1024];
 std::atomic<bool> g_walk_requested{false};
 std::atomic<std::uint64_t> g_allocs{0}, g_frees{0}, g_foreign_frees{0}, g_rejected{0};
 
-void write_all(int fd, const char* s, std::size_t n) {
-  while (n > 0) {
-    ssize_t w = ::write(fd, s, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return;
-    s += w;
-    n -= static_cast<std::size_t>(w);
-  }
-}
+using support::write_all;
 void write_str(int fd, const std::string& s) { write_all(fd, s.data(), s.size()); }
 
 void open_report(bool forked) {
