@@ -8,11 +8,8 @@
 // the reuse contract, and an empty pool when the program freed everything.
 // Exit status: the program's own, 1 when a check fails, 2 for a usage error
 // or a program that cannot be started.
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -22,10 +19,9 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/preload_launch.h"
 #include "fuzz/model.h"
 #include "preload/report.h"
-
-extern char** environ;
 
 namespace hakfuzz::cli {
 
@@ -41,9 +37,7 @@ po::options_description run_desc() {
                   "also run the invariant walk when the program receives SIGNAL (a name such as USR2, or a "
                   "number); it runs at the next pool call, when the process has one thread")(
       "reports", po::value<std::string>()->value_name("DIR"),
-      "keep the per-process reports in DIR (default: a scratch directory, removed afterwards)")(
-      "shim", po::value<std::string>()->value_name("PATH"),
-      "the preload library (default: libhakmem_preload.so beside the hakfuzz binary)");
+      "keep the per-process reports in DIR (default: a scratch directory, removed afterwards)");
   return d;
 }
 
@@ -60,64 +54,6 @@ int parse_signal(const std::string& word) {
   }
   throw UsageError("--walk-signal '" + word + "': expected a signal name (USR2, SIGUSR2) or number 1.." +
                    std::to_string(NSIG - 1));
-}
-
-fs::path default_shim() {
-  std::error_code ec;
-  fs::path self = fs::read_symlink("/proc/self/exe", ec);
-  return self.parent_path() / "libhakmem_preload.so";
-}
-
-// Starts PROGRAM with the shim preloaded; its wait status, or -1 with `error`
-// set when it could not be started at all.
-int spawn(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env,
-          std::string& error) {
-  std::vector<std::string> env_words;
-  for (char** e = environ; *e; ++e) {
-    std::string w = *e;
-    bool replaced = false;
-    for (const std::string& x : extra_env)
-      replaced |= w.substr(0, w.find('=') + 1) == x.substr(0, x.find('=') + 1);
-    if (!replaced) env_words.push_back(w);
-  }
-  env_words.insert(env_words.end(), extra_env.begin(), extra_env.end());
-  std::vector<char*> envp, args;
-  for (std::string& w : env_words) envp.push_back(w.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> argv_copy = argv;
-  for (std::string& a : argv_copy) args.push_back(a.data());
-  args.push_back(nullptr);
-
-  int pipefd[2];
-  if (::pipe2(pipefd, O_CLOEXEC) != 0) throw std::runtime_error("pipe: " + std::string(std::strerror(errno)));
-  const pid_t pid = ::fork();
-  if (pid < 0) throw std::runtime_error("fork: " + std::string(std::strerror(errno)));
-  if (pid == 0) {
-    ::close(pipefd[0]);
-    ::execvpe(args[0], args.data(), envp.data());
-    const int err = errno;
-    (void)!::write(pipefd[1], &err, sizeof err);
-    ::_exit(127);
-  }
-  ::close(pipefd[1]);
-  int err = 0;
-  const bool exec_failed = ::read(pipefd[0], &err, sizeof err) == static_cast<ssize_t>(sizeof err);
-  ::close(pipefd[0]);
-  // The program owns the terminal's Ctrl-C; we wait for it to end.
-  struct sigaction ignore = {}, old_int = {}, old_quit = {};
-  ignore.sa_handler = SIG_IGN;
-  ::sigaction(SIGINT, &ignore, &old_int);
-  ::sigaction(SIGQUIT, &ignore, &old_quit);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  ::sigaction(SIGINT, &old_int, nullptr);
-  ::sigaction(SIGQUIT, &old_quit, nullptr);
-  if (exec_failed) {
-    error = "cannot run '" + argv[0] + "': " + std::strerror(err);
-    return -1;
-  }
-  return status;
 }
 
 // What one process's report says; the failures it counts.
@@ -178,12 +114,9 @@ int judge(const ProcessReport& r, std::ostream& out) {
 }  // namespace
 
 int run_run(const std::vector<std::string>& args) {
-  const auto dashes = std::ranges::find(args, std::string("--"));
-  const std::vector<std::string> ours(args.begin(), dashes);
   po::options_description desc = run_desc();
-  desc.add_options()("help,h", "show this command's options");
   po::variables_map vm;
-  po::store(po::command_line_parser(ours).options(desc).run(), vm);
+  const std::vector<std::string> program = parse_program_command(args, desc, vm);
   if (vm.count("help")) {
     std::cout
         << "usage: hakfuzz run [options] -- PROGRAM [ARGS...]\n\n"
@@ -194,14 +127,8 @@ int run_run(const std::vector<std::string>& args) {
     return kExitClean;
   }
   po::notify(vm);
-  if (dashes == args.end() || dashes + 1 == args.end())
-    throw UsageError("no program given: hakfuzz run [options] -- PROGRAM [ARGS...]");
-  const std::vector<std::string> program(dashes + 1, args.end());
-
-  const fs::path shim = vm.count("shim") ? fs::path(vm["shim"].as<std::string>()) : default_shim();
-  if (!fs::exists(shim))
-    throw UsageError("the preload library " + shim.string() +
-                     " is missing (it is not built in sanitizer, libFuzzer or coverage builds)");
+  if (program.empty()) throw UsageError("no program given: hakfuzz run [options] -- PROGRAM [ARGS...]");
+  const fs::path shim = shim_path(vm);
   const std::vector<std::pair<std::string, std::string>> env = resolve_env(vm);
   const hakmem::Config cfg = hakmem::parse_config(hakmem::map_env(env));  // a bad value: exit 2, here
 
@@ -213,28 +140,23 @@ int run_run(const std::vector<std::string>& args) {
     for (const fs::directory_entry& e : fs::directory_iterator(dir))
       if (e.path().extension() == ".report") fs::remove(e.path());
   } else {
-    std::string templ = (fs::temp_directory_path() / "hakfuzz-run-XXXXXX").string();
-    if (!::mkdtemp(templ.data())) throw std::runtime_error("mkdtemp: " + std::string(std::strerror(errno)));
-    dir = templ;
+    dir = scratch_dir("run");
   }
 
-  std::vector<std::string> extra = {
-      "LD_PRELOAD=" + fs::absolute(shim).string() +
-          (std::getenv("LD_PRELOAD") ? std::string(":") + std::getenv("LD_PRELOAD") : std::string()),
-      std::string(hakmem::preload::kReportDirEnv) + "=" + fs::absolute(dir).string()};
-  for (const auto& [name, value] : cfg.env_vars()) extra.push_back(name + "=" + value);
+  std::vector<std::string> extra = preload_env(shim, cfg);
+  extra.push_back(std::string(hakmem::preload::kReportDirEnv) + "=" + fs::absolute(dir).string());
   if (vm.count("walk-signal"))
     extra.push_back(std::string(hakmem::preload::kWalkSignalEnv) + "=" +
                     std::to_string(parse_signal(vm["walk-signal"].as<std::string>())));
 
-  std::string command;
-  for (const std::string& w : program) command += (command.empty() ? "" : " ") + w;
-  std::cerr << fmt::format("hakfuzz run: {} on {}; {}\n", command, shim.filename().string(), cfg.describe());
-  std::string error;
-  const int status = spawn(program, extra, error);
-  if (status < 0) {
+  std::cerr << fmt::format("hakfuzz run: {} on {}; {}\n", join_words(program), shim.filename().string(),
+                           cfg.describe());
+  int status;
+  try {
+    status = spawn(program, extra);
+  } catch (const UsageError&) {
     if (!keep) fs::remove_all(dir);
-    throw UsageError(error);
+    throw;
   }
 
   std::vector<ProcessReport> reports;
@@ -249,15 +171,7 @@ int run_run(const std::vector<std::string>& args) {
   for (const ProcessReport& r : reports) failures += judge(r, std::cerr);
   if (!keep) fs::remove_all(dir);
 
-  int code;
-  std::string how;
-  if (WIFEXITED(status)) {
-    code = WEXITSTATUS(status);
-    how = fmt::format("exit status {}", code);
-  } else {
-    code = 128 + WTERMSIG(status);
-    how = fmt::format("killed by SIG{}", sigabbrev_np(WTERMSIG(status)));
-  }
+  const auto [code, how] = program_end(status);
   if (reports.empty()) {
     std::cerr << "hakfuzz run: no process loaded the shim (a static or setuid program?)\n";
     ++failures;
