@@ -27,6 +27,10 @@
 // threads that did not survive the fork stay with their contexts, like
 // those of threads that never exit.
 //
+// For `hakfuzz record` (preload/recording.h): with HAKFUZZ_PRELOAD_RECORD=DIR,
+// every pool alloc, free and realloc, and each recording thread's start and
+// exit, is appended to DIR/<pid>.rec, without allocating.
+//
 // For `hakfuzz run` (preload/report.h): with HAKFUZZ_PRELOAD_REPORT=DIR,
 // rejected frees are written with a backtrace as they happen, and at exit
 // the invariant walk, the census and the counts; with
@@ -38,6 +42,8 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -51,6 +57,7 @@
 #include <string>
 
 #include "hakmem/variants.h"
+#include "preload/recording.h"
 #include "preload/report.h"
 #include "support/fd_io.h"
 
@@ -269,6 +276,179 @@ void report_rejection(void* p, const FreeOutcome& out) {
 }
 
 // ---------------------------------------------------------------- start-up
+[[noreturn]] void fail_start(const char* what);
+
+// ---------------------------------------------------------------- record
+// One O_APPEND descriptor, one write(2) per 32-byte event. The address ->
+// block-index map is an open-addressing table (linear probing, tombstones)
+// in its own mapping, sized at twice the cap so it never fills: at most
+// `cap` blocks are ever inserted. One spinlock orders the map and the
+// sequence numbers: a free takes its number before the pool frees the
+// block, an alloc after the pool handed it out, so a block handed out again
+// always follows the free that released it.
+int g_record_fd = -1;
+std::uint64_t g_record_max = 0;
+std::atomic<std::uint64_t> g_record_seq{0};
+std::atomic<std::uint32_t> g_record_threads{0};
+std::atomic<bool> g_record_on{false};
+std::atomic_flag g_record_lock = ATOMIC_FLAG_INIT;
+struct Slot {
+  std::uintptr_t key;  // 0 empty, 1 tombstone
+  std::uint64_t index;
+};
+Slot* g_record_map = nullptr;
+std::size_t g_record_mask = 0;
+__attribute__((tls_model("initial-exec"))) constinit thread_local std::uint32_t t_record_thread = 0;
+
+void record_write(RecordKind kind, std::uint64_t seq, std::uint64_t size, std::uint64_t ref,
+                  std::uint32_t thread) {
+  RecordEvent e;
+  e.seq = seq;
+  e.size = size;
+  e.ref = ref;
+  e.thread = thread;
+  e.kind = kind;
+  write_all(g_record_fd, &e, sizeof e);
+}
+
+// The next sequence number, or nullopt past the cap (the first past it
+// writes the `truncated` event and stops the recording).
+std::optional<std::uint64_t> record_seq() {
+  const std::uint64_t seq = g_record_seq.fetch_add(1, std::memory_order_relaxed);
+  if (seq < g_record_max) [[likely]]
+    return seq;
+  if (seq == g_record_max) {
+    g_record_on.store(false, std::memory_order_relaxed);
+    record_write(RecordKind::truncated, seq, 0, kNoBlock, 0);
+  }
+  return std::nullopt;
+}
+
+struct RecordThreadExit {
+  bool armed = false;
+  ~RecordThreadExit() {
+    if (t_record_thread == 0 || !g_record_on.load(std::memory_order_relaxed)) return;
+    if (std::optional<std::uint64_t> seq = record_seq())
+      record_write(RecordKind::thread_exit, *seq, 0, kNoBlock, t_record_thread);
+    t_record_thread = 0;
+  }
+};
+thread_local RecordThreadExit t_record_exit;
+
+// This thread's recording number; the first call numbers it and writes its start.
+std::uint32_t record_thread() {
+  if (t_record_thread) [[likely]]
+    return t_record_thread;
+  t_record_thread = g_record_threads.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (!t_exiting) t_record_exit.armed = true;  // registers the destructor (glibc's calloc)
+  if (std::optional<std::uint64_t> seq = record_seq())
+    record_write(RecordKind::thread_start, *seq, static_cast<std::uint64_t>(::syscall(SYS_gettid)), kNoBlock,
+                 t_record_thread);
+  return t_record_thread;
+}
+
+struct RecordLock {
+  RecordLock() {
+    while (g_record_lock.test_and_set(std::memory_order_acquire)) ::sched_yield();
+  }
+  ~RecordLock() { g_record_lock.clear(std::memory_order_release); }
+  RecordLock(const RecordLock&) = delete;
+  RecordLock& operator=(const RecordLock&) = delete;
+};
+
+std::size_t record_hash(std::uintptr_t p) { return (p >> 4) * 0x9E3779B97F4A7C15ull >> 20; }
+
+// The slot holding p, or nullptr.
+Slot* record_find(std::uintptr_t p) {
+  for (std::size_t i = record_hash(p);; ++i) {
+    Slot& s = g_record_map[i & g_record_mask];
+    if (s.key == p) return &s;
+    if (s.key == 0) return nullptr;
+  }
+}
+
+std::uint64_t record_index(void* p) {
+  const Slot* s = record_find(reinterpret_cast<std::uintptr_t>(p));
+  return s ? s->index : kNoBlock;
+}
+
+// A pool block handed out: `kind` alloc or realloc (`from` the old block's index).
+void record_alloc(void* p, std::size_t n, RecordKind kind, std::uint64_t from) {
+  const std::uint32_t thread = record_thread();
+  RecordLock lock;
+  if (!g_record_on.load(std::memory_order_relaxed)) return;
+  const std::optional<std::uint64_t> seq = record_seq();
+  if (!seq) return;
+  const auto key = reinterpret_cast<std::uintptr_t>(p);
+  for (std::size_t i = record_hash(key);; ++i) {
+    Slot& s = g_record_map[i & g_record_mask];
+    if (s.key <= 1) {
+      s = Slot{key, *seq};
+      break;
+    }
+  }
+  record_write(kind, *seq, n, from, thread);
+}
+
+// A pool block about to be freed (before the pool call): nothing when it was not recorded.
+void record_free(void* p) {
+  const std::uint32_t thread = record_thread();
+  RecordLock lock;
+  if (!g_record_on.load(std::memory_order_relaxed)) return;
+  Slot* s = record_find(reinterpret_cast<std::uintptr_t>(p));
+  if (!s) return;
+  const std::uint64_t index = s->index;
+  s->key = 1;
+  if (const std::optional<std::uint64_t> seq = record_seq())
+    record_write(RecordKind::free, *seq, 0, index, thread);
+}
+
+void record_resize(void* p, std::size_t n) {
+  const std::uint32_t thread = record_thread();
+  RecordLock lock;
+  if (!g_record_on.load(std::memory_order_relaxed)) return;
+  const std::uint64_t index = record_index(p);
+  if (index == kNoBlock) return;
+  if (const std::optional<std::uint64_t> seq = record_seq())
+    record_write(RecordKind::resize, *seq, n, index, thread);
+}
+
+bool recording() { return g_record_on.load(std::memory_order_relaxed); }
+
+void start_recording(const char* dir) {
+  std::uint64_t max = kRecordDefaultMax;
+  if (const char* m = std::getenv(kRecordMaxEnv); m && *m) {
+    char* end = nullptr;
+    max = std::strtoull(m, &end, 10);
+    if (*end || max == 0) fail_start("HAKFUZZ_PRELOAD_RECORD_MAX: expected a count of events, 1 or more");
+  }
+  std::size_t slots = 1024;
+  while (slots < 2 * max) slots *= 2;
+  void* map = ::mmap(nullptr, slots * sizeof(Slot), PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (map == MAP_FAILED) fail_start("cannot map the recorder's address table");
+  char path[1200];
+  for (int k = 0; k < 100 && g_record_fd < 0; ++k) {
+    if (k == 0)
+      std::snprintf(path, sizeof path, "%s/%ld.rec", dir, static_cast<long>(::getpid()));
+    else
+      std::snprintf(path, sizeof path, "%s/%ld.%d.rec", dir, static_cast<long>(::getpid()), k);
+    g_record_fd = ::open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
+    if (g_record_fd < 0 && errno != EEXIST) break;
+  }
+  if (g_record_fd < 0) fail_start("cannot create a recording in HAKFUZZ_PRELOAD_RECORD");
+  g_record_map = static_cast<Slot*>(map);
+  g_record_mask = slots - 1;
+  g_record_max = max;
+  std::string header = std::string(kRecordMagic) + "pid=" + std::to_string(::getpid()) +
+                       " max_events=" + std::to_string(max) + " config=";
+  for (const auto& [name, value] : g_pool.config.env_vars()) header += name + "=" + value + " ";
+  header.resize(kRecordHeaderBytes - 1, ' ');
+  header += '\n';
+  write_all(g_record_fd, header.data(), header.size());
+  g_record_on.store(true, std::memory_order_release);
+}
+
 void fork_prepare() {
   if (g_state.load(std::memory_order_acquire) != kUp || t_in_pool) return;
   gate_close();
@@ -283,6 +463,11 @@ void fork_child() {
   if (g_state.load(std::memory_order_acquire) != kUp || t_in_pool) return;
   g_pool.after_fork();
   gate_open();
+  if (recording()) {  // the child's blocks are the parent's: it records nothing
+    g_record_on.store(false, std::memory_order_relaxed);
+    ::close(g_record_fd);
+    g_record_fd = -1;
+  }
   if (g_reporting) {
     if (g_report_fd >= 0) ::close(g_report_fd);
     open_report(true);
@@ -313,6 +498,7 @@ void start_pool() {
     void* warm[1];
     ::backtrace(warm, 1);  // loads the unwinder now, not inside a rejected free
   }
+  if (const char* dir = std::getenv(kRecordDirEnv); dir && *dir) start_recording(dir);
   if (const char* sig = std::getenv(kWalkSignalEnv); sig && *sig) {
     struct sigaction sa = {};
     sa.sa_handler = on_walk_signal;
@@ -345,7 +531,7 @@ bool ours(const void* p) {
   return g_pool.is_large(p);
 }
 
-void* pool_alloc(std::size_t n) {
+void* pool_alloc(std::size_t n, RecordKind kind = RecordKind::alloc, std::uint64_t from = kNoBlock) {
   if (g_walk_requested.load(std::memory_order_relaxed)) [[unlikely]]
     if (g_walk_requested.exchange(false)) walk("signal");
   void* p;
@@ -354,6 +540,8 @@ void* pool_alloc(std::size_t n) {
     p = g_pool.alloc(n);
   }
   if (!p) return nullptr;
+  if (recording()) [[unlikely]]
+    record_alloc(p, n, kind, from);
   if (g_reporting) g_allocs.fetch_add(1, std::memory_order_relaxed);
   if (!g_loaded) [[unlikely]]
     if (int i = g_startup_count.fetch_add(1); i < kMaxStartupBlocks) g_startup[i] = p;
@@ -372,6 +560,8 @@ void* pool_alloc(std::size_t n) {
 void pool_free(void* p) {
   if (g_walk_requested.load(std::memory_order_relaxed)) [[unlikely]]
     if (g_walk_requested.exchange(false)) walk("signal");
+  if (recording()) [[unlikely]]
+    record_free(p);
   InPool guard;
   const FreeOutcome out = g_pool.free(p);
   if (out.route == FreeRoute::rejected) [[unlikely]]
@@ -402,6 +592,8 @@ __attribute__((constructor)) void start_at_load() {
 __attribute__((destructor)) void report_at_exit() {
   if (g_state.load(std::memory_order_acquire) != kUp) return;
   InPool guard;
+  if (g_record_fd >= 0)
+    record_write(RecordKind::end, std::min(g_record_seq.load(), g_record_max), 0, kNoBlock, 0);
   if (g_pool.config.v2_stats) write_str(2, format_stats_table(g_pool.stats()));
   if (g_report_fd < 0) return;
   walk("exit");
@@ -450,7 +642,7 @@ HAKMEM_EXPORT void* realloc(void* p, std::size_t n) noexcept {
   if (g_state.load(std::memory_order_acquire) != kUp || !ours(p)) {
     if (!routed(n)) return __libc_realloc(p, n);
     const std::size_t old = g_libc_usable(p);
-    void* q = pool_alloc(n);
+    void* q = pool_alloc(n, RecordKind::realloc);
     if (!q) return __libc_realloc(p, n);
     std::memcpy(q, p, old < n ? old : n);
     __libc_free(p);
@@ -466,8 +658,21 @@ HAKMEM_EXPORT void* realloc(void* p, std::size_t n) noexcept {
     errno = EINVAL;
     return nullptr;
   }
-  if (n <= old && n > kRouteMin && n > old / 2) return p;
-  void* q = malloc(n);
+  if (n <= old && n > kRouteMin && n > old / 2) {
+    if (recording()) [[unlikely]]
+      record_resize(p, n);
+    return p;
+  }
+  void* q = nullptr;
+  if (routed(n)) {
+    std::uint64_t from = kNoBlock;
+    if (recording()) [[unlikely]] {
+      RecordLock lock;
+      from = record_index(p);
+    }
+    q = pool_alloc(n, RecordKind::realloc, from);
+  }
+  if (!q) q = __libc_malloc(n);
   if (!q) return nullptr;
   std::memcpy(q, p, old < n ? old : n);
   pool_free(p);
