@@ -25,6 +25,7 @@
 #include <istream>
 #include <optional>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
