@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "support/fd_io.h"
+
 namespace hakfuzz::bench {
 
 namespace {
@@ -17,17 +19,6 @@ struct Wire {
   Throughput run;
   char note[256];
 };
-
-void write_all(int fd, const void* data, std::size_t n) {
-  auto* p = static_cast<const char*>(data);
-  while (n > 0) {
-    ssize_t k = ::write(fd, p, n);
-    if (k < 0 && errno == EINTR) continue;
-    if (k <= 0) return;
-    p += k;
-    n -= static_cast<std::size_t>(k);
-  }
-}
 
 bool read_all(int fd, void* data, std::size_t n) {
   auto* p = static_cast<char*>(data);
@@ -53,7 +44,7 @@ bool read_all(int fd, void* data, std::size_t n) {
     out.run = measure(w, a->api(), steps, seed);
     out.status = static_cast<std::uint8_t>(Measurement::Status::ok);
   }
-  write_all(fd, &out, sizeof out);
+  support::write_all(fd, &out, sizeof out);
   // _exit: no allocator teardown, no atexit handlers of the parent's state.
   ::_exit(0);
 }

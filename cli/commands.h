@@ -57,6 +57,8 @@ int run_decode(const po::variables_map& vm);
 po::options_description encode_options();
 int run_encode(const po::variables_map& vm);
 int run_fuzz(const std::vector<std::string>& args);
+int run_run(const std::vector<std::string>& args);
+int run_record(const std::vector<std::string>& args);
 po::options_description bench_options();
 int run_bench(const po::variables_map& vm);
 po::options_description ab_options();

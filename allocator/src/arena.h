@@ -84,6 +84,10 @@ class Arena {
     return p;
   }
 
+  // fork(): the slab lock, taken and released (Pool::prepare_fork).
+  void lock_for_fork() { mutex_.lock(); }
+  void unlock_after_fork() { mutex_.unlock(); }
+
  private:
   // locate() reads these four on every free: kept together.
   std::uintptr_t begin_ = 0;

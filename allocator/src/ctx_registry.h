@@ -44,6 +44,10 @@ class CtxRegistry {
     for (const auto& ctx : all_) f(*ctx);
   }
 
+  // fork(): the registry's lock, taken and released (Pool::prepare_fork).
+  void lock_for_fork() { mutex_.lock(); }
+  void unlock_after_fork() { mutex_.unlock(); }
+
  private:
   std::atomic<ThreadCtx*> by_slot_[kMaxThreadSlots] = {};
   mutable HAKMEM_POOL_MUTEX(contexts_lock) mutex_;

@@ -45,6 +45,10 @@ class LargeRegistry {
   // Adds the live blocks to the walk's totals (large_blocks, live_*).
   void count_live(InvariantReport& r) const;
 
+  // fork(): the registry's lock, taken and released (Pool::prepare_fork).
+  void lock_for_fork() { mutex_.lock(); }
+  void unlock_after_fork() { mutex_.unlock(); }
+
  private:
   // Forgets the tombstone at `it`.
   void forget(std::map<std::uintptr_t, std::uint64_t>::iterator it);

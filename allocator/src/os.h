@@ -28,6 +28,9 @@ class OsLayer {
   void unmap_large(void* p, std::size_t bytes);
 
   OsCounters counters() const;
+  // fork(): the layer's lock, taken and released (Pool::prepare_fork).
+  void lock_for_fork() { mutex_.lock(); }
+  void unlock_after_fork() { mutex_.unlock(); }
 
  private:
   bool acquisition_allowed();  // consults the plan; counts

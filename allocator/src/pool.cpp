@@ -149,6 +149,32 @@ std::size_t Pool::stats_storage_bytes() {
 InvariantReport Pool::check() const { return impl_->check(); }
 Census Pool::census() const { return impl_->census(); }
 void Pool::collect() { impl_->collect(); }
+// The order every nested acquisition follows: the thread registry (a
+// thread's exit holds it while giving its pages up), the configuration, the
+// contexts, the v2 shared queues, v1, the arena's slab lock (taken under a
+// v1 lock), the large registry, the OS layer (under the slab lock).
+void Pool::prepare_fork() {
+  lock_registry_for_fork();
+  impl_->config_mutex.lock();
+  impl_->contexts.lock_for_fork();
+  impl_->v2_shared.lock_for_fork();
+  impl_->v1.lock_for_fork();
+  impl_->arena.lock_for_fork();
+  impl_->large.lock_for_fork();
+  impl_->os.lock_for_fork();
+}
+
+void Pool::after_fork() {
+  impl_->os.unlock_after_fork();
+  impl_->large.unlock_after_fork();
+  impl_->arena.unlock_after_fork();
+  impl_->v1.unlock_after_fork();
+  impl_->v2_shared.unlock_after_fork();
+  impl_->contexts.unlock_after_fork();
+  impl_->config_mutex.unlock();
+  unlock_registry_after_fork();
+}
+
 void Pool::set_fault_plan(const FaultPlan& plan) { impl_->os.set_plan(plan); }
 OsCounters Pool::os_counters() const { return impl_->os.counters(); }
 std::uintptr_t Pool::arena_base() const { return impl_->arena.begin(); }

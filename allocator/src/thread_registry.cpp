@@ -68,6 +68,9 @@ bool thread_slot_live(std::uint32_t slot) {
   return slot < r.next_slot && std::ranges::find(r.free_slots, slot) == r.free_slots.end();
 }
 
+void lock_registry_for_fork() { registry().mutex.lock(); }
+void unlock_registry_after_fork() { registry().mutex.unlock(); }
+
 void add_thread_exit_listener(ThreadExitListener* l) {
   Registry& r = registry();
   std::lock_guard lock(r.mutex);

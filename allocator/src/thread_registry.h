@@ -46,6 +46,10 @@ inline std::uint32_t current_thread_slot_if_registered() {
 bool thread_slot_live(std::uint32_t slot);
 
 void add_thread_exit_listener(ThreadExitListener* l);
+// fork(): the registry's lock, the outermost of a pool's locks (a thread's
+// exit takes the others under it), taken and released (Pool::prepare_fork).
+void lock_registry_for_fork();
+void unlock_registry_after_fork();
 void remove_thread_exit_listener(ThreadExitListener* l);
 
 }  // namespace hakmem::HAKMEM_FLAVOR_NS

@@ -53,6 +53,14 @@ class V1Pool {
     f(c.full, PageList::v1_full);
   }
 
+  // fork(): every class lock, taken in class order and released (Pool::prepare_fork).
+  void lock_for_fork() {
+    for (V1Class& c : classes_) c.mutex.lock();
+  }
+  void unlock_after_fork() {
+    for (V1Class& c : classes_) c.mutex.unlock();
+  }
+
  private:
   V1Class classes_[kNumClasses];
 };

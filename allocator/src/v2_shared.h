@@ -56,6 +56,14 @@ class V2SharedQueues {
     f(c.cold, PageList::cold);
   }
 
+  // fork(): every class lock, taken in class order and released (Pool::prepare_fork).
+  void lock_for_fork() {
+    for (PerClass& c : classes_) c.mutex.lock();
+  }
+  void unlock_after_fork() {
+    for (PerClass& c : classes_) c.mutex.unlock();
+  }
+
  private:
   struct PerClass {
     mutable HAKMEM_POOL_MUTEX(shared_lock) mutex;

@@ -111,6 +111,15 @@ class Pool {
   // only the caller's own pages and the shared queues, under their locks.
   void collect();
 
+  // fork() in a process whose malloc is this pool (pthread_atfork):
+  // prepare_fork() takes every lock of the pool and of its flavour's thread
+  // registry, outermost first, so no other thread is inside one at the
+  // fork; after_fork() releases them, in the parent and in the child. The
+  // child keeps every block; the pages of threads that did not survive the
+  // fork stay with their contexts, as those of threads that never exit.
+  void prepare_fork();
+  void after_fork();
+
   void set_fault_plan(const FaultPlan& plan);
   OsCounters os_counters() const;
 
