@@ -35,8 +35,7 @@ namespace hakfuzz::cli {
 namespace {
 
 // Measured on the 2-core dev machine (g++ RelWithDebInfo): the full
-// 1024-cell matrix takes about 110 s with these, --quick about 14 s; most of
-// it is the kernel mapping and unmapping large blocks. At a few hundred ops
+// 1024-cell matrix takes about 41 s with these, --quick about 5.6 s. At a few hundred ops
 // some cells turn inactive (a 52 KiB class that never refills): the proof
 // in cell.cpp, not this number, is what keeps a short run honest.
 constexpr std::uint64_t kDefaultOps = 20000;
