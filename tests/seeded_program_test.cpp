@@ -42,7 +42,7 @@ TEST(SeededProgram, KeepsItsMix) {
   }
   EXPECT_NEAR(allocs / 20000.0, 0.45, 0.05);
   EXPECT_NEAR(frees / 20000.0, 0.40, 0.05);  // 35% plus the frees the live cap forces
-  EXPECT_GT(large, 40u);  // 1/128 of the allocations
+  EXPECT_GT(large, 40u);                     // 1/128 of the allocations
   for (std::size_t n : bad) EXPECT_GT(n, 100u);
 }
 
