@@ -481,9 +481,11 @@ void fork_child() {
 }
 
 void start_pool() {
-  const char* stats = std::getenv("HAKMEM_POOL_V2_STATS");
   try {
-    g_pool = stats && std::strcmp(stats, "1") == 0 ? Bound<PoolStatsOn>::make() : Bound<PoolStatsOff>::make();
+    // The flavour follows the flag as the table parses it (the pool parses
+    // the environment again, and a malformed flag throws either way).
+    const bool stats = hakmem::parse_config(hakmem::process_env()).v2_stats;
+    g_pool = stats ? Bound<PoolStatsOn>::make() : Bound<PoolStatsOff>::make();
   } catch (const ConfigError& e) {
     fail_start((std::string("configuration error: ") + e.what()).c_str());
   } catch (const std::exception& e) {
