@@ -1,4 +1,6 @@
 #!/bin/bash -eu
+# OSS-Fuzz runs this as `bash build.sh`, which ignores the line above.
+set -euo pipefail
 # OSS-Fuzz / ClusterFuzzLite build: one <target>_fuzzer per hakfuzz fuzz
 # target, linked with $LIB_FUZZING_ENGINE, plus its seed corpus zip (the kept
 # corpus and its regressions) and an .options file. Follows their conventions:
