@@ -19,7 +19,11 @@ sed -n 's/^HAKFUZZ_TARGET(\([a-z_0-9]*\), *\([a-z_]*\),.*/\1 \2/p' "$src/fuzz/ta
 while read -r target input; do
   cp "$WORK/hakfuzz-build/fuzz/${target}_fuzzer" "$OUT/"
   rm -f "$OUT/${target}_fuzzer_seed_corpus.zip"
-  find "$src/corpus/$target" "$src/corpus/regressions/$target" -maxdepth 1 -type f ! -name '*.*' 2>/dev/null |
+  seed_dirs=()  # not every target has regressions
+  for dir in "$src/corpus/$target" "$src/corpus/regressions/$target"; do
+    [ -d "$dir" ] && seed_dirs+=("$dir")
+  done
+  find "${seed_dirs[@]}" -maxdepth 1 -type f ! -name '*.*' |
     xargs -r zip -q -j "$OUT/${target}_fuzzer_seed_corpus.zip"
   # Programs past 2048 ops are cut by the runner anyway; schedules spawn
   # threads, so they get a longer per-input timeout.
