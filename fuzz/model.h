@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <memory_resource>
 #include <optional>
 #include <string>
 #include <vector>
@@ -197,15 +198,19 @@ class LiveSet {
   std::uint64_t peak(BlockKind kind, int cls) const { return peak_[kind == BlockKind::v2][cls]; }
   // Freed and not handed out since, in id order: picking "the k-th freed
   // block" must not depend on where mmap placed large blocks.
-  const std::map<std::uint64_t, Block>& freed() const { return freed_; }
+  const std::pmr::map<std::uint64_t, Block>& freed() const { return freed_; }
   std::uint64_t next_id() const { return next_id_; }
   void orphan_blocks_of(int thread);
 
  private:
   std::vector<Block> live_;
-  std::map<std::uintptr_t, std::uintptr_t> extents_;  // live [start, end)
-  std::map<std::uint64_t, Block> freed_;
-  std::map<std::uintptr_t, std::uint64_t> freed_by_addr_;
+  // The maps take and give back a node or two per op: nodes come from the
+  // set's own pool, not the system allocator (ASan's records a stack trace
+  // per call, which cost more than the op under test).
+  std::pmr::unsynchronized_pool_resource nodes_;
+  std::pmr::map<std::uintptr_t, std::uintptr_t> extents_{&nodes_};  // live [start, end)
+  std::pmr::map<std::uint64_t, Block> freed_{&nodes_};
+  std::pmr::map<std::uintptr_t, std::uint64_t> freed_by_addr_{&nodes_};
   std::uint64_t next_id_ = 1;
   std::array<PerClass, 2> count_{}, peak_{};  // [v2?][class]
 };

@@ -27,6 +27,7 @@ class FlavourPool final : public PoolUnderTest {
   hakmem::InvariantReport check() const override { return pool_.check(); }
   hakmem::Census census() const override { return pool_.census(); }
   void collect() override { pool_.collect(); }
+  void end_current_thread() override { Pool::end_current_thread(); }
   void set_fault_plan(const hakmem::FaultPlan& plan) override { pool_.set_fault_plan(plan); }
   hakmem::OsCounters os_counters() const override { return pool_.os_counters(); }
   std::uintptr_t arena_base() const override { return pool_.arena_base(); }

@@ -36,6 +36,9 @@ class PoolUnderTest {
   virtual hakmem::InvariantReport check() const = 0;
   virtual hakmem::Census census() const = 0;
   virtual void collect() = 0;
+  // The calling thread's exit, as far as pools of this flavour can tell
+  // (hakmem::Pool::end_current_thread), the OS thread going on.
+  virtual void end_current_thread() = 0;
   virtual void set_fault_plan(const hakmem::FaultPlan& plan) = 0;
   virtual hakmem::OsCounters os_counters() const = 0;
   virtual std::uintptr_t arena_base() const = 0;
@@ -59,6 +62,7 @@ class PoolWrapper : public PoolUnderTest {
   hakmem::InvariantReport check() const override { return inner_->check(); }
   hakmem::Census census() const override { return inner_->census(); }
   void collect() override { inner_->collect(); }
+  void end_current_thread() override { inner_->end_current_thread(); }
   void set_fault_plan(const hakmem::FaultPlan& plan) override { inner_->set_fault_plan(plan); }
   hakmem::OsCounters os_counters() const override { return inner_->os_counters(); }
   std::uintptr_t arena_base() const override { return inner_->arena_base(); }

@@ -8,13 +8,25 @@
 // ThreadSanitizer the baton uses relaxed ordering so that it creates no
 // happens-before of its own: a mutex/condvar baton would hide the
 // allocator's real races from TSan (measured, see the research note).
+//
+// The OS threads outlive a team: a team borrows a crew, one thread per
+// logical thread, from a process-wide list. Creating a thread costs ASan
+// about a millisecond (a fresh per-thread allocator cache, and an unmap
+// whose TLB flush interrupts the other core at exit), more than a whole
+// input. At the end of an input each thread that ran ends as far as the
+// allocator can tell, through the very code a thread exit runs
+// (PoolUnderTest::end_current_thread); an `exit` op ends its OS thread for
+// real, and the next op of that logical thread starts a new one.
 #pragma once
 
 #include <atomic>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "fuzz/pool_under_test.h"
 #include "fuzz/program.h"
+#include "support/cpu.h"
 #include "support/sanitizer.h"
 
 namespace hakfuzz {
@@ -26,8 +38,11 @@ inline constexpr std::memory_order kBatonTake =
 
 class ThreadTeam {
  public:
-  explicit ThreadTeam(PoolUnderTest& pool) : pool_(pool) {}
-  ~ThreadTeam() { exit_all(); }
+  explicit ThreadTeam(PoolUnderTest& pool) : pool_(pool), crew_(Crew::borrow()) {}
+  ~ThreadTeam() {
+    exit_all();
+    Crew::give_back(crew_);
+  }
   ThreadTeam(const ThreadTeam&) = delete;
   ThreadTeam& operator=(const ThreadTeam&) = delete;
 
@@ -45,17 +60,26 @@ class ThreadTeam {
     return hakmem::unpack(w.outcome.load(std::memory_order_relaxed));
   }
 
-  // Ends the thread (its pages become orphans); a later job respawns it.
+  // Ends the thread for real (its pages become orphans); a later job
+  // starts a new one.
   void exit(int thread) {
-    Worker& w = workers_[thread];
-    if (!w.thread.joinable()) return;
+    Worker& w = crew_->workers[thread];
+    if (!w.in_team) return;
     run(w, Job::exit);
     w.thread.join();
+    w.in_team = false;
   }
+  // Ends every thread of the team: to the allocator, as an exit does; the
+  // OS threads wait for the crew's next team. Synchronises both ways, as the
+  // joins of real exits would.
   void exit_all() {
-    for (int t = 0; t < kMaxThreads; ++t) exit(t);
+    for (Worker& w : crew_->workers) {
+      if (!w.in_team) continue;
+      run(w, Job::end, std::memory_order_release, std::memory_order_acquire);
+      w.in_team = false;
+    }
   }
-  bool running(int thread) const { return workers_[thread].thread.joinable(); }
+  bool running(int thread) const { return crew_->workers[thread].in_team; }
 
   // Brackets a quiescent point where the controller inspects every thread's
   // pages (the invariant walk): call before it (workers' writes happen before
@@ -66,56 +90,113 @@ class ThreadTeam {
   // walk and the walk before their next jobs: nothing to do.
   void quiesce() {
     if constexpr (support::kTsanBuild)
-      for (Worker& w : workers_)
-        if (w.thread.joinable()) run(w, Job::sync, std::memory_order_release, std::memory_order_acquire);
+      for (Worker& w : crew_->workers)
+        if (w.in_team) run(w, Job::sync, std::memory_order_release, std::memory_order_acquire);
   }
 
  private:
-  enum class Job : int { idle, alloc, free, sync, exit, done };
+  enum class Job : int { idle, alloc, free, sync, end, exit, done };
 
   struct Worker {
-    std::thread thread;
+    std::thread thread;             // joinable while the OS thread lives
+    bool in_team = false;           // ran a job for the current team; the controller's alone
+    PoolUnderTest* pool = nullptr;  // set before the team's first job, published by it
     std::atomic<Job> job{Job::idle};
     std::atomic<std::size_t> size{0};
     std::atomic<void*> ptr{nullptr};
     std::atomic<std::uint64_t> outcome{0};
   };
 
+  // One OS thread per logical thread, lent to one team at a time. Crews are
+  // never freed: their threads wait for work until the process ends.
+  struct Crew {
+    Worker workers[kMaxThreads];
+
+    static Crew* borrow() {
+      std::lock_guard lock(list_mutex());
+      std::vector<Crew*>& idle = idle_crews();
+      if (idle.empty()) return new Crew;
+      Crew* c = idle.back();
+      idle.pop_back();
+      return c;
+    }
+    static void give_back(Crew* c) {
+      std::lock_guard lock(list_mutex());
+      idle_crews().push_back(c);
+    }
+    static std::mutex& list_mutex() {
+      static std::mutex m;
+      return m;
+    }
+    static std::vector<Crew*>& idle_crews() {
+      static auto* idle = new std::vector<Crew*>;  // leaked with the crews it lists
+      return *idle;
+    }
+  };
+
+  // The logical thread's worker, its OS thread started if it has none, and
+  // joined to this team with its first job, which synchronises both ways
+  // as a thread's creation would.
   Worker& start(int thread) {
-    Worker& w = workers_[thread];
+    Worker& w = crew_->workers[thread];
     if (!w.thread.joinable()) {
       w.job.store(Job::idle, std::memory_order_relaxed);
-      w.thread = std::thread([this, &w] { serve(w); });
+      w.thread = std::thread([&w] { serve(w); });
+    }
+    if (!w.in_team) {
+      w.pool = &pool_;
+      w.in_team = true;
+      run(w, Job::sync, std::memory_order_release, std::memory_order_acquire);
     }
     return w;
   }
 
-  void run(Worker& w, Job job, std::memory_order post = kBatonPost, std::memory_order take = kBatonTake) {
+  // The baton's value once `ready` holds. A pool call takes a microsecond or
+  // two, a futex sleep and wake-up tens of them on a virtual machine, so the
+  // waiter spins a while first.
+  template <class Ready>
+  static Job await(const std::atomic<Job>& job, Ready ready, std::memory_order take, int spins) {
+    for (int spin = 0; spin < spins; ++spin) {
+      if (const Job seen = job.load(take); ready(seen)) return seen;
+      support::cpu_relax();
+    }
+    for (Job seen = job.load(take);; seen = job.load(take)) {
+      if (ready(seen)) return seen;
+      job.wait(seen, take);
+    }
+  }
+  // The controller waits for a call in progress: worth a long spin. A
+  // worker waits for its next job, which may be many ops away: a short one
+  // (a long one on each of several workers starved the one that works).
+  static constexpr int kControllerSpins = 2048;
+  static constexpr int kWorkerSpins = 256;
+
+  static void run(Worker& w, Job job, std::memory_order post = kBatonPost,
+                  std::memory_order take = kBatonTake) {
     w.job.store(job, post);
     w.job.notify_one();
-    for (Job seen = w.job.load(take); seen != Job::done; seen = w.job.load(take)) w.job.wait(seen, take);
+    await(
+        w.job, [](Job seen) { return seen == Job::done; }, take, kControllerSpins);
     w.job.store(Job::idle, std::memory_order_relaxed);
   }
 
-  void serve(Worker& w) {
+  static void serve(Worker& w) {
     for (;;) {
-      Job job = w.job.load(kBatonTake);
-      while (job == Job::idle || job == Job::done) {
-        w.job.wait(job, kBatonTake);
-        job = w.job.load(kBatonTake);
-      }
-      if (job == Job::sync) {
+      const Job job = await(
+          w.job, [](Job seen) { return seen != Job::idle && seen != Job::done; }, kBatonTake, kWorkerSpins);
+      if (job == Job::sync || job == Job::end) {
         (void)w.job.load(std::memory_order_acquire);  // TSan ignores fences: a real acquire load
+        if (job == Job::end) w.pool->end_current_thread();
         w.job.store(Job::done, std::memory_order_release);
         w.job.notify_one();
         continue;
       }
       switch (job) {
         case Job::alloc:
-          w.ptr.store(pool_.alloc(w.size.load(std::memory_order_relaxed)), std::memory_order_relaxed);
+          w.ptr.store(w.pool->alloc(w.size.load(std::memory_order_relaxed)), std::memory_order_relaxed);
           break;
         case Job::free:
-          w.outcome.store(hakmem::pack(pool_.free(w.ptr.load(std::memory_order_relaxed))),
+          w.outcome.store(hakmem::pack(w.pool->free(w.ptr.load(std::memory_order_relaxed))),
                           std::memory_order_relaxed);
           break;
         default:
@@ -128,7 +209,7 @@ class ThreadTeam {
   }
 
   PoolUnderTest& pool_;
-  Worker workers_[kMaxThreads];
+  Crew* crew_;
 };
 
 }  // namespace hakfuzz

@@ -130,6 +130,32 @@ TYPED_TEST(CensusTest, AnExitedThreadsPagesAreOrphanedOrCold) {
   for (int i = 50; i < 100; ++i) pool.free(kept[i]);
 }
 
+// end_current_thread() is the exit without the exit: the same census while
+// the thread still runs, and its next call makes it a new owner.
+TYPED_TEST(CensusTest, AnEndedThreadLeavesWhatAnExitLeaves) {
+  TypeParam pool(testing::options_with(testing::v2_env()));
+  std::vector<void*> kept;
+  std::thread([&] {
+    for (int i = 0; i < 100; ++i) kept.push_back(pool.alloc(kSize));
+    for (int i = 0; i < 50; ++i) pool.free(kept[i]);
+    TypeParam::end_current_thread();
+    for (const SlabCensus& s : pool.census().slabs) {
+      EXPECT_EQ(s.owner, SlabOwner::none) << "slab " << s.slab;
+      EXPECT_TRUE(s.queue == SlabQueue::orphan || s.queue == SlabQueue::cold) << slab_queue_name(s.queue);
+    }
+    void* again = pool.alloc(kSize);
+    ASSERT_NE(again, nullptr);
+    std::size_t owned = 0;
+    for (const SlabCensus& s : pool.census().slabs) owned += s.owner == SlabOwner::live_thread;
+    EXPECT_EQ(owned, 1u) << "the thread owns the page it took again";
+    EXPECT_EQ(pool.free(again).route, FreeRoute::v2_local);
+    TypeParam::end_current_thread();
+    TypeParam::end_current_thread();  // a second end is a no-op
+  }).join();
+  EXPECT_TRUE(pool.check().ok);
+  for (int i = 50; i < 100; ++i) pool.free(kept[i]);
+}
+
 // Any thread may collect at any time: four threads allocate, free their own
 // and each other's blocks and collect now and then; nothing is lost.
 TYPED_TEST(CensusTest, CollectRacesWithEverything) {

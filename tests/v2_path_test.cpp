@@ -3,6 +3,11 @@
 // are live.
 #include "hakmem/arena_cache.h"
 #include "pool_test_util.h"
+#include "support/sanitizer.h"
+
+#ifdef SUPPORT_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
 
 namespace hakmem {
 namespace {
@@ -200,6 +205,37 @@ TYPED_TEST(V2PathTest, AReusedArenaIsAsFreshAsANewOne) {
   }
   const OsCounters after = process_os_counters();
   EXPECT_EQ(after.maps - before.maps, after.unmaps - before.unmaps);
+}
+
+// A cached arena keeps the slabs an earlier pool committed mapped read/write,
+// yet the next pool meets them as never committed: each commit is an
+// acquisition a fault plan fails, and until committed a slab is poisoned
+// whole for ASan.
+TYPED_TEST(V2PathTest, ACachedArenasSlabsAreCommittedAnew) {
+  ArenaCache cache;
+  PoolOptions o = testing::options_with(testing::v2_env());
+  o.arena_cache = &cache;
+  {
+    TypeParam pool(o);
+    for (int i = 0; i < 500; ++i) ASSERT_NE(pool.alloc(3000), nullptr);  // several slabs, left live
+    ASSERT_GE(pool.census().slabs.size(), 3u);
+  }
+  o.faults = {.fail_nth = 1, .fail_count = 1000};
+  TypeParam pool(o);
+  EXPECT_EQ(pool.alloc(3000), nullptr) << "a failing plan fails the commit of a once-committed slab";
+  EXPECT_GE(pool.os_counters().injected_failures, 1u);
+  pool.set_fault_plan({});
+  void* p = pool.alloc(3000);
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(pool.census().slabs.size(), 1u);
+  EXPECT_EQ(pool.page_of(reinterpret_cast<void*>(pool.arena_base() + kSlabSize + kSlabHeaderBytes)),
+            Verdict::header_missing);
+#ifdef SUPPORT_ASAN
+  EXPECT_TRUE(__asan_address_is_poisoned(reinterpret_cast<void*>(pool.arena_base() + kSlabSize)));
+  EXPECT_TRUE(__asan_address_is_poisoned(reinterpret_cast<void*>(pool.arena_base() + 2 * kSlabSize + 4096)));
+#endif
+  pool.free(p);
+  EXPECT_TRUE(pool.check().ok);
 }
 
 TEST(V2Teardown, EveryMappingIsReleased) {

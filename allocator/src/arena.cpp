@@ -19,6 +19,7 @@ Arena::Arena(detail::OsLayer& os, std::size_t bytes, ArenaCache* cache)
     descs_ = static_cast<PageDesc*>(cached.table);
     begin_ = reinterpret_cast<std::uintptr_t>(cached.slabs);
     span_ = slab_count_ * kSlabSize;
+    accessible_bytes_ = cached.accessible_bytes;
     return;
   }
   auto* base = static_cast<std::uint8_t*>(os.reserve(slab_count_ * kSlabSize, kSlabSize));
@@ -37,18 +38,23 @@ Arena::Arena(detail::OsLayer& os, std::size_t bytes, ArenaCache* cache)
 Arena::~Arena() {
   const std::uint32_t n = slabs_used_.load();
   for (std::uint32_t i = 0; i < n; ++i) descs_[i].~PageDesc();
-  // The range may be mapped again by anyone: clear our poison. Only committed
-  // slabs were ever poisoned, and the whole reservation would cost a 1/8-size
-  // shadow write per pool (32 MiB for 256 MiB), which dominated fuzz exec/s.
   if (cache_) {
-    // One slab at a time: ASan gives the shadow of a large range back to the
-    // OS (the next pool's poisoning would fault it in again) but clears a
-    // slab's 32 KiB in place.
-    for (std::uint32_t i = 0; i < n; ++i) detail::unpoison(slab_base(i), kSlabSize);
-    cache_->give({slab_base(0), span_, descs_, descs_bytes_}, std::size_t{n} * kSlabSize,
+    // Until a later pool commits it, a slab reads as never committed: no
+    // header, and poisoned whole. One slab at a time: ASan gives the shadow
+    // of a large range back to the OS (the next pool's poisoning would fault
+    // it in again) but writes a slab's 32 KiB in place.
+    for (std::uint32_t i = 0; i < n; ++i) {
+      detail::unpoison(slab_base(i), sizeof(SlabHeader));
+      *reinterpret_cast<SlabHeader*>(slab_base(i)) = SlabHeader{};
+      detail::poison(slab_base(i), kSlabSize);
+    }
+    cache_->give({slab_base(0), span_, descs_, descs_bytes_, accessible_bytes_}, std::size_t{n} * kSlabSize,
                  std::size_t{n} * sizeof(PageDesc));
     return;
   }
+  // The range may be mapped again by anyone: clear our poison. Only committed
+  // slabs were ever poisoned, and the whole reservation would cost a 1/8-size
+  // shadow write per pool (32 MiB for 256 MiB).
   detail::unpoison(slab_base(0), std::size_t{n} * kSlabSize);
   os_.release(descs_, descs_bytes_);
   os_.release(slab_base(0), slab_count_ * kSlabSize);
@@ -60,7 +66,7 @@ PageDesc* Arena::acquire_slab(PageKind kind, int cls) {
   if (index >= slab_count_) return nullptr;  // arena full: same path as an OS refusal
   std::uint8_t* base = slab_base(index);
   HAKMEM_SCHED(os_acquire, &os_, 0);
-  if (!os_.commit(base, kSlabSize)) return nullptr;
+  if (!os_.commit(base, kSlabSize, std::size_t{index + 1} * kSlabSize <= accessible_bytes_)) return nullptr;
 
   const ClassGeometry& g = kGeometry[cls];
   PageDesc* d = new (&descs_[index]) PageDesc();

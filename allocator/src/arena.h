@@ -97,6 +97,7 @@ class Arena {
 
   std::size_t slab_count_;
   std::size_t descs_bytes_ = 0;
+  std::size_t accessible_bytes_ = 0;  // of a cached arena: committed by an earlier pool
   detail::OsLayer& os_;
   ArenaCache* cache_;
   HAKMEM_POOL_MUTEX(slab_lock) mutex_;  // serialises acquire_slab

@@ -22,8 +22,9 @@ class OsLayer {
   void release(void* p, std::size_t bytes);
   // Read/write metadata memory (descriptor tables); no fault injection.
   void* map_metadata(std::size_t bytes);
-  // A page acquisition: may fail by plan.
-  bool commit(void* p, std::size_t bytes);
+  // A page acquisition: may fail by plan. Memory a cached arena left
+  // accessible is counted and planned like any other, but not mprotected.
+  bool commit(void* p, std::size_t bytes, bool already_accessible = false);
   void* map_large(std::size_t bytes);
   void unmap_large(void* p, std::size_t bytes);
 

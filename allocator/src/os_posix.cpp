@@ -4,10 +4,12 @@
 // support::SplitMix64 seeded by the plan, so a seed replays the same faults.
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "hakmem/arena_cache.h"
 #include "os.h"
+#include "sanitizers.h"
 
 namespace hakmem::detail {
 
@@ -63,9 +65,9 @@ void* OsLayer::map_metadata(std::size_t bytes) {
   return p;
 }
 
-bool OsLayer::commit(void* p, std::size_t bytes) {
+bool OsLayer::commit(void* p, std::size_t bytes, bool already_accessible) {
   if (!acquisition_allowed()) return false;
-  return mprotect(p, bytes, PROT_READ | PROT_WRITE) == 0;
+  return already_accessible || mprotect(p, bytes, PROT_READ | PROT_WRITE) == 0;
 }
 
 void* OsLayer::map_large(std::size_t bytes) {
@@ -92,12 +94,18 @@ namespace hakmem {
 ArenaCache::ArenaCache(std::size_t max_arenas, std::size_t resident_bytes)
     : max_arenas_(max_arenas), resident_bytes_(resident_bytes) {}
 
+namespace {
+// The range may be mapped again by anyone: clear the poison pools left.
+void unmap_arena(const ArenaCache::Arena& a) {
+  detail::unpoison(a.slabs, a.accessible_bytes);
+  munmap(a.slabs, a.slab_bytes);
+  munmap(a.table, a.table_bytes);
+  detail::g_unmaps.fetch_add(2);
+}
+}  // namespace
+
 ArenaCache::~ArenaCache() {
-  for (const Arena& a : arenas_) {
-    munmap(a.slabs, a.slab_bytes);
-    munmap(a.table, a.table_bytes);
-    detail::g_unmaps.fetch_add(2);
-  }
+  for (const Arena& a : arenas_) unmap_arena(a);
 }
 
 ArenaCache::Arena ArenaCache::take(std::size_t slab_bytes, std::size_t table_bytes) {
@@ -111,23 +119,22 @@ ArenaCache::Arena ArenaCache::take(std::size_t slab_bytes, std::size_t table_byt
   return {};
 }
 
-void ArenaCache::give(const Arena& a, std::size_t committed_bytes, std::size_t table_used) {
-  // What a fresh reservation is: no slab accessible, the table all zeros.
-  bool ok = committed_bytes == 0 || mprotect(a.slabs, committed_bytes, PROT_NONE) == 0;
-  if (ok && committed_bytes > resident_bytes_)
-    ok = madvise(static_cast<char*>(a.slabs) + resident_bytes_, committed_bytes - resident_bytes_,
-                 MADV_DONTNEED) == 0;
+void ArenaCache::give(const Arena& given, std::size_t committed_bytes, std::size_t table_used) {
+  Arena a = given;
+  a.accessible_bytes = std::max(a.accessible_bytes, committed_bytes);
+  // Past the resident budget the pages go back to the OS (they stay mapped
+  // read/write and read as zeros), so a cached arena's RSS stays bounded.
+  if (committed_bytes > resident_bytes_)
+    madvise(static_cast<char*>(a.slabs) + resident_bytes_, committed_bytes - resident_bytes_, MADV_DONTNEED);
   std::memset(a.table, 0, table_used);
-  if (ok) {
+  {
     std::lock_guard lock(mutex_);
     if (arenas_.size() < max_arenas_) {
       arenas_.push_back(a);
       return;
     }
   }
-  munmap(a.slabs, a.slab_bytes);
-  munmap(a.table, a.table_bytes);
-  detail::g_unmaps.fetch_add(2);
+  unmap_arena(a);
 }
 
 std::size_t ArenaCache::held() const {

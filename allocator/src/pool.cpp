@@ -175,6 +175,8 @@ void Pool::after_fork() {
   unlock_registry_after_fork();
 }
 
+void Pool::end_current_thread() { release_current_thread(); }
+
 void Pool::set_fault_plan(const FaultPlan& plan) { impl_->os.set_plan(plan); }
 OsCounters Pool::os_counters() const { return impl_->os.counters(); }
 std::uintptr_t Pool::arena_base() const { return impl_->arena.begin(); }

@@ -30,18 +30,22 @@ Registry& registry() {
 
 struct SlotOwner {
   std::uint32_t slot = kNoThreadSlot;
-  ~SlotOwner() {
+  void release() {
     if (slot == kNoThreadSlot) return;
     Registry& r = registry();
     std::lock_guard lock(r.mutex);
     for (ThreadExitListener* l : r.listeners) l->on_thread_exit(slot);
     r.free_slots.push_back(slot);
+    slot = kNoThreadSlot;
     t_thread_slot_plus1 = 0;
   }
+  ~SlotOwner() { release(); }
 };
 thread_local SlotOwner t_slot_owner;
 
 }  // namespace
+
+void release_current_thread() { t_slot_owner.release(); }
 
 std::uint32_t register_current_thread() {
   Registry& r = registry();

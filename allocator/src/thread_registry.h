@@ -32,6 +32,10 @@ class ThreadExitListener {
 inline thread_local std::uint32_t t_thread_slot_plus1 = 0;
 
 std::uint32_t register_current_thread();  // kNoThreadSlot when all are taken
+// What the calling thread's exit does (every listener told, the slot freed),
+// the thread going on; its next pool call registers it anew. The exit itself
+// runs this very function.
+void release_current_thread();
 
 inline std::uint32_t current_thread_slot() {
   std::uint32_t s = t_thread_slot_plus1;

@@ -1,18 +1,24 @@
 // Arenas kept mapped from one pool to the next. A pool given a cache
 // (PoolOptions::arena_cache) takes a released arena of its size from it
 // instead of reserving one, and at teardown gives its arena back instead of
-// unmapping it, reset to what a fresh reservation is: every slab
-// inaccessible again (committed anew by the next pool's acquisitions, which
-// fault plans count and fail as ever), the descriptor table zeroed, no
-// sanitizer poison. The pages of once-committed slabs stay resident, so a
+// unmapping it: the descriptor table zeroed, every once-committed slab's
+// header cleared and the whole slab poisoned for ASan. The next pool commits
+// its slabs anew (fault plans count and fail each acquisition as ever), so a
 // harness that builds one pool per input (the fuzz targets) pays no
-// reservation, no unmap and no page fault per input.
+// reservation, no unmap, no page fault and no TLB flush per input.
 //
-// What survives is the old contents of once-committed slabs' blocks: block
-// memory is the user's, the pool keeps its metadata out of line and never
-// reads a block it did not hand out and get back (the slab header it does
-// read is written when the slab is committed), so what a pool does is the
-// same over a cached arena and a fresh one. Thread-safe.
+// Once-committed slabs stay readable and writable rather than going back to
+// PROT_NONE: on this machine's virtualised MMU every protection change is a
+// TLB flush that costs more than the rest of a fuzz input, and the memory it
+// would guard is still guarded. ASan reports any touch of a slab the current
+// pool has not committed (it is poisoned whole), a stale slab reads as one
+// without a header, and the slabs no pool has committed stay PROT_NONE (the
+// fuzz runner's unused-slab probes aim at its arena's last slab, which no
+// input reaches).
+// What survives is the old contents of blocks: block memory is the user's,
+// and the pool keeps its metadata out of line and never reads a block it
+// did not hand out, so what a pool does is the same over a cached arena and
+// a fresh one. Thread-safe.
 #pragma once
 
 #include <cstddef>
@@ -30,18 +36,21 @@ class ArenaCache {
   ArenaCache(const ArenaCache&) = delete;
   ArenaCache& operator=(const ArenaCache&) = delete;
 
-  // A reserved range of slabs and its read/write descriptor table.
+  // A reserved range of slabs and its read/write descriptor table. The first
+  // `accessible_bytes` of slabs are read/write (an earlier pool committed
+  // them), the rest PROT_NONE.
   struct Arena {
     void* slabs = nullptr;
     std::size_t slab_bytes = 0;
     void* table = nullptr;
     std::size_t table_bytes = 0;
+    std::size_t accessible_bytes = 0;
   };
   // An arena of exactly these sizes, or one with null pointers.
   Arena take(std::size_t slab_bytes, std::size_t table_bytes);
-  // Resets the arena (the first `committed_bytes` of slabs were committed,
-  // the first `table_used` bytes of the table written) and keeps it, or
-  // unmaps it when the cache is full or the reset failed.
+  // Keeps the arena (the first `committed_bytes` of slabs were committed,
+  // their headers already cleared and poisoned; the first `table_used` bytes
+  // of the table written), or unmaps it when the cache is full.
   void give(const Arena& a, std::size_t committed_bytes, std::size_t table_used);
   std::size_t held() const;
 

@@ -120,6 +120,13 @@ class Pool {
   void prepare_fork();
   void after_fork();
 
+  // What the calling thread's exit does to every pool of this flavour, the
+  // thread going on: its pages become orphans other threads adopt, its slot
+  // is freed, and its next call into a pool makes it a new thread. For
+  // harnesses that keep OS threads from one test to the next (creating one
+  // costs ASan a millisecond); the exit runs the same code.
+  static void end_current_thread();
+
   void set_fault_plan(const FaultPlan& plan);
   OsCounters os_counters() const;
 
