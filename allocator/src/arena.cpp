@@ -78,6 +78,7 @@ PageDesc* Arena::acquire_slab(PageKind kind, int cls) {
   d->kind.store(kind, std::memory_order_relaxed);
 
   auto* header = reinterpret_cast<SlabHeader*>(base);
+  detail::unpoison(header, sizeof(SlabHeader));  // a cached arena's slab comes poisoned
   *header = SlabHeader{kSlabMagic, index, static_cast<std::uint8_t>(kind), static_cast<std::uint8_t>(cls)};
   detail::poison(base, kSlabSize);
   slabs_used_.store(index + 1, std::memory_order_release);
