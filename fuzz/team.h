@@ -107,32 +107,45 @@ class ThreadTeam {
     std::atomic<std::uint64_t> outcome{0};
   };
 
-  // One OS thread per logical thread, lent to one team at a time. Crews are
-  // never freed: their threads wait for work until the process ends.
+  // One OS thread per logical thread, lent to one team at a time.
   struct Crew {
     Worker workers[kMaxThreads];
 
     static Crew* borrow() {
-      std::lock_guard lock(list_mutex());
-      std::vector<Crew*>& idle = idle_crews();
-      if (idle.empty()) return new Crew;
-      Crew* c = idle.back();
-      idle.pop_back();
+      CrewList& list = crews();
+      std::lock_guard lock(list.mutex);
+      if (list.idle.empty()) return new Crew;
+      Crew* c = list.idle.back();
+      list.idle.pop_back();
       return c;
     }
     static void give_back(Crew* c) {
-      std::lock_guard lock(list_mutex());
-      idle_crews().push_back(c);
-    }
-    static std::mutex& list_mutex() {
-      static std::mutex m;
-      return m;
-    }
-    static std::vector<Crew*>& idle_crews() {
-      static auto* idle = new std::vector<Crew*>;  // leaked with the crews it lists
-      return *idle;
+      CrewList& list = crews();
+      std::lock_guard lock(list.mutex);
+      list.idle.push_back(c);
     }
   };
+  // At process exit the idle crews' threads end for real: one parked for
+  // ever keeps records (its thread_local destructors' list) that
+  // LeakSanitizer reports.
+  struct CrewList {
+    std::mutex mutex;
+    std::vector<Crew*> idle;
+    ~CrewList() {
+      for (Crew* c : idle) {
+        for (Worker& w : c->workers) {
+          if (!w.thread.joinable()) continue;
+          run(w, Job::exit, std::memory_order_release, std::memory_order_acquire);
+          w.thread.join();
+        }
+        delete c;
+      }
+    }
+  };
+  static CrewList& crews() {
+    static CrewList list;
+    return list;
+  }
 
   // The logical thread's worker, its OS thread started if it has none, and
   // joined to this team with its first job, which synchronises both ways
