@@ -19,6 +19,8 @@
 // real, and the next op of that logical thread starts a new one.
 #pragma once
 
+#include <unistd.h>
+
 #include <atomic>
 #include <mutex>
 #include <thread>
@@ -127,11 +129,13 @@ class ThreadTeam {
   };
   // At process exit the idle crews' threads end for real: one parked for
   // ever keeps records (its thread_local destructors' list) that
-  // LeakSanitizer reports.
+  // LeakSanitizer reports. A fork()ed child has none of them to end.
   struct CrewList {
     std::mutex mutex;
     std::vector<Crew*> idle;
+    const pid_t owner = ::getpid();
     ~CrewList() {
+      if (::getpid() != owner) return;
       for (Crew* c : idle) {
         for (Worker& w : c->workers) {
           if (!w.thread.joinable()) continue;
