@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <utility>
 
+#include "support/baton.h"
 #include "support/sanitizer.h"
 
 namespace hakfuzz {
@@ -87,7 +88,7 @@ struct Controller::Worker {
   std::atomic<const void*> note_mutex[kNotes] = {};
 
   void wait_turn() {
-    while (turn.load(kTake) == 0) turn.wait(0, kTake);
+    while (turn.load(kTake) == 0) support::baton_wait(turn, 0u, kTake);
     turn.store(0, std::memory_order_relaxed);
     std::atomic_signal_fence(std::memory_order_seq_cst);
   }
@@ -134,11 +135,11 @@ void Controller::post_driver(std::uint8_t kind, int thread, int point, const voi
   post_arg_.store(arg, std::memory_order_relaxed);
   std::atomic_signal_fence(std::memory_order_seq_cst);
   posted_.store(1, kPost);
-  posted_.notify_one();
+  support::baton_wake(posted_);
 }
 
 void Controller::wait_driver() {
-  while (posted_.load(kTake) == 0) posted_.wait(0, kTake);
+  while (posted_.load(kTake) == 0) support::baton_wait(posted_, 0u, kTake);
   posted_.store(0, std::memory_order_relaxed);
   std::atomic_signal_fence(std::memory_order_seq_cst);
 }
@@ -214,7 +215,7 @@ void Controller::grant(Worker& w) {
   w.notes.store(0, std::memory_order_relaxed);
   std::atomic_signal_fence(std::memory_order_seq_cst);
   w.turn.store(1, kPost);
-  w.turn.notify_one();
+  support::baton_wake(w.turn);
 }
 
 void Controller::offer(int thread, std::uint32_t job, std::size_t age) {

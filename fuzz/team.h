@@ -28,6 +28,7 @@
 
 #include "fuzz/pool_under_test.h"
 #include "fuzz/program.h"
+#include "support/baton.h"
 #include "support/cpu.h"
 #include "support/sanitizer.h"
 
@@ -179,7 +180,7 @@ class ThreadTeam {
     }
     for (Job seen = job.load(take);; seen = job.load(take)) {
       if (ready(seen)) return seen;
-      job.wait(seen, take);
+      support::baton_wait(job, seen, take);
     }
   }
   // The controller waits for a call in progress: worth a long spin. A
@@ -191,7 +192,7 @@ class ThreadTeam {
   static void run(Worker& w, Job job, std::memory_order post = kBatonPost,
                   std::memory_order take = kBatonTake) {
     w.job.store(job, post);
-    w.job.notify_one();
+    support::baton_wake(w.job);
     await(
         w.job, [](Job seen) { return seen == Job::done; }, take, kControllerSpins);
     w.job.store(Job::idle, std::memory_order_relaxed);
@@ -205,7 +206,7 @@ class ThreadTeam {
         (void)w.job.load(std::memory_order_acquire);  // TSan ignores fences: a real acquire load
         if (job == Job::end) w.pool->end_current_thread();
         w.job.store(Job::done, std::memory_order_release);
-        w.job.notify_one();
+        support::baton_wake(w.job);
         continue;
       }
       switch (job) {
@@ -220,7 +221,7 @@ class ThreadTeam {
           break;
       }
       w.job.store(Job::done, kBatonPost);
-      w.job.notify_one();
+      support::baton_wake(w.job);
       if (job == Job::exit) return;
     }
   }
