@@ -78,8 +78,8 @@ class PoolWrapper : public PoolUnderTest {
 };
 
 // The arenas the harness's pools reuse (PoolOptions::arena_cache): one pool
-// per fuzz input then maps and faults in nothing, and each pool still
-// starts from a fresh reservation's state (hakmem/arena_cache.h).
+// per fuzz input then maps, faults in and protects nothing, and each pool
+// still meets its arena as a fresh reservation (hakmem/arena_cache.h).
 hakmem::ArenaCache& harness_arena_cache();
 
 struct PlantSpec;

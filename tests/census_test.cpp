@@ -23,6 +23,16 @@ std::uint32_t owned_by_live_threads(const P& pool) {
   return n;
 }
 
+// What a thread's end leaves: every page orphaned (other threads adopt it)
+// or cold (empty), none owned.
+template <class P>
+void expect_every_page_unowned(const P& pool) {
+  for (const SlabCensus& s : pool.census().slabs) {
+    EXPECT_EQ(s.owner, SlabOwner::none) << "slab " << s.slab;
+    EXPECT_TRUE(s.queue == SlabQueue::orphan || s.queue == SlabQueue::cold) << slab_queue_name(s.queue);
+  }
+}
+
 TYPED_TEST(CensusTest, OneEntryPerCommittedSlab) {
   TypeParam pool(testing::options_with(testing::v2_env("0x02")));  // class 1 by v2, the rest by v1
   EXPECT_TRUE(pool.census().slabs.empty());
@@ -123,10 +133,7 @@ TYPED_TEST(CensusTest, AnExitedThreadsPagesAreOrphanedOrCold) {
     for (int i = 0; i < 100; ++i) kept.push_back(pool.alloc(kSize));
     for (int i = 0; i < 50; ++i) pool.free(kept[i]);
   }).join();
-  for (const SlabCensus& s : pool.census().slabs) {
-    EXPECT_EQ(s.owner, SlabOwner::none) << "slab " << s.slab;
-    EXPECT_TRUE(s.queue == SlabQueue::orphan || s.queue == SlabQueue::cold) << slab_queue_name(s.queue);
-  }
+  expect_every_page_unowned(pool);
   for (int i = 50; i < 100; ++i) pool.free(kept[i]);
 }
 
@@ -139,15 +146,10 @@ TYPED_TEST(CensusTest, AnEndedThreadLeavesWhatAnExitLeaves) {
     for (int i = 0; i < 100; ++i) kept.push_back(pool.alloc(kSize));
     for (int i = 0; i < 50; ++i) pool.free(kept[i]);
     TypeParam::end_current_thread();
-    for (const SlabCensus& s : pool.census().slabs) {
-      EXPECT_EQ(s.owner, SlabOwner::none) << "slab " << s.slab;
-      EXPECT_TRUE(s.queue == SlabQueue::orphan || s.queue == SlabQueue::cold) << slab_queue_name(s.queue);
-    }
+    expect_every_page_unowned(pool);
     void* again = pool.alloc(kSize);
     ASSERT_NE(again, nullptr);
-    std::size_t owned = 0;
-    for (const SlabCensus& s : pool.census().slabs) owned += s.owner == SlabOwner::live_thread;
-    EXPECT_EQ(owned, 1u) << "the thread owns the page it took again";
+    EXPECT_EQ(owned_by_live_threads(pool), 1u) << "the thread owns the page it took again";
     EXPECT_EQ(pool.free(again).route, FreeRoute::v2_local);
     TypeParam::end_current_thread();
     TypeParam::end_current_thread();  // a second end is a no-op

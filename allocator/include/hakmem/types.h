@@ -282,9 +282,9 @@ class ArenaCache;  // hakmem/arena_cache.h
 struct PoolOptions {
   EnvSource env = process_env();
   std::size_t arena_bytes = std::size_t{4} << 30;  // reserved, committed per slab
-  // Where the arena comes from and goes back to at teardown, reset to a fresh
-  // reservation's state (hakmem/arena_cache.h); must outlive the pool. Null:
-  // reserved for this pool and unmapped at its teardown.
+  // Where the arena comes from and goes back to at teardown, made to read as
+  // a fresh reservation to the next pool (hakmem/arena_cache.h); must outlive
+  // the pool. Null: reserved for this pool and unmapped at its teardown.
   ArenaCache* arena_cache = nullptr;
   FaultPlan faults{};
   std::FILE* report = stderr;  // diagnostics and the teardown stats table
