@@ -39,11 +39,6 @@ struct Slot {
   std::atomic<std::uint8_t> out_page_of{0};
 };
 
-hakmem::EnvSource env_of(hakmem::Config c) {
-  c.invalid_free = static_cast<std::uint32_t>(hakmem::InvalidFreePolicy::quiet);
-  return hakmem::map_env(c.env_vars());
-}
-
 class Interleaver final : public ControlledClient {
  public:
   Interleaver(const Program& p, RecordingStrategy& s, const InterleaveOptions& o)
@@ -58,10 +53,10 @@ class Interleaver final : public ControlledClient {
         blocks_.back().b.owner = p.op.thread();
       }
     hakmem::PoolOptions po;
-    po.env = env_of(program_.config);
+    po.env = program_env(program_.config);
     po.arena_bytes = kRunnerArenaBytes;
     po.arena_cache = &harness_arena_cache();
-    po.report = discard_stream();
+    po.report = nullptr;
     pool_ = options_.plant ? make_pool(options_.flavour, std::move(po), *options_.plant)
                            : make_pool(options_.flavour, std::move(po));
     {
@@ -271,10 +266,10 @@ class Interleaver final : public ControlledClient {
         const auto seen = static_cast<Verdict>(s.out_page_of.load(std::memory_order_relaxed));
         if (seen != bad_[t].want.page_of)
           return find(FindingKind::page_of, i,
-                      who + bad_[t].what + ": page_of says " + hakmem::verdict_name(seen) +
+                      who + bad_[t].what() + ": page_of says " + hakmem::verdict_name(seen) +
                           ", model expects " + hakmem::verdict_name(bad_[t].want.page_of));
         return judge(i, hakmem::unpack(s.out_outcome.load(std::memory_order_relaxed)), bad_[t].want,
-                     who + bad_[t].what);
+                     who + bad_[t].what());
       }
       default:
         return;
@@ -334,7 +329,7 @@ class Interleaver final : public ControlledClient {
     if (p.op.code() == OpCode::refresh) {
       const hakmem::Config c = p.op.refresh_config();
       routing_ = model::Routing(c);
-      pool_->set_env_source(env_of(c));
+      pool_->set_env_source(program_env(c));
       if (auto err = pool_->refresh_from_env())
         return find(FindingKind::config, i, std::string("refresh_from_env failed: ") + err->what());
       return note(i, "refresh " + pool_->config().describe());

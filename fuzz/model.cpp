@@ -100,9 +100,28 @@ Expected expect_free(const Block& b, int thread, const Routing& r) {
   return e;
 }
 
+std::string BadPointer::what() const {
+  const std::string id = std::to_string(block_id);
+  switch (kind) {
+    case BadKind::interior:
+      return "free interior of block " + id;
+    case BadKind::slab_header:
+      return "free slab header of block " + id;
+    case BadKind::double_free:
+      return "double free of block " + id;
+    case BadKind::stack:
+      return "free of a stack address";
+    case BadKind::unused_slab:
+      return "free inside a never-used slab";
+  }
+  return "bad free";
+}
+
 BadPointer craft_bad_free(BadKind kind, const Block* b, std::uint16_t offset, std::uintptr_t arena_end,
                           void* stack, const Routing& r) {
   BadPointer out;
+  out.kind = kind;
+  if (b) out.block_id = b->id;
   Expected& want = out.want;
   want.route = FreeRoute::rejected;
   switch (kind) {
@@ -110,7 +129,6 @@ BadPointer craft_bad_free(BadKind kind, const Block* b, std::uint16_t offset, st
       const bool large = b->kind == BlockKind::large;
       const std::size_t span = large ? b->usable : block_span(*b);
       out.ptr = b->ptr + 1 + offset % (span - 1);
-      out.what = "free interior of block " + std::to_string(b->id);
       want.cls = large ? -1 : b->cls;
       want.entered = r.enters_v2(want.cls);
       want.page_of = large                      ? Verdict::unknown
@@ -121,7 +139,6 @@ BadPointer craft_bad_free(BadKind kind, const Block* b, std::uint16_t offset, st
     }
     case BadKind::slab_header:
       out.ptr = reinterpret_cast<char*>(slab_of(*b)) + offset % kSlabHeader;
-      out.what = "free slab header of block " + std::to_string(b->id);
       want.cls = b->cls;
       want.entered = r.enters_v2(b->cls);
       want.page_of = b->kind == BlockKind::v2 ? Verdict::out_of_range : Verdict::header_missing;
@@ -129,7 +146,6 @@ BadPointer craft_bad_free(BadKind kind, const Block* b, std::uint16_t offset, st
       break;
     case BadKind::double_free:
       out.ptr = b->ptr;
-      out.what = "double free of block " + std::to_string(b->id);
       want.reason = Verdict::double_free;
       want.page_of = Verdict::unknown;  // a large block lies outside the arena
       if (b->kind != BlockKind::large) {
@@ -140,14 +156,12 @@ BadPointer craft_bad_free(BadKind kind, const Block* b, std::uint16_t offset, st
       break;
     case BadKind::stack:
       out.ptr = stack;
-      out.what = "free of a stack address";
       want.entered = r.enters_v2(-1);
       want.page_of = Verdict::unknown;
       want.reason = Verdict::not_ours;
       break;
     case BadKind::unused_slab:
       out.ptr = reinterpret_cast<char*>(arena_end - kSlabSize + offset % kSlabSize);
-      out.what = "free inside a never-used slab";
       want.entered = r.enters_v2(-1);
       want.page_of = Verdict::header_missing;
       want.reason = Verdict::not_ours;
@@ -188,10 +202,6 @@ std::vector<std::uintptr_t> probe_addresses(const Block& b) {
 
 std::optional<std::string> check_acquisitions(BlockKind wanted, BlockKind got, std::uint64_t first,
                                               std::uint64_t made, const FaultWindow& w) {
-  auto acq = [&](std::uint64_t i) { return "#" + std::to_string(i) + (w.fails(i) ? " (fails)" : " (ok)"); };
-  std::string seen;
-  for (std::uint64_t i = first; i < first + made; ++i) seen += " " + acq(i);
-  if (made == 0) seen = " none";
   BlockKind want = wanted;
   bool plausible = true;
   switch (wanted) {
@@ -215,12 +225,15 @@ std::optional<std::string> check_acquisitions(BlockKind wanted, BlockKind got, s
     case BlockKind::none:
       break;
   }
-  const std::string route = std::string(hakmem::block_kind_name(wanted)) + " route, acquisitions" + seen;
+  if (plausible && got == want) return std::nullopt;  // every allocation asks: no text unless it diverged
+
+  std::string route = std::string(hakmem::block_kind_name(wanted)) + " route, acquisitions";
+  for (std::uint64_t i = first; i < first + made; ++i)
+    route += " #" + std::to_string(i) + (w.fails(i) ? " (fails)" : " (ok)");
+  if (made == 0) route += " none";
   if (!plausible) return route + ": more page acquisitions than the route makes";
-  if (got != want)
-    return route + ": the pool returned " + (got == BlockKind::none ? "null" : hakmem::block_kind_name(got)) +
-           ", the model expects " + (want == BlockKind::none ? "null" : hakmem::block_kind_name(want));
-  return std::nullopt;
+  return route + ": the pool returned " + (got == BlockKind::none ? "null" : hakmem::block_kind_name(got)) +
+         ", the model expects " + (want == BlockKind::none ? "null" : hakmem::block_kind_name(want));
 }
 
 bool v2_refill_failed(BlockKind wanted, std::uint64_t first, std::uint64_t made, const FaultWindow& w) {

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory_resource>
 #include <optional>
@@ -83,7 +84,9 @@ Expected expect_free(const Block& b, int thread, const Routing& r);
 struct BadPointer {
   void* ptr = nullptr;
   Expected want;
-  std::string what;
+  BadKind kind = BadKind::stack;
+  std::uint64_t block_id = 0;  // the target's, for the kinds that aim at one
+  std::string what() const;    // made for traces and findings only
 };
 // `target` is the block the kind aims at (nullptr for stack/unused_slab);
 // `arena_end` bounds the pool's arena; `stack` is any address outside it.
@@ -185,7 +188,7 @@ class LiveSet {
   // handed out again: a pool block when a new block starts in its range, a
   // large block at the next large allocation (see model.cpp).
   std::optional<std::string> add(Block b);
-  const std::vector<Block>& blocks() const { return live_; }
+  const std::pmr::deque<Block>& blocks() const { return live_; }
   bool empty() const { return live_.empty(); }
   std::size_t size() const { return live_.size(); }
   Block& at(std::size_t k) { return live_[k]; }
@@ -203,11 +206,13 @@ class LiveSet {
   void orphan_blocks_of(int thread);
 
  private:
-  std::vector<Block> live_;
   // The maps take and give back a node or two per op: nodes come from the
   // set's own pool, not the system allocator (ASan's records a stack trace
   // per call, which cost more than the op under test).
   std::pmr::unsynchronized_pool_resource nodes_;
+  // A deque: the runner's last drain frees the first block until none is
+  // left, which a vector pays for with a shift of the rest each time.
+  std::pmr::deque<Block> live_{&nodes_};
   std::pmr::map<std::uintptr_t, std::uintptr_t> extents_{&nodes_};  // live [start, end)
   std::pmr::map<std::uint64_t, Block> freed_{&nodes_};
   std::pmr::map<std::uintptr_t, std::uint64_t> freed_by_addr_{&nodes_};

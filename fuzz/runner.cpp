@@ -1,5 +1,6 @@
 #include "fuzz/runner.h"
 
+#include <algorithm>
 #include <sstream>
 #include <type_traits>
 
@@ -18,13 +19,6 @@ using hakmem::Verdict;
 using model::Block;
 using model::Expected;
 
-// The program's flags, rejected frees silenced: the runner judges outcomes,
-// never stderr.
-hakmem::EnvSource program_env(hakmem::Config config) {
-  config.invalid_free = static_cast<std::uint32_t>(hakmem::InvalidFreePolicy::quiet);
-  return hakmem::map_env(config.env_vars());
-}
-
 class Runner {
  public:
   Runner(const Program& program, const RunOptions& options)
@@ -35,7 +29,7 @@ class Runner {
     po.env = options_.env ? options_.env : program_env(program_.config);
     po.arena_bytes = kRunnerArenaBytes;
     po.arena_cache = &harness_arena_cache();
-    po.report = options_.report ? options_.report : discard_stream();
+    po.report = options_.report;
     pool_ = options_.plant ? make_pool(options_.flavour, std::move(po), *options_.plant)
                            : make_pool(options_.flavour, std::move(po));
     const hakmem::Config read = pool_->config();
@@ -149,17 +143,19 @@ class Runner {
     const Expected want = model::expect_free(live_.at(k), thread_, routing_);
     const FreeOutcome got = pool_free(live_.at(k).ptr);
     const Block b = live_.take(k);
-    compare(got, want, "free block " + std::to_string(b.id));
+    compare(got, want, [&] { return "free block " + std::to_string(b.id); });
     if (options_.probe_page_of) probe_around(b);
   }
 
-  void compare(const FreeOutcome& got, const Expected& want, const std::string& what) {
+  // `what` makes the free's name, for the trace and a finding only.
+  template <class What>
+  void compare(const FreeOutcome& got, const Expected& want, What what) {
     digest_.mix(static_cast<std::uint64_t>(got.route) | std::uint64_t(got.page_of) << 8 |
                 std::uint64_t(got.reason) << 16 | std::uint64_t(got.entered_v2) << 24);
-    note([&] { return what + " -> " + model::describe(got); });
+    note([&] { return what() + " -> " + model::describe(got); });
     if (!want.matches(got))
       return find(FindingKind::free_outcome,
-                  what + ": pool says " + model::describe(got) + ", model expects " + want.describe());
+                  what() + ": pool says " + model::describe(got) + ", model expects " + want.describe());
     result_.tally.free(got);
   }
 
@@ -168,11 +164,15 @@ class Runner {
     switch (op.bad_kind()) {
       case BadKind::interior:
         return live_.empty() ? nullptr : &live_.blocks()[op.bad_pick() % live_.size()];
-      case BadKind::slab_header: {
-        std::vector<const Block*> pooled;
+      case BadKind::slab_header: {  // the pick-th live block in a slab, counted in place
+        auto pooled = [](const Block& b) { return b.kind != BlockKind::large; };
+        const auto n =
+            static_cast<std::size_t>(std::count_if(live_.blocks().begin(), live_.blocks().end(), pooled));
+        if (n == 0) return nullptr;
+        std::size_t k = op.bad_pick() % n;
         for (const Block& b : live_.blocks())
-          if (b.kind != BlockKind::large) pooled.push_back(&b);
-        return pooled.empty() ? nullptr : pooled[op.bad_pick() % pooled.size()];
+          if (pooled(b) && k-- == 0) return &b;
+        return nullptr;
       }
       case BadKind::double_free: {
         if (live_.freed().empty()) return nullptr;
@@ -196,9 +196,9 @@ class Runner {
         model::craft_bad_free(op.bad_kind(), target, op.bad_offset(), pool_->arena_base() + kRunnerArenaBytes,
                               &stack_word, routing_);
     if (const Verdict seen = pool_->page_of(bad.ptr); seen != bad.want.page_of)
-      return find(FindingKind::page_of, bad.what + ": page_of says " + hakmem::verdict_name(seen) +
+      return find(FindingKind::page_of, bad.what() + ": page_of says " + hakmem::verdict_name(seen) +
                                             ", model expects " + hakmem::verdict_name(bad.want.page_of));
-    compare(pool_free(bad.ptr), bad.want, bad.what);
+    compare(pool_free(bad.ptr), bad.want, [&] { return bad.what(); });
   }
 
   void probe_around(const Block& b) {
@@ -289,11 +289,12 @@ class Runner {
   // and each class with pages allocates again from one of them.
   void finish() {
     do_check();  // before the exits, whose drains would hide a lost hint
+    const bool threads_ended = team_ != nullptr;
     if (team_) team_->exit_all();
     team_ = nullptr;
     for (std::size_t k = 0; k < live_.size(); ++k) live_.at(k).orphaned = true;
     thread_ = 0;
-    if (!result_.finding) do_check();
+    if (!result_.finding && threads_ended) do_check();  // else the pool is as just checked
     while (!result_.finding && !live_.empty()) do_free(0);
     if (!result_.finding) do_check();
     if (result_.finding) return;
@@ -316,6 +317,11 @@ class Runner {
 
 }  // namespace
 
+hakmem::EnvSource program_env(hakmem::Config config) {
+  config.invalid_free = static_cast<std::uint32_t>(hakmem::InvalidFreePolicy::quiet);
+  return hakmem::config_env(config);
+}
+
 std::optional<std::string> nothing_kept(PoolUnderTest& pool, const model::Routing& routing) {
   pool.collect();
   if (auto kept = model::check_empty(pool.census())) return kept;
@@ -334,11 +340,6 @@ std::optional<std::string> nothing_kept(PoolUnderTest& pool, const model::Routin
   }
   pool.collect();
   return std::nullopt;
-}
-
-std::FILE* discard_stream() {
-  static std::FILE* const discard = std::fopen("/dev/null", "w");
-  return discard ? discard : stderr;
 }
 
 RunResult run_program(const Program& program, const RunOptions& options) {

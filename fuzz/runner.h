@@ -40,7 +40,7 @@ struct RunOptions {
   // block (neighbours, one past, header, tail, slab edges) against the geometry.
   bool probe_page_of = false;
   std::size_t max_ops = kMaxOpsPerRun;
-  // Where the pool's diagnostics and teardown stats table go; null: discarded.
+  // Where the pool's diagnostics and teardown stats table go; null: none are made.
   std::FILE* report = nullptr;
   // Where the pool reads its flags; empty: the program's config, in memory.
   hakmem::EnvSource env;
@@ -48,14 +48,15 @@ struct RunOptions {
   std::optional<const PlantSpec*> plant;
 };
 
+// A program's flags as its pools read them, rejected frees silenced: the
+// harness judges outcomes, never stderr.
+hakmem::EnvSource program_env(hakmem::Config config);
+
 // Every block freed, every other thread gone: collected by the calling
 // thread, the pool must be empty (model::check_empty), and each class that
 // has pages of its route must allocate again without a fresh acquisition.
 // What it kept, or nullopt. Leaves the pool collected and its faults off.
 std::optional<std::string> nothing_kept(PoolUnderTest& pool, const model::Routing& routing);
-
-// A stream that swallows what a pool prints (diagnostics, the teardown table).
-std::FILE* discard_stream();
 
 // Single-thread programs run on the calling thread; schedules (threads > 1)
 // run each op on its logical thread, a real OS thread (fuzz/team.h).

@@ -5,7 +5,7 @@
 // remote-freed) so that a checker knowing what should be held can tell a
 // leak or a stranded remote free from a consistent pool. Quiescent points
 // only, like the walk.
-#include <unordered_map>
+#include <algorithm>
 #include <vector>
 
 #include "pool_impl.h"
@@ -19,8 +19,11 @@ static_assert(static_cast<int>(SlabQueue::v1_full) == static_cast<int>(PageList:
               "SlabQueue names PageList's values");
 
 struct OwnerInfo {
+  const ThreadCtx* ctx = nullptr;
   std::uint32_t slot = kNoThreadSlot;
+  bool live = false;  // the slot's thread has not exited
   bool hinted[kNumClasses] = {};
+  bool operator<(const OwnerInfo& o) const { return ctx < o.ctx; }
 };
 
 }  // namespace
@@ -29,9 +32,11 @@ Census Pool::Impl::census() const {
   Census c;
   const std::uint32_t used_slabs = arena.slabs_used();
   std::vector<std::uint32_t> cached(used_slabs, 0);
-  std::unordered_map<const ThreadCtx*, OwnerInfo> owners;
+  // By context address, sorted: a vector, as a check runs a census per fuzz input.
+  std::vector<OwnerInfo> owners;
   contexts.for_each([&](const ThreadCtx& ctx) {
-    OwnerInfo& info = owners[&ctx];
+    OwnerInfo& info = owners.emplace_back();
+    info.ctx = &ctx;
     info.slot = ctx.slot;
     for (int cls = 0; cls < kNumClasses; ++cls) {
       info.hinted[cls] = ctx.remote_hint[cls].load(std::memory_order_relaxed) != 0;
@@ -41,9 +46,8 @@ Census Pool::Impl::census() const {
     }
   });
   // Outside the contexts' lock: the registry's is taken before it on thread exit.
-  std::unordered_map<std::uint32_t, bool> slot_live;
-  for (const auto& [ctx, info] : owners)
-    if (info.slot != kNoThreadSlot) slot_live.emplace(info.slot, thread_slot_live(info.slot));
+  for (OwnerInfo& info : owners) info.live = info.slot != kNoThreadSlot && thread_slot_live(info.slot);
+  std::sort(owners.begin(), owners.end());
 
   c.slabs.reserve(used_slabs);
   for (std::uint32_t i = 0; i < used_slabs; ++i) {
@@ -58,12 +62,20 @@ Census Pool::Impl::census() const {
     s.used = d->used;
     s.free_stack = d->free_top;
     s.cached = cached[i];
-    for (std::uint32_t b = 0; b < d->capacity; ++b) s.remote_pending += d->remote_freed(b);
+    for (std::uint32_t w = 0; w < kRemoteWords && w * 64 < d->capacity; ++w) {
+      const std::uint32_t past_last = d->capacity - w * 64;  // bits at or past capacity are not blocks
+      const std::uint64_t mask = past_last >= 64 ? ~0ull : (1ull << past_last) - 1;
+      s.remote_pending += static_cast<std::uint32_t>(
+          __builtin_popcountll(d->remote_bits[w].load(std::memory_order_relaxed) & mask));
+    }
     if (const ThreadCtx* owner = d->owner.load(std::memory_order_relaxed)) {
-      const OwnerInfo& info = owners[owner];
+      OwnerInfo key;
+      key.ctx = owner;
+      const auto it = std::lower_bound(owners.begin(), owners.end(), key);
+      const OwnerInfo info = it != owners.end() && it->ctx == owner ? *it : OwnerInfo{};
       s.owner_hinted = info.hinted[d->cls];
       const bool bound = info.slot != kNoThreadSlot;
-      s.owner = bound && slot_live[info.slot] ? SlabOwner::live_thread : SlabOwner::exited_thread;
+      s.owner = info.live ? SlabOwner::live_thread : SlabOwner::exited_thread;
       if (bound) s.owner_slot = info.slot;
     }
     (kind == PageKind::v1 ? c.v1_slabs : c.v2_slabs)[d->cls] += 1;

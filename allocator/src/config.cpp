@@ -1,8 +1,8 @@
 // Strict parsing of the flag table (env_flags.def). A malformed value is an
 // error naming the variable, the value and the accepted forms; unlike
 // mimalloc's warn-and-default we never guess what the user meant.
+#include <algorithm>
 #include <cstdlib>
-#include <map>
 
 #include "hakmem/types.h"
 
@@ -10,16 +10,19 @@ namespace hakmem {
 
 namespace {
 
-std::vector<std::string> split_tokens(std::string_view accepted) {
-  std::vector<std::string> out;
+// f(index, token) for each '|'-separated token of a choice, until f returns
+// true; whether it did. No copies: a fuzz input refreshes its config often,
+// and each refresh writes and reads every flag.
+template <class F>
+bool find_token(std::string_view accepted, F f) {
   std::size_t start = 0;
-  while (start <= accepted.size()) {
+  for (std::uint32_t i = 0; start <= accepted.size(); ++i) {
     std::size_t bar = accepted.find('|', start);
     if (bar == std::string_view::npos) bar = accepted.size();
-    out.emplace_back(accepted.substr(start, bar - start));
+    if (f(i, accepted.substr(start, bar - start))) return true;
     start = bar + 1;
   }
-  return out;
+  return false;
 }
 
 std::string hex_byte(std::uint32_t v) {
@@ -59,8 +62,10 @@ std::vector<std::uint32_t> FlagSpec::domain() const {
 
 std::string FlagSpec::value_text(std::uint32_t v) const {
   if (kind == FlagKind::kMask) return hex_byte(v);
-  auto tokens = split_tokens(accepted);
-  return v < tokens.size() ? tokens[v] : std::to_string(v);
+  std::string_view token;
+  if (find_token(accepted, [&](std::uint32_t i, std::string_view t) { return token = t, i == v; }))
+    return std::string(token);
+  return std::to_string(v);
 }
 
 const std::vector<FlagSpec>& flag_table() {
@@ -151,27 +156,32 @@ ConfigError::ConfigError(std::string variable_, std::string value_, std::string 
       accepted(std::move(accepted_)) {}
 
 std::uint32_t parse_flag_value(const FlagSpec& spec, std::string_view text) {
-  std::string accepted = spec.accepted;
   if (spec.kind == FlagKind::kChoice) {
-    auto tokens = split_tokens(spec.accepted);
-    for (std::size_t i = 0; i < tokens.size(); ++i)
-      if (text == tokens[i]) return static_cast<std::uint32_t>(i);
+    std::uint32_t index = 0;
+    if (find_token(spec.accepted, [&](std::uint32_t i, std::string_view t) { return index = i, t == text; }))
+      return index;
     std::string list;
-    for (auto& t : tokens) list += (list.empty() ? "" : ", ") + t;
+    find_token(spec.accepted, [&](std::uint32_t, std::string_view token) {
+      (list += list.empty() ? "" : ", ") += token;
+      return false;
+    });
     throw ConfigError(spec.name, std::string(text), "one of " + list,
                       text.empty() ? "empty value" : "not an accepted value");
   }
-  accepted = hex_byte(spec.min) + ".." + hex_byte(spec.max) + " (hex with 0x prefix, or decimal " +
-             std::to_string(spec.min) + ".." + std::to_string(spec.max) + ")";
+  auto accepted = [&] {
+    return hex_byte(spec.min) + ".." + hex_byte(spec.max) + " (hex with 0x prefix, or decimal " +
+           std::to_string(spec.min) + ".." + std::to_string(spec.max) + ")";
+  };
   std::optional<std::uint64_t> v;
   if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X'))
     v = parse_unsigned(text.substr(2), 16);
   else
     v = parse_unsigned(text, 10);
   if (!v)
-    throw ConfigError(spec.name, std::string(text), accepted, text.empty() ? "empty value" : "not a number");
+    throw ConfigError(spec.name, std::string(text), accepted(),
+                      text.empty() ? "empty value" : "not a number");
   if (*v < spec.min || *v > spec.max)
-    throw ConfigError(spec.name, std::string(text), accepted, "out of range");
+    throw ConfigError(spec.name, std::string(text), accepted(), "out of range");
   return static_cast<std::uint32_t>(*v);
 }
 
@@ -193,11 +203,23 @@ EnvSource process_env() {
   };
 }
 
+EnvSource config_env(const Config& config) {
+  return [config](std::string_view name) -> std::optional<std::string> {
+    for (const FlagSpec& spec : flag_table())
+      if (!spec.build_switch && name == spec.name)
+        return spec.value_text(config.get(static_cast<EnvFlag>(&spec - flag_table().data())));
+    return std::nullopt;
+  };
+}
+
 EnvSource map_env(std::vector<std::pair<std::string, std::string>> vars) {
-  std::map<std::string, std::string, std::less<>> m(vars.begin(), vars.end());
-  return [m = std::move(m)](std::string_view name) -> std::optional<std::string> {
-    auto it = m.find(name);
-    if (it == m.end()) return std::nullopt;
+  // Sorted in place rather than copied into a map: the harness makes one per
+  // refresh. The first of equal names wins, as a map's construction keeps it.
+  std::stable_sort(vars.begin(), vars.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  return [vars = std::move(vars)](std::string_view name) -> std::optional<std::string> {
+    auto it = std::lower_bound(vars.begin(), vars.end(), name,
+                               [](const auto& kv, std::string_view n) { return kv.first < n; });
+    if (it == vars.end() || it->first != name) return std::nullopt;
     return it->second;
   };
 }

@@ -4,9 +4,10 @@
 // agree with used/free_top; v2 pages sit on exactly the
 // queue their owner field implies. Reports the first inconsistency found.
 // Needs quiescence: no concurrent alloc/free on this pool.
+#include <algorithm>
+#include <bitset>
 #include <cstring>
 #include <string>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -32,11 +33,18 @@ InvariantReport Pool::Impl::check() const {
     }
   };
 
-  // Where each v2 page is expected to be: list id and owner.
-  std::unordered_map<const PageDesc*, std::pair<PageList, const ThreadCtx*>> placed;
-  // Blocks in a thread's free cache, per page.
-  std::unordered_map<const PageDesc*, std::vector<std::uint32_t>> cached;
+  // The walk runs at every check of a fuzz input: it allocates a few arrays
+  // per call, never per slab or page, and builds text only for a failure.
   const std::uint32_t used_slabs = arena.slabs_used();
+  // Where each v2 page is expected to be, by slab: list and owner.
+  struct Placement {
+    PageList list = PageList::none;  // none: on no queue
+    const ThreadCtx* owner = nullptr;
+  };
+  std::vector<Placement> placed(used_slabs);
+  // Blocks in a thread's free cache, as (slab, block), sorted before the slab walk.
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> cached;
+  auto slab_of_desc = [&](const PageDesc* d) { return static_cast<std::size_t>(d - arena.desc(0)); };
   auto note_cache = [&](const ThreadCtx::ClassPages& pages, int cls, const ThreadCtx* ctx) {
     if (pages.cache_limit != kGeometry[cls].cache_limit || pages.cached > pages.cache_limit)
       return fail("a free cache overflows its limit");
@@ -48,15 +56,20 @@ InvariantReport Pool::Impl::check() const {
         return fail("a free cache holds a block of no v2 page of its class");
       if (d->owner.load(std::memory_order_relaxed) != ctx)
         return fail(page_name(d) + " has a block in the free cache of a thread that does not own it");
-      cached[d].push_back(handle_block(h));
+      cached.emplace_back(handle_slab(h), handle_block(h));
     }
+  };
+  auto place_one = [&](const PageDesc* d, PageList id, const ThreadCtx* owner) {
+    const std::size_t slab = slab_of_desc(d);
+    if (slab >= used_slabs) return fail("a page queue holds a page that was never committed");
+    if (placed[slab].list != PageList::none) return fail(page_name(d) + " is on two page queues");
+    placed[slab] = {id, owner};
   };
   auto place = [&](const PageQueue& q, PageList id, const ThreadCtx* owner) {
     std::size_t guard = 0;
-    for (const PageDesc* d = q.head; d; d = d->next) {
+    for (const PageDesc* d = q.head; d && r.ok; d = d->next) {
       if (++guard > arena.slab_count()) return fail("page queue cycle");
-      if (!placed.emplace(d, std::make_pair(id, owner)).second)
-        return fail(page_name(d) + " is on two page queues");
+      place_one(d, id, owner);
     }
   };
   contexts.for_each([&](const ThreadCtx& ctx) {
@@ -68,8 +81,13 @@ InvariantReport Pool::Impl::check() const {
     }
     for (int cls = 0; cls < kNumClasses; ++cls) note_cache(ctx.classes[cls], cls, &ctx);
     for (const auto& pages : ctx.classes) {
-      if (pages.current && !placed.emplace(pages.current, std::make_pair(PageList::current, &ctx)).second)
-        fail(page_name(pages.current) + " is current and on a queue");
+      if (pages.current) {
+        const std::size_t slab = slab_of_desc(pages.current);
+        if (slab < used_slabs && placed[slab].list != PageList::none)
+          fail(page_name(pages.current) + " is current and on a queue");
+        else
+          place_one(pages.current, PageList::current, &ctx);
+      }
       place(pages.partial, PageList::partial, &ctx);
       place(pages.full, PageList::full, &ctx);
     }
@@ -79,17 +97,19 @@ InvariantReport Pool::Impl::check() const {
     v2_shared.visit_queues(cls, place_unowned);
     v1.visit_queues(cls, place_unowned);
   }
+  std::sort(cached.begin(), cached.end());
+  auto cached_at = cached.begin();
 
   for (std::uint32_t i = 0; i < used_slabs && r.ok; ++i) {
     const PageDesc* d = arena.desc(i);
     const PageKind kind = d->kind.load(std::memory_order_relaxed);
-    const std::string name = page_name(d);
+    auto name = [d] { return page_name(d); };
     if (kind != PageKind::v1 && kind != PageKind::v2) {
-      fail(name + ": bad kind");
+      fail(name() + ": bad kind");
       break;
     }
     if (d->cls >= kNumClasses || d->capacity != kGeometry[d->cls].capacity || d->index != i) {
-      fail(name + ": bad class geometry");
+      fail(name() + ": bad class geometry");
       break;
     }
     const std::uint8_t* base = arena.slab_base(i);
@@ -99,80 +119,90 @@ InvariantReport Pool::Impl::check() const {
     detail::poison(base, sizeof(SlabHeader));
     if (header.magic != kSlabMagic || header.slab_index != i || header.kind != std::uint8_t(kind) ||
         header.cls != d->cls)
-      fail(name + ": slab header corrupted (memory written before the first block)");
+      fail(name() + ": slab header corrupted (memory written before the first block)");
 
-    std::uint32_t allocated = 0, free_state = 0, remote_state = 0;
-    for (std::uint32_t b = 0; b < kMaxBlocksPerSlab; ++b) {
-      if (!d->remote_freed(b)) continue;
-      if (b >= d->capacity) {
-        fail(name + ": remote bit set past the last block");
-        break;
-      }
-      ++remote_state;
-      if (d->state(b) != BlockState::allocated)
-        fail(name + ": block " + std::to_string(b) + " is remote-freed and free (a double free raced)");
-    }
-    for (std::uint32_t b = 0; b < d->capacity; ++b) {
-      switch (d->state(b)) {
-        case BlockState::allocated:
-          if (!d->remote_freed(b)) ++allocated;
+    // One copy of the slab's per-block bytes (block states, then the free
+    // stack): the loops below run over plain bytes, and the state counts
+    // vectorise. The walk needs quiescence anyway.
+    static_assert(sizeof(d->meta[0]) == 1);
+    const std::uint32_t cap = d->capacity;
+    std::uint8_t meta[2 * kMaxBlocksPerSlab];
+    std::memcpy(meta, static_cast<const void*>(d->meta), 2 * cap);
+    auto state = [&](std::uint32_t b) { return static_cast<BlockState>(meta[b]); };
+
+    std::uint32_t remote_state = 0;
+    for (std::uint32_t w = 0; w < kRemoteWords && r.ok; ++w) {
+      for (std::uint64_t bits = d->remote_bits[w].load(std::memory_order_relaxed); bits; bits &= bits - 1) {
+        const std::uint32_t b = w * 64 + static_cast<std::uint32_t>(__builtin_ctzll(bits));
+        if (b >= cap) {
+          fail(name() + ": remote bit set past the last block");
           break;
-        case BlockState::free:
-          ++free_state;
-          break;
-        default:
-          fail(name + ": block " + std::to_string(b) + " has an invalid state");
+        }
+        ++remote_state;
+        if (state(b) != BlockState::allocated)
+          fail(name() + ": block " + std::to_string(b) + " is remote-freed and free (a double free raced)");
       }
     }
-    std::vector<bool> seen(d->capacity, false);
-    if (d->free_top > d->capacity) fail(name + ": free stack overflows capacity");
-    for (std::uint32_t k = 0; k < d->free_top && k < d->capacity; ++k) {
-      std::uint32_t b = d->free_stack_at(k);
-      if (b >= d->capacity || seen[b]) {
-        fail(name + ": free stack entry repeated or out of range");
+    std::uint32_t allocated_state = 0, free_state = 0;
+    for (std::uint32_t b = 0; b < cap; ++b) {
+      allocated_state += meta[b] == static_cast<std::uint8_t>(BlockState::allocated);
+      free_state += meta[b] == static_cast<std::uint8_t>(BlockState::free);
+    }
+    if (allocated_state + free_state != cap)
+      for (std::uint32_t b = 0; b < cap; ++b)
+        if (state(b) != BlockState::allocated && state(b) != BlockState::free) {
+          fail(name() + ": block " + std::to_string(b) + " has an invalid state");
+          break;
+        }
+    // Remote-freed blocks are allocated (else the walk failed above).
+    const std::uint32_t allocated = allocated_state - std::min(remote_state, allocated_state);
+    std::bitset<kMaxBlocksPerSlab> seen;
+    if (d->free_top > cap) fail(name() + ": free stack overflows capacity");
+    for (std::uint32_t k = 0; k < d->free_top && k < cap; ++k) {
+      const std::uint32_t b = meta[cap + k];
+      if (b >= cap || seen[b]) {
+        fail(name() + ": free stack entry repeated or out of range");
         break;
       }
       seen[b] = true;
-      if (d->state(b) != BlockState::free)
-        fail(name + ": block " + std::to_string(b) + " on the free stack is not free");
+      if (state(b) != BlockState::free)
+        fail(name() + ": block " + std::to_string(b) + " on the free stack is not free");
     }
     std::uint32_t in_cache = 0;
-    if (auto c = cached.find(d); c != cached.end()) {
-      for (std::uint32_t b : c->second) {
-        if (seen[b]) {
-          fail(name + ": block " + std::to_string(b) + " is cached twice, or cached and on the free stack");
-          break;
-        }
-        seen[b] = true;
-        if (d->state(b) != BlockState::free)
-          fail(name + ": block " + std::to_string(b) + " in a free cache is not free");
+    for (; cached_at != cached.end() && cached_at->first == i; ++cached_at, ++in_cache) {
+      const std::uint32_t b = cached_at->second;
+      if (seen[b]) {
+        fail(name() + ": block " + std::to_string(b) + " is cached twice, or cached and on the free stack");
+        break;
       }
-      in_cache = static_cast<std::uint32_t>(c->second.size());
+      seen[b] = true;
+      if (state(b) != BlockState::free)
+        fail(name() + ": block " + std::to_string(b) + " in a free cache is not free");
     }
     if (free_state != d->free_top + in_cache)
-      fail(name + ": free blocks missing from the free stack and caches (lost blocks)");
+      fail(name() + ": free blocks missing from the free stack and caches (lost blocks)");
     if (d->used != allocated + remote_state + in_cache)
-      fail(name + ": used count disagrees with block states");
+      fail(name() + ": used count disagrees with block states");
 
-    auto it = placed.find(d);
+    const Placement& at = placed[i];
     if (kind == PageKind::v1) {
       ++r.v1_pages;
-      if (remote_state) fail(name + ": v1 page has remote frees");
+      if (remote_state) fail(name() + ": v1 page has remote frees");
       PageList want = d->free_top ? PageList::v1_partial : PageList::v1_full;
-      if (it == placed.end() || it->second.first != want || d->list != want)
-        fail(name + ": v1 page on the wrong queue");
+      if (at.list != want || d->list != want) fail(name() + ": v1 page on the wrong queue");
     } else {
       ++r.v2_pages;
       const ThreadCtx* owner = d->owner.load(std::memory_order_relaxed);
-      if (it == placed.end()) {
-        fail(name + ": v2 page on no queue (lost page)");
+      if (at.list == PageList::none) {
+        fail(name() + ": v2 page on no queue (lost page)");
       } else {
-        auto [list, want_owner] = it->second;
-        if (d->list != list) fail(name + ": queue tag disagrees with the queue it is on");
-        if (owner != want_owner) fail(name + ": owner disagrees with the queue it is on");
-        if (list == PageList::partial && d->free_top == 0) fail(name + ": partial page without free blocks");
-        if (list == PageList::full && d->free_top != 0) fail(name + ": full page with free blocks");
-        if (list == PageList::cold && d->used != 0) fail(name + ": cold page with live blocks");
+        const PageList list = at.list;
+        if (d->list != list) fail(name() + ": queue tag disagrees with the queue it is on");
+        if (owner != at.owner) fail(name() + ": owner disagrees with the queue it is on");
+        if (list == PageList::partial && d->free_top == 0)
+          fail(name() + ": partial page without free blocks");
+        if (list == PageList::full && d->free_top != 0) fail(name() + ": full page with free blocks");
+        if (list == PageList::cold && d->used != 0) fail(name() + ": cold page with live blocks");
         if (list == PageList::orphan) ++r.orphan_pages;
         if (list == PageList::cold) ++r.cold_pages;
       }
@@ -181,8 +211,6 @@ InvariantReport Pool::Impl::check() const {
     r.live_bytes += std::uint64_t{allocated} * kGeometry[d->cls].block_size;
     r.remote_pending += remote_state;
   }
-  if (placed.size() > used_slabs) fail("a page queue holds a page that was never committed");
-
   large.count_live(r);
   return r;
 }

@@ -13,7 +13,8 @@ namespace hakmem::detail {
 
 class OsLayer {
  public:
-  explicit OsLayer(const FaultPlan& plan) { set_plan(plan); }
+  // Large mappings come from and go back to `cache` when one is given.
+  explicit OsLayer(const FaultPlan& plan, ArenaCache* cache = nullptr) : cache_(cache) { set_plan(plan); }
   void set_plan(const FaultPlan& plan);
 
   // Address space only (PROT_NONE); no fault injection: a pool that cannot
@@ -25,6 +26,8 @@ class OsLayer {
   // A page acquisition: may fail by plan. Memory a cached arena left
   // accessible is counted and planned like any other, but not mprotected.
   bool commit(void* p, std::size_t bytes, bool already_accessible = false);
+  // A page acquisition like commit; a mapping taken from the cache is not
+  // counted in maps, nor one given back in unmaps.
   void* map_large(std::size_t bytes);
   void unmap_large(void* p, std::size_t bytes);
 
@@ -36,6 +39,7 @@ class OsLayer {
  private:
   bool acquisition_allowed();  // consults the plan; counts
 
+  ArenaCache* const cache_;
   mutable std::mutex mutex_;
   FaultPlan plan_;
   support::SplitMix64 rng_;  // fail_ppm draws, seeded by the plan

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "hakmem/arena_cache.h"
+#include "hakmem/geometry.h"
 #include "os.h"
 #include "sanitizers.h"
 
@@ -72,6 +73,8 @@ bool OsLayer::commit(void* p, std::size_t bytes, bool already_accessible) {
 
 void* OsLayer::map_large(std::size_t bytes) {
   if (!acquisition_allowed()) return nullptr;
+  if (cache_)
+    if (void* kept = cache_->take_large(bytes)) return kept;
   void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) return nullptr;
   g_maps.fetch_add(1);
@@ -80,7 +83,10 @@ void* OsLayer::map_large(std::size_t bytes) {
   return p;
 }
 
-void OsLayer::unmap_large(void* p, std::size_t bytes) { release(p, bytes); }
+void OsLayer::unmap_large(void* p, std::size_t bytes) {
+  if (cache_) return cache_->give_large(p, bytes);
+  release(p, bytes);
+}
 
 OsCounters OsLayer::counters() const {
   std::lock_guard lock(mutex_);
@@ -91,10 +97,21 @@ OsCounters OsLayer::counters() const {
 
 namespace hakmem {
 
-ArenaCache::ArenaCache(std::size_t max_arenas, std::size_t resident_bytes)
-    : max_arenas_(max_arenas), resident_bytes_(resident_bytes) {}
+ArenaCache::ArenaCache(std::size_t max_arenas, std::size_t resident_bytes, std::size_t large_bytes)
+    : max_arenas_(max_arenas), resident_bytes_(resident_bytes), large_budget_(large_bytes) {}
 
 namespace {
+// ASan writes the shadow of a short range in place, but gives a long one's
+// shadow pages back to the OS (a TLB flush here) and faults them in again
+// at the next poisoning: so slab-sized steps.
+template <class F>
+void in_slab_steps(void* p, std::size_t bytes, F f) {
+  for (std::size_t at = 0; at < bytes; at += kSlabSize)
+    f(static_cast<char*>(p) + at, std::min<std::size_t>(kSlabSize, bytes - at));
+}
+void poison_range(void* p, std::size_t bytes) { in_slab_steps(p, bytes, detail::poison); }
+void unpoison_range(void* p, std::size_t bytes) { in_slab_steps(p, bytes, detail::unpoison); }
+
 // The range may be mapped again by anyone: clear the poison pools left.
 void unmap_arena(const ArenaCache::Arena& a) {
   detail::unpoison(a.slabs, a.accessible_bytes);
@@ -102,10 +119,53 @@ void unmap_arena(const ArenaCache::Arena& a) {
   munmap(a.table, a.table_bytes);
   detail::g_unmaps.fetch_add(2);
 }
+void unmap_large(void* p, std::size_t bytes) {
+  unpoison_range(p, bytes);
+  munmap(p, bytes);
+  detail::g_unmaps.fetch_add(1);
+}
 }  // namespace
 
 ArenaCache::~ArenaCache() {
   for (const Arena& a : arenas_) unmap_arena(a);
+  for (const Mapping& m : large_) unmap_large(m.p, m.bytes);
+}
+
+void* ArenaCache::take_large(std::size_t bytes) {
+  void* p = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto it = large_.rbegin(); it != large_.rend(); ++it) {
+      if (it->bytes != bytes) continue;
+      p = it->p;
+      large_total_ -= bytes;
+      large_.erase(std::next(it).base());
+      break;
+    }
+  }
+  if (p) unpoison_range(p, bytes);
+  return p;
+}
+
+void ArenaCache::give_large(void* p, std::size_t bytes) {
+  if (bytes > large_budget_) return unmap_large(p, bytes);
+  poison_range(p, bytes);
+  std::vector<Mapping> evicted;
+  {
+    std::lock_guard lock(mutex_);
+    large_.push_back({p, bytes});
+    large_total_ += bytes;
+    std::size_t n = 0;
+    while (large_total_ > large_budget_) large_total_ -= large_[n++].bytes;
+    evicted.assign(large_.begin(), large_.begin() + n);
+    large_.erase(large_.begin(), large_.begin() + n);
+  }
+  for (const Mapping& m : evicted) unmap_large(m.p, m.bytes);
+}
+
+std::size_t ArenaCache::large_held() const {
+  std::lock_guard lock(mutex_);
+  return large_.size();
 }
 
 ArenaCache::Arena ArenaCache::take(std::size_t slab_bytes, std::size_t table_bytes) {

@@ -18,7 +18,7 @@ Pool::Impl::Impl(PoolOptions opts)
       cfg(parse_config(options.env)),  // before anything is mapped: a bad flag maps nothing
       v2_route_mask(cfg.v2_route_mask()),
       invalid_free(cfg.invalid_free_policy()),
-      os(options.faults),
+      os(options.faults, options.arena_cache),
       arena(os, options.arena_bytes, options.arena_cache),
       large(os, options.large_tombstones) {
 #if HAKMEM_POOL_SCHED_POINTS
@@ -31,7 +31,7 @@ Pool::Impl::Impl(PoolOptions opts)
 // blocks, the arena its descriptors and reservation.
 Pool::Impl::~Impl() {
   remove_thread_exit_listener(this);
-  if (cfg.v2_stats) {
+  if (cfg.v2_stats && options.report) {
     std::string table = format_stats_table(Pool::Impl::snapshot());
     std::fputs(table.c_str(), options.report);
   }
@@ -63,16 +63,18 @@ PackedOutcome Pool::Impl::report_rejection(const void* ptr, PackedOutcome outcom
   const FreeOutcome out = unpacked(outcome);
   InvalidFreePolicy policy = invalid_free.load(std::memory_order_relaxed);
   if (policy == InvalidFreePolicy::quiet) return outcome;
-  auto offset = reinterpret_cast<std::uintptr_t>(ptr) - arena.begin();
-  if (out.cls >= 0)
-    std::fprintf(options.report,
-                 "hakmem: invalid free of %p: %s: %s (class %d, arena offset 0x%" PRIxPTR ")\n", ptr,
-                 verdict_name(out.reason), verdict_message(out.reason), out.cls, offset);
-  else
-    std::fprintf(options.report, "hakmem: invalid free of %p: %s: %s\n", ptr, verdict_name(out.reason),
-                 verdict_message(out.reason));
+  std::FILE* const to = options.report;
+  if (to) {
+    auto offset = reinterpret_cast<std::uintptr_t>(ptr) - arena.begin();
+    if (out.cls >= 0)
+      std::fprintf(to, "hakmem: invalid free of %p: %s: %s (class %d, arena offset 0x%" PRIxPTR ")\n", ptr,
+                   verdict_name(out.reason), verdict_message(out.reason), out.cls, offset);
+    else
+      std::fprintf(to, "hakmem: invalid free of %p: %s: %s\n", ptr, verdict_name(out.reason),
+                   verdict_message(out.reason));
+  }
   if (policy == InvalidFreePolicy::abort) {
-    std::fflush(options.report);
+    if (to) std::fflush(to);
     std::abort();
   }
   return outcome;

@@ -145,6 +145,9 @@ class ConfigError : public std::runtime_error {
 using EnvSource = std::function<std::optional<std::string>(std::string_view name)>;
 EnvSource process_env();
 EnvSource map_env(std::vector<std::pair<std::string, std::string>> vars);
+// `config`'s flags as the environment spells them (Config::env_vars), each
+// formatted when the pool asks: no copy of every name per pool.
+EnvSource config_env(const Config& config);
 
 // Strict parse of one value; throws ConfigError. Unset flags keep defaults,
 // a set-but-malformed one (including empty) is always an error.
@@ -287,7 +290,10 @@ struct PoolOptions {
   // the pool. Null: reserved for this pool and unmapped at its teardown.
   ArenaCache* arena_cache = nullptr;
   FaultPlan faults{};
-  std::FILE* report = stderr;  // diagnostics and the teardown stats table
+  // Diagnostics and the teardown stats table; null: none are made (for
+  // harnesses that judge the pool by its results: formatting the table
+  // costs a fuzz input more than its ops).
+  std::FILE* report = stderr;
   // How many recently freed large-block starts the pool remembers, so that a
   // double free of one is named as one (older ones are forgotten: a free of
   // one is then not_ours). At least 1.
