@@ -238,6 +238,77 @@ TYPED_TEST(V2PathTest, ACachedArenasSlabsAreCommittedAnew) {
   EXPECT_TRUE(pool.check().ok);
 }
 
+// A freed large block's mapping waits in the cache, poisoned, for the next
+// large block of its length, in this pool or the next: that allocation is
+// still an acquisition a plan fails, and a double free of the old start is
+// still named. The cache unmaps what it holds when it goes.
+TYPED_TEST(V2PathTest, ALargeMappingIsKeptForTheNextBlockOfItsLength) {
+  const OsCounters before = process_os_counters();
+  {
+    ArenaCache cache;
+    PoolOptions o = testing::options_with(testing::v2_env());
+    o.arena_cache = &cache;
+    void* first = nullptr;
+    {
+      TypeParam pool(o);
+      first = pool.alloc(100000);
+      ASSERT_NE(first, nullptr);
+      static_cast<char*>(first)[99999] = 1;
+      EXPECT_EQ(pool.free(first).route, FreeRoute::large);
+      EXPECT_EQ(cache.large_held(), 1u);
+#ifdef SUPPORT_ASAN
+      EXPECT_TRUE(__asan_address_is_poisoned(first));
+      EXPECT_TRUE(__asan_address_is_poisoned(static_cast<char*>(first) + 99999));
+#endif
+      EXPECT_EQ(pool.free(first).reason, Verdict::double_free) << "a kept mapping's start is a tombstone";
+      void* other_length = pool.alloc(300000);
+      EXPECT_NE(other_length, first);
+      EXPECT_EQ(cache.large_held(), 1u);
+      pool.set_fault_plan({.fail_nth = 1, .fail_count = 1});
+      EXPECT_EQ(pool.alloc(100000), nullptr) << "a plan fails an allocation the cache could serve";
+      EXPECT_EQ(cache.large_held(), 1u);
+      void* again = pool.alloc(100000);
+      EXPECT_EQ(again, first) << "the kept mapping of that length";
+      EXPECT_EQ(cache.large_held(), 0u);
+#ifdef SUPPORT_ASAN
+      EXPECT_FALSE(__asan_region_is_poisoned(again, 100000));
+#endif
+      EXPECT_EQ(pool.block_info(again).usable, 100000u + 4096u - 100000u % 4096u);
+      const std::uint64_t maps = pool.os_counters().maps;
+      pool.free(again);
+      EXPECT_EQ(pool.alloc(100000), first);
+      EXPECT_EQ(pool.os_counters().maps, maps) << "a kept mapping is no new map";
+      EXPECT_TRUE(pool.check().ok);
+    }
+    EXPECT_EQ(cache.large_held(), 2u) << "teardown keeps the live blocks' mappings too";
+    TypeParam next(o);
+    EXPECT_EQ(next.alloc(100000), first);
+  }
+  const OsCounters after = process_os_counters();
+  EXPECT_EQ(after.maps - before.maps, after.unmaps - before.unmaps);
+}
+
+// Past its budget the cache unmaps the oldest mappings.
+TEST(LargeMappingCache, KeepsNoMoreThanItsBudget) {
+  const OsCounters before = process_os_counters();
+  {
+    ArenaCache cache(1, 0, 3 * 65536);
+    PoolOptions o = testing::options_with(testing::v2_env());
+    o.arena_cache = &cache;
+    PoolStatsOn pool(o);
+    std::vector<void*> blocks;
+    for (int i = 0; i < 5; ++i) blocks.push_back(pool.alloc(65536));
+    for (void* p : blocks) pool.free(p);
+    EXPECT_EQ(cache.large_held(), 3u);
+    EXPECT_EQ(pool.alloc(65536), blocks[4]) << "the most recently freed first";
+    void* huge = pool.alloc(4 * 65536);
+    pool.free(huge);
+    EXPECT_EQ(cache.large_held(), 2u) << "a mapping above the budget is unmapped at once";
+  }
+  const OsCounters after = process_os_counters();
+  EXPECT_EQ(after.maps - before.maps, after.unmaps - before.unmaps);
+}
+
 TEST(V2Teardown, EveryMappingIsReleased) {
   OsCounters before = process_os_counters();
   for (int round = 0; round < 3; ++round) {
