@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <iterator>
+#include <memory>
 
 namespace hakfuzz::model {
 
@@ -25,19 +26,20 @@ std::string outcome_text(FreeRoute r, bool entered, Verdict v, Verdict why) {
 
 // fill_byte(id, i) repeats every 256 bytes of i (7 * 256 = 0 mod 256), so
 // each filled range is a slice of the pattern written out twice: one memcpy
-// or memcmp per range (which ASan checks once, not byte by byte).
+// or memcmp per range (which ASan checks once, not byte by byte). It depends
+// on id mod 256 only (id * 131 mod 256), so the 256 patterns are made once.
 static_assert(kFillBytes == 256, "the filled ranges are at most one period long");
 struct Pattern {
-  alignas(64) std::uint8_t bytes[2 * kFillBytes];
+  const std::uint8_t* bytes;
   explicit Pattern(std::uint64_t id) {
-    // fill_byte(id, i) = fill_byte(0, i) + id * 131, in bytes: one vector add.
-    static constexpr auto kBase = [] {
-      std::array<std::uint8_t, 2 * kFillBytes> base{};
-      for (std::size_t i = 0; i < base.size(); ++i) base[i] = static_cast<std::uint8_t>(i * 7 + 1);
-      return base;
+    using Table = std::array<std::array<std::uint8_t, 2 * kFillBytes>, 256>;
+    static const std::unique_ptr<const Table> kTable = [] {
+      auto t = std::make_unique<Table>();
+      for (std::size_t id = 0; id < t->size(); ++id)
+        for (std::size_t i = 0; i < (*t)[id].size(); ++i) (*t)[id][i] = fill_byte(id, i);
+      return t;
     }();
-    const auto add = static_cast<std::uint8_t>(id * 131);
-    for (std::size_t i = 0; i < sizeof bytes; ++i) bytes[i] = static_cast<std::uint8_t>(kBase[i] + add);
+    bytes = (*kTable)[id % 256].data();
   }
 };
 // f(offset, pattern slice, length) for the block's first and last kFillBytes.

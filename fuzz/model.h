@@ -17,6 +17,7 @@
 
 #include "fuzz/program.h"
 #include "hakmem/types.h"
+#include "support/scratch.h"
 
 namespace hakfuzz::model {
 
@@ -208,8 +209,12 @@ class LiveSet {
  private:
   // The maps take and give back a node or two per op: nodes come from the
   // set's own pool, not the system allocator (ASan's records a stack trace
-  // per call, which cost more than the op under test).
-  std::pmr::unsynchronized_pool_resource nodes_;
+  // per call, which cost more than the op under test). The pool's chunks
+  // come from a buffer the thread's next set reuses: under ASan's
+  // quarantine every new chunk was fresh memory, page faults included.
+  support::ScratchBuffer scratch_;
+  std::pmr::monotonic_buffer_resource chunks_{scratch_.data(), scratch_.size()};
+  std::pmr::unsynchronized_pool_resource nodes_{&chunks_};
   // A deque: the runner's last drain frees the first block until none is
   // left, which a vector pays for with a shift of the rest each time.
   std::pmr::deque<Block> live_{&nodes_};

@@ -31,7 +31,7 @@ struct OwnerInfo {
 Census Pool::Impl::census() const {
   Census c;
   const std::uint32_t used_slabs = arena.slabs_used();
-  std::vector<std::uint32_t> cached(used_slabs, 0);
+  c.slabs.resize(used_slabs);  // each slab's cached blocks are counted in place first
   // By context address, sorted: a vector, as a check runs a census per fuzz input.
   std::vector<OwnerInfo> owners;
   contexts.for_each([&](const ThreadCtx& ctx) {
@@ -42,17 +42,16 @@ Census Pool::Impl::census() const {
       info.hinted[cls] = ctx.remote_hint[cls].load(std::memory_order_relaxed) != 0;
       const ThreadCtx::ClassPages& pages = ctx.classes[cls];
       for (std::uint32_t i = 0; i < pages.cached; ++i)
-        if (handle_slab(pages.cache[i]) < used_slabs) ++cached[handle_slab(pages.cache[i])];
+        if (handle_slab(pages.cache[i]) < used_slabs) ++c.slabs[handle_slab(pages.cache[i])].cached;
     }
   });
   // Outside the contexts' lock: the registry's is taken before it on thread exit.
   for (OwnerInfo& info : owners) info.live = info.slot != kNoThreadSlot && thread_slot_live(info.slot);
   std::sort(owners.begin(), owners.end());
 
-  c.slabs.reserve(used_slabs);
   for (std::uint32_t i = 0; i < used_slabs; ++i) {
     const PageDesc* d = arena.desc(i);
-    SlabCensus s;
+    SlabCensus& s = c.slabs[i];
     s.slab = i;
     const PageKind kind = d->kind.load(std::memory_order_relaxed);
     s.kind = kind == PageKind::v1 ? BlockKind::v1 : BlockKind::v2;
@@ -61,7 +60,6 @@ Census Pool::Impl::census() const {
     s.capacity = d->capacity;
     s.used = d->used;
     s.free_stack = d->free_top;
-    s.cached = cached[i];
     for (std::uint32_t w = 0; w < kRemoteWords && w * 64 < d->capacity; ++w) {
       const std::uint32_t past_last = d->capacity - w * 64;  // bits at or past capacity are not blocks
       const std::uint64_t mask = past_last >= 64 ? ~0ull : (1ull << past_last) - 1;
@@ -81,7 +79,6 @@ Census Pool::Impl::census() const {
     (kind == PageKind::v1 ? c.v1_slabs : c.v2_slabs)[d->cls] += 1;
     c.cached_blocks += s.cached;
     c.remote_pending += s.remote_pending;
-    c.slabs.push_back(s);
   }
   InvariantReport large_only;  // count_live adds the large blocks to an empty report's totals
   large.count_live(large_only);

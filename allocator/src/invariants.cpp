@@ -5,7 +5,6 @@
 // queue their owner field implies. Reports the first inconsistency found.
 // Needs quiescence: no concurrent alloc/free on this pool.
 #include <algorithm>
-#include <bitset>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -44,6 +43,7 @@ InvariantReport Pool::Impl::check() const {
   std::vector<Placement> placed(used_slabs);
   // Blocks in a thread's free cache, as (slab, block), sorted before the slab walk.
   std::vector<std::pair<std::uint32_t, std::uint32_t>> cached;
+  cached.reserve(256);
   auto slab_of_desc = [&](const PageDesc* d) { return static_cast<std::size_t>(d - arena.desc(0)); };
   auto note_cache = [&](const ThreadCtx::ClassPages& pages, int cls, const ThreadCtx* ctx) {
     if (pages.cache_limit != kGeometry[cls].cache_limit || pages.cached > pages.cache_limit)
@@ -156,7 +156,7 @@ InvariantReport Pool::Impl::check() const {
         }
     // Remote-freed blocks are allocated (else the walk failed above).
     const std::uint32_t allocated = allocated_state - std::min(remote_state, allocated_state);
-    std::bitset<kMaxBlocksPerSlab> seen;
+    bool seen[kMaxBlocksPerSlab] = {};
     if (d->free_top > cap) fail(name() + ": free stack overflows capacity");
     for (std::uint32_t k = 0; k < d->free_top && k < cap; ++k) {
       const std::uint32_t b = meta[cap + k];
