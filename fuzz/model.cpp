@@ -29,26 +29,23 @@ std::string outcome_text(FreeRoute r, bool entered, Verdict v, Verdict why) {
 // or memcmp per range (which ASan checks once, not byte by byte). It depends
 // on id mod 256 only (id * 131 mod 256), so the 256 patterns are made once.
 static_assert(kFillBytes == 256, "the filled ranges are at most one period long");
-struct Pattern {
-  const std::uint8_t* bytes;
-  explicit Pattern(std::uint64_t id) {
-    using Table = std::array<std::array<std::uint8_t, 2 * kFillBytes>, 256>;
-    static const std::unique_ptr<const Table> kTable = [] {
-      auto t = std::make_unique<Table>();
-      for (std::size_t id = 0; id < t->size(); ++id)
-        for (std::size_t i = 0; i < (*t)[id].size(); ++i) (*t)[id][i] = fill_byte(id, i);
-      return t;
-    }();
-    bytes = (*kTable)[id % 256].data();
-  }
-};
+const std::uint8_t* pattern_of(std::uint64_t id) {
+  using Table = std::array<std::array<std::uint8_t, 2 * kFillBytes>, 256>;
+  static const std::unique_ptr<const Table> kTable = [] {
+    auto t = std::make_unique<Table>();
+    for (std::size_t id = 0; id < t->size(); ++id)
+      for (std::size_t i = 0; i < (*t)[id].size(); ++i) (*t)[id][i] = fill_byte(id, i);
+    return t;
+  }();
+  return (*kTable)[id % 256].data();
+}
 // f(offset, pattern slice, length) for the block's first and last kFillBytes.
 template <class F>
 bool for_filled(const Block& b, F f) {
-  const Pattern p(b.id);
+  const std::uint8_t* pattern = pattern_of(b.id);
   const std::size_t n = std::max<std::size_t>(b.size, 1);
   const std::size_t tail = n > kFillBytes ? std::max(kFillBytes, n - kFillBytes) : n;
-  return f(0, p.bytes, std::min(n, kFillBytes)) && f(tail, p.bytes + tail % kFillBytes, n - tail);
+  return f(0, pattern, std::min(n, kFillBytes)) && f(tail, pattern + tail % kFillBytes, n - tail);
 }
 }  // namespace
 

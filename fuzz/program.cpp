@@ -191,7 +191,9 @@ Program decode(std::span<const std::uint8_t> bytes, bool multi_thread) {
   if (multi_thread)
     p.threads = static_cast<std::uint8_t>(2 + (i < bytes.size() ? bytes[i++] : 0) % (kMaxThreads - 1));
   const int codes = multi_thread ? kNumOpCodes : kNumSingleOpCodes;
-  p.ops.reserve(bytes.size() - i);  // an op takes at least one byte: one allocation per input
+  // An op takes at least one byte: one allocation for a fuzz input; a huge
+  // file grows the vector as it decodes instead of reserving an op per byte.
+  p.ops.reserve(std::min<std::size_t>(bytes.size() - i, 4096));
   while (i < bytes.size()) {
     const std::uint8_t head = bytes[i++];
     const auto code = static_cast<OpCode>(head % codes);

@@ -75,6 +75,30 @@ TEST(V1Policy, ReportPolicyPrintsOneDiagnosticAndContinues) {
   EXPECT_NE(std::string(buf).find("not_ours"), std::string::npos) << buf;
 }
 
+// A pool without a report stream makes no report (writing one would crash
+// on the null stream), and its policies hold: a rejection is returned, the
+// abort policy still aborts.
+TEST(V1Policy, NoReportStreamRejectsQuietly) {
+  PoolOptions o = testing::options_with({{"HAKMEM_POOL_V2_STATS", "1"}});
+  o.report = nullptr;
+  PoolStatsOn pool(o);
+  int local;
+  EXPECT_EQ(pool.free(&local).reason, Verdict::not_ours);
+  EXPECT_NE(pool.alloc(100), nullptr);
+}  // teardown with HAKMEM_POOL_V2_STATS=1 and no stream: no table
+
+TEST(V1PolicyDeathTest, AbortPolicyAbortsWithoutAReportStream) {
+  EXPECT_DEATH(
+      {
+        PoolOptions o = testing::options_with({{"HAKMEM_POOL_INVALID_FREE", "abort"}});
+        o.report = nullptr;
+        PoolStatsOff pool(o);
+        int local;
+        pool.free(&local);
+      },
+      "");
+}
+
 TEST(V1PolicyDeathTest, AbortPolicyAborts) {
   EXPECT_DEATH(
       {

@@ -23,8 +23,8 @@ struct OwnerInfo {
   std::uint32_t slot = kNoThreadSlot;
   bool live = false;  // the slot's thread has not exited
   bool hinted[kNumClasses] = {};
-  bool operator<(const OwnerInfo& o) const { return ctx < o.ctx; }
 };
+bool by_ctx(const OwnerInfo& a, const OwnerInfo& b) { return a.ctx < b.ctx; }
 
 }  // namespace
 
@@ -47,7 +47,7 @@ Census Pool::Impl::census() const {
   });
   // Outside the contexts' lock: the registry's is taken before it on thread exit.
   for (OwnerInfo& info : owners) info.live = info.slot != kNoThreadSlot && thread_slot_live(info.slot);
-  std::sort(owners.begin(), owners.end());
+  std::sort(owners.begin(), owners.end(), by_ctx);
 
   for (std::uint32_t i = 0; i < used_slabs; ++i) {
     const PageDesc* d = arena.desc(i);
@@ -67,9 +67,8 @@ Census Pool::Impl::census() const {
           __builtin_popcountll(d->remote_bits[w].load(std::memory_order_relaxed) & mask));
     }
     if (const ThreadCtx* owner = d->owner.load(std::memory_order_relaxed)) {
-      OwnerInfo key;
-      key.ctx = owner;
-      const auto it = std::lower_bound(owners.begin(), owners.end(), key);
+      const auto it = std::lower_bound(owners.begin(), owners.end(), owner,
+                                       [](const OwnerInfo& o, const ThreadCtx* c) { return o.ctx < c; });
       const OwnerInfo info = it != owners.end() && it->ctx == owner ? *it : OwnerInfo{};
       s.owner_hinted = info.hinted[d->cls];
       const bool bound = info.slot != kNoThreadSlot;

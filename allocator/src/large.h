@@ -7,7 +7,8 @@
 // not released; a start is never live and a tombstone at once; each
 // tombstone has exactly one entry in the eviction order (the OS hands freed
 // ranges out again, so a start can be freed, reused and freed many times).
-// Everything is under one mutex: the large path pays an mmap per call anyway.
+// Everything is under one mutex: the large path pays an mmap per call anyway
+// (or, over an arena cache, the cache's lock).
 //
 // Outline: alloc (map, record) - free (release, or name a double free, or
 // nullopt: not ours) - usable - count_live (invariant walk) - the destructor
