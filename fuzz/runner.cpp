@@ -40,10 +40,20 @@ class Runner {
                                       config_text(program_.config));
     }
     std::optional<ThreadTeam> team;
-    if (program_.threads > 1) team.emplace(*pool_);
+    if (program_.threads > 1) team.emplace(*pool_, options_.oracle, options_.os_thread_exits);
     team_ = team ? &*team : nullptr;
     const std::size_t n = std::min(program_.ops.size(), options_.max_ops);
-    for (op_index_ = 0; op_index_ < n && !result_.finding; ++op_index_) step(program_.ops[op_index_]);
+    auto body = [this](std::size_t i) {
+      op_index_ = i;
+      step(program_.ops[i]);
+      return !result_.finding;
+    };
+    if (team_)
+      team_->play(
+          n, [this](std::size_t i) { return seat_of(program_.ops[i]); }, body);
+    else
+      for (std::size_t i = 0; i < n; ++i)
+        if (!body(i)) break;
     op_index_ = n;
     if (!result_.finding) finish();
     if (team_) team_->exit_all();
@@ -67,6 +77,24 @@ class Runner {
       result_.trace.push_back("[" + std::to_string(op_index_) + "] " + line());
     else
       result_.trace.push_back("[" + std::to_string(op_index_) + "] " + line);
+  }
+
+  // Only pool calls that go by the calling thread's identity need the op's
+  // thread; the controller starts OS threads and joins them.
+  int seat_of(const Op& op) const {
+    switch (op.code()) {
+      case OpCode::alloc:
+      case OpCode::free:
+      case OpCode::bad_free:
+        return op.thread();
+      case OpCode::exit:
+        return team_->exits_on_controller() ? ThreadTeam::kController : ThreadTeam::kAnyThread;
+      case OpCode::refresh:
+      case OpCode::fault:
+      case OpCode::check:
+        return ThreadTeam::kAnyThread;
+    }
+    return ThreadTeam::kController;
   }
 
   // Pool calls run on the op's logical thread in a schedule, else right here.

@@ -15,6 +15,7 @@
 #include "fuzz/model.h"
 #include "fuzz/pool_under_test.h"
 #include "fuzz/program.h"
+#include "fuzz/team.h"
 
 namespace hakfuzz {
 
@@ -46,6 +47,11 @@ struct RunOptions {
   hakmem::EnvSource env;
   // The pool to break: nullopt takes the process's active plant.
   std::optional<const PlantSpec*> plant;
+  // Which thread judges a schedule's ops (fuzz/team.h).
+  OracleOn oracle = kDefaultOracleOn;
+  // An exit op ends its OS thread too (ThreadTeam::exit); the allocator
+  // sees the same exit either way.
+  bool os_thread_exits = false;
 };
 
 // A program's flags as its pools read them, rejected frees silenced: the

@@ -1,27 +1,36 @@
 // Real OS threads that run pool calls one at a time, in exactly the order a
 // schedule gives (a Coyote/SockFuzzer-style baton). Thread-local caches,
-// owner checks, remote frees and thread exit are real; the interleaving is
-// the input's, so a failing schedule replays from its file.
+// owner checks, remote frees and thread exits are the allocator's own; the
+// interleaving is the input's, so a failing schedule replays from its file.
 //
-// The controller (the thread running the oracle) posts one job to one
-// worker and waits for it. Every field crossing threads is an atomic. Under
+// Who runs the oracle (OracleOn). Outside TSan the op's own thread runs the
+// whole op, the oracle's side included, and hands the baton straight to the
+// next op's thread: one hand-off per change of thread. Under
 // ThreadSanitizer the baton uses relaxed ordering so that it creates no
 // happens-before of its own: a mutex/condvar baton would hide the
-// allocator's real races from TSan (measured, see the research note).
+// allocator's real races from TSan (measured, see the research note). The
+// oracle's data, passed from thread to thread, would then look raced, so
+// there the controller (the team's maker) runs the oracle and each pool
+// call is a round trip to a worker. Every field a worker shares with the
+// controller is an atomic.
 //
 // The OS threads outlive a team: a team borrows a crew, one thread per
 // logical thread, from a process-wide list. Creating a thread costs ASan
-// about a millisecond (a fresh per-thread allocator cache, and an unmap
-// whose TLB flush interrupts the other core at exit), more than a whole
-// input. At the end of an input each thread that ran ends as far as the
-// allocator can tell, through the very code a thread exit runs
-// (PoolUnderTest::end_current_thread); an `exit` op ends its OS thread for
-// real, and the next op of that logical thread starts a new one.
+// about 0.4 ms here (a fresh per-thread allocator cache whose refill
+// faults in pages, and an unmap whose TLB flush interrupts the other core
+// at exit), more than a whole input. A thread ends, at an `exit` op and at
+// the end of an input, as far as the allocator can tell: through the very
+// code a thread exit runs (PoolUnderTest::end_current_thread), its OS
+// thread kept for the logical thread's next op. With os_exits an `exit`
+// op ends the OS thread as well (tests/runner_test.cpp: the same verdicts).
 #pragma once
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cassert>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -39,9 +48,30 @@ inline constexpr std::memory_order kBatonPost =
 inline constexpr std::memory_order kBatonTake =
     support::kTsanBuild ? std::memory_order_relaxed : std::memory_order_acquire;
 
+// Where the oracle's side of an op runs. Both judge alike, op for op
+// (tests/runner_test.cpp), the pool calls being made on the same threads in
+// the same order.
+//   controller: on the team's maker; a pool call is a round trip to its
+//               thread (two hand-offs per op). The one choice under TSan.
+//   op_thread:  on the op's thread, which passes the baton on itself (one
+//               hand-off per change of thread, none within a run of one
+//               thread's ops). Needs a baton that synchronises.
+enum class OracleOn : std::uint8_t { controller, op_thread };
+inline constexpr OracleOn kDefaultOracleOn = support::kTsanBuild ? OracleOn::controller : OracleOn::op_thread;
+
 class ThreadTeam {
  public:
-  explicit ThreadTeam(PoolUnderTest& pool) : pool_(pool), crew_(Crew::borrow()) {}
+  // Seats of an op besides a logical thread: the team's maker, or
+  // whichever thread holds the baton.
+  static constexpr int kController = -1;
+  static constexpr int kAnyThread = -2;
+
+  // os_exits: an exit op ends the OS thread too, not only the thread's
+  // life in the allocator (see exit).
+  explicit ThreadTeam(PoolUnderTest& pool, OracleOn oracle = kDefaultOracleOn, bool os_exits = false)
+      : pool_(pool), oracle_(oracle), os_exits_(os_exits), crew_(Crew::borrow()) {
+    assert(!(support::kTsanBuild && oracle == OracleOn::op_thread));
+  }
   ~ThreadTeam() {
     exit_all();
     Crew::give_back(crew_);
@@ -49,7 +79,30 @@ class ThreadTeam {
   ThreadTeam(const ThreadTeam&) = delete;
   ThreadTeam& operator=(const ThreadTeam&) = delete;
 
+  // Runs body(0), body(1), ... body(n - 1) in order until one returns false,
+  // each on the thread seat(i) names. Under OracleOn::controller every body
+  // runs here and only its pool calls (alloc, free) go to their threads.
+  void play(std::size_t n, std::function<int(std::size_t)> seat, std::function<bool(std::size_t)> body) {
+    play_ = {0, n, false, std::move(seat), std::move(body)};
+    while (play_.next < play_.end && !play_.stopped) {
+      const int at = play_.seat(play_.next);
+      if (oracle_ == OracleOn::controller || at < 0) {
+        play_one();
+        continue;
+      }
+      Worker& w = start(at);
+      post(w, Job::play);
+      await(
+          crew_->home, [](Job seen) { return seen == Job::done; }, kBatonTake,
+          needed_soon(kController) ? kCaller : kSleeper);
+      crew_->home.store(Job::idle, std::memory_order_relaxed);
+    }
+  }
+
+  // A pool call on the logical thread: on the calling thread when it is that
+  // thread (an op_thread play), else a round trip to it.
   void* alloc(int thread, std::size_t size) {
+    if (oracle_ == OracleOn::op_thread) return local(thread).alloc(size);
     Worker& w = start(thread);
     w.size.store(size, std::memory_order_relaxed);
     run(w, Job::alloc);
@@ -57,31 +110,44 @@ class ThreadTeam {
   }
 
   hakmem::FreeOutcome free(int thread, void* ptr) {
+    if (oracle_ == OracleOn::op_thread) return local(thread).free(ptr);
     Worker& w = start(thread);
     w.ptr.store(ptr, std::memory_order_relaxed);
     run(w, Job::free);
     return hakmem::unpack(w.outcome.load(std::memory_order_relaxed));
   }
 
-  // Ends the thread for real (its pages become orphans); a later job
-  // starts a new one.
+  // Ends the logical thread (its pages become orphans); its next op starts
+  // a new one. Any thread may call it, the logical thread's own included;
+  // with os_exits (the OS thread is joined) only the controller.
   void exit(int thread) {
     Worker& w = crew_->workers[thread];
     if (!w.in_team) return;
-    run(w, Job::exit);
-    w.thread.join();
+    if (os_exits_) {
+      run(w, Job::exit);
+      w.thread.join();
+    } else if (w.thread.get_id() == std::this_thread::get_id()) {
+      pool_.end_current_thread();
+    } else {
+      run(w, Job::end, std::memory_order_release, std::memory_order_acquire);
+    }
     w.in_team = false;
   }
   // Ends every thread of the team: to the allocator, as an exit does; the
   // OS threads wait for the crew's next team. Synchronises both ways, as the
-  // joins of real exits would.
+  // joins of real exits would. The ends are posted to all first, so that
+  // the threads wake together.
   void exit_all() {
+    for (Worker& w : crew_->workers)
+      if (w.in_team) post(w, Job::end, std::memory_order_release);
     for (Worker& w : crew_->workers) {
       if (!w.in_team) continue;
-      run(w, Job::end, std::memory_order_release, std::memory_order_acquire);
+      finish(w, std::memory_order_acquire);
       w.in_team = false;
     }
   }
+  // Whether an exit op must be the controller's (see exit).
+  bool exits_on_controller() const { return os_exits_; }
   bool running(int thread) const { return crew_->workers[thread].in_team; }
 
   // Brackets a quiescent point where the controller inspects every thread's
@@ -98,21 +164,26 @@ class ThreadTeam {
   }
 
  private:
-  enum class Job : int { idle, alloc, free, sync, end, exit, done };
+  enum class Job : int { idle, alloc, free, sync, end, exit, play, done };
 
   struct Worker {
-    std::thread thread;             // joinable while the OS thread lives
-    bool in_team = false;           // ran a job for the current team; the controller's alone
-    PoolUnderTest* pool = nullptr;  // set before the team's first job, published by it
+    std::thread thread;          // joinable while the OS thread lives
+    bool in_team = false;        // ran a job for the current team; the baton holder's alone
+    ThreadTeam* team = nullptr;  // set before the team's first job, published by it
     std::atomic<Job> job{Job::idle};
     std::atomic<std::size_t> size{0};
     std::atomic<void*> ptr{nullptr};
     std::atomic<std::uint64_t> outcome{0};
+    bool needed_soon = true;  // the worker's own: how long to wait for its next job
   };
 
   // One OS thread per logical thread, lent to one team at a time.
   struct Crew {
     Worker workers[kMaxThreads];
+    // Where a play gives the baton back to the controller. In the crew, not
+    // the team: the worker wakes its sleeper after the store, when the
+    // controller may already have moved on and ended the team.
+    std::atomic<Job> home{Job::idle};
 
     static Crew* borrow() {
       CrewList& list = crews();
@@ -153,20 +224,23 @@ class ThreadTeam {
   }
 
   // The logical thread's worker, its OS thread started if it has none, and
-  // joined to this team with its first job, which synchronises both ways
-  // as a thread's creation would.
+  // joined to this team.
   Worker& start(int thread) {
     Worker& w = crew_->workers[thread];
     if (!w.thread.joinable()) {
       w.job.store(Job::idle, std::memory_order_relaxed);
       w.thread = std::thread([&w] { serve(w); });
     }
-    if (!w.in_team) {
-      w.pool = &pool_;
-      w.in_team = true;
-      run(w, Job::sync, std::memory_order_release, std::memory_order_acquire);
-    }
+    if (!w.in_team) join(w);
     return w;
+  }
+  // Its first job synchronises both ways, as a thread's creation would. In
+  // an op_thread play the post of the baton already does.
+  void join(Worker& w) {
+    w.team = this;
+    w.in_team = true;
+    if (oracle_ == OracleOn::controller)
+      run(w, Job::sync, std::memory_order_release, std::memory_order_acquire);
   }
 
   // The baton's value once `ready` holds. A pool call takes a microsecond or
@@ -174,13 +248,19 @@ class ThreadTeam {
   // waiter spins a while first, then yields a while: with more threads than
   // cores, a yielding waiter lets the thread that has the job run, and
   // still answers its own post without a wake-up (remote inputs/s doubled).
+  // In a play the next ops are known: a thread that will not be needed for
+  // a while sleeps at once and leaves both cores to the baton's holder and
+  // the thread it passes to next.
+  struct Patience {
+    int spins, yields;
+  };
   template <class Ready>
-  static Job await(const std::atomic<Job>& job, Ready ready, std::memory_order take, int spins) {
-    for (int spin = 0; spin < spins; ++spin) {
+  static Job await(const std::atomic<Job>& job, Ready ready, std::memory_order take, Patience patience) {
+    for (int spin = 0; spin < patience.spins; ++spin) {
       if (const Job seen = job.load(take); ready(seen)) return seen;
       support::cpu_relax();
     }
-    for (int yield = 0; yield < kYields; ++yield) {
+    for (int yield = 0; yield < patience.yields; ++yield) {
       if (const Job seen = job.load(take); ready(seen)) return seen;
       std::this_thread::yield();
     }
@@ -192,49 +272,123 @@ class ThreadTeam {
   // The controller waits for a call in progress: worth a long spin. A
   // worker waits for its next job, which may be many ops away: a short one
   // (a long one on each of several workers starved the one that works).
-  static constexpr int kControllerSpins = 2048;
-  static constexpr int kWorkerSpins = 256;
-  static constexpr int kYields = 512;  // 64: -25%, 2048: -40% (time lost to yielding)
+  // Yields: 64 was 25% slower, 2048 40% slower (time lost to yielding).
+  static constexpr Patience kCaller{2048, 512};
+  static constexpr Patience kWorker{256, 512};
+  static constexpr Patience kSleeper{0, 0};
+  static constexpr std::size_t kLookahead = 8;
 
-  static void run(Worker& w, Job job, std::memory_order post = kBatonPost,
-                  std::memory_order take = kBatonTake) {
-    w.job.store(job, post);
+  static void post(Worker& w, Job job, std::memory_order order = kBatonPost) {
+    w.job.store(job, order);
     support::baton_wake(w.job);
+  }
+
+  static void run(Worker& w, Job job, std::memory_order post_order = kBatonPost,
+                  std::memory_order take = kBatonTake) {
+    post(w, job, post_order);
+    finish(w, take);
+  }
+  static void finish(Worker& w, std::memory_order take) {
     await(
-        w.job, [](Job seen) { return seen == Job::done; }, take, kControllerSpins);
+        w.job, [](Job seen) { return seen == Job::done; }, take, kCaller);
     w.job.store(Job::idle, std::memory_order_relaxed);
   }
 
   static void serve(Worker& w) {
     for (;;) {
       const Job job = await(
-          w.job, [](Job seen) { return seen != Job::idle && seen != Job::done; }, kBatonTake, kWorkerSpins);
+          w.job, [](Job seen) { return seen != Job::idle && seen != Job::done; }, kBatonTake,
+          w.needed_soon ? kWorker : kSleeper);
       if (job == Job::sync || job == Job::end) {
         (void)w.job.load(std::memory_order_acquire);  // TSan ignores fences: a real acquire load
-        if (job == Job::end) w.pool->end_current_thread();
-        w.job.store(Job::done, std::memory_order_release);
-        support::baton_wake(w.job);
+        if (job == Job::end) w.team->pool_.end_current_thread();
+        post(w, Job::done, std::memory_order_release);
+        continue;
+      }
+      if (job == Job::play) {
+        w.team->carry(w);
         continue;
       }
       switch (job) {
         case Job::alloc:
-          w.ptr.store(w.pool->alloc(w.size.load(std::memory_order_relaxed)), std::memory_order_relaxed);
+          w.ptr.store(w.team->pool_.alloc(w.size.load(std::memory_order_relaxed)), std::memory_order_relaxed);
           break;
         case Job::free:
-          w.outcome.store(hakmem::pack(w.pool->free(w.ptr.load(std::memory_order_relaxed))),
+          w.outcome.store(hakmem::pack(w.team->pool_.free(w.ptr.load(std::memory_order_relaxed))),
                           std::memory_order_relaxed);
           break;
         default:
           break;
       }
-      w.job.store(Job::done, kBatonPost);
-      support::baton_wake(w.job);
+      post(w, Job::done);
       if (job == Job::exit) return;
     }
   }
 
+  void play_one() {
+    if (!play_.body(play_.next)) play_.stopped = true;
+    ++play_.next;
+  }
+
+  // `me` holds the baton: plays ops while they are its own or anyone's,
+  // then passes the baton to the next op's thread, or home to the
+  // controller when that thread is not running (the controller starts
+  // threads and joins them) or the play is over. `me` is idle before the
+  // baton leaves it: its next job may come at once.
+  void carry(Worker& me) {
+    const int self = static_cast<int>(&me - crew_->workers);
+    for (;;) {
+      play_one();
+      if (play_.stopped || play_.next == play_.end) break;
+      const int at = play_.seat(play_.next);
+      if (at == kAnyThread) continue;
+      if (at == kController || !crew_->workers[at].thread.joinable()) break;
+      Worker& to = crew_->workers[at];
+      if (!to.in_team) join(to);  // new, or ended by an exit op (`me` too)
+      if (at == self) continue;
+      me.needed_soon = needed_soon(self);
+      me.job.store(Job::idle, std::memory_order_relaxed);
+      post(to, Job::play);
+      return;
+    }
+    me.needed_soon = needed_soon(self);
+    me.job.store(Job::idle, std::memory_order_relaxed);
+    crew_->home.store(Job::done, kBatonPost);
+    support::baton_wake(crew_->home);
+  }
+
+  // Whether `seat` (a logical thread, or the controller) holds the baton
+  // again within the play's next few ops. The controller holds it for an
+  // op of its own, for starting a thread and once the play is over.
+  bool needed_soon(int seat) const {
+    const std::size_t last = std::min(play_.end, play_.next + kLookahead);
+    if (seat == kController && last == play_.end) return true;
+    for (std::size_t i = play_.next; i < last; ++i) {
+      const int at = play_.seat(i);
+      if (at == seat) return true;
+      if (seat == kController && at >= 0 && !crew_->workers[at].thread.joinable()) return true;
+    }
+    return false;
+  }
+
+  PoolUnderTest& local(int thread) {
+    assert(crew_->workers[thread].thread.get_id() == std::this_thread::get_id());
+    (void)thread;
+    return pool_;
+  }
+
+  struct Play {
+    std::size_t next = 0, end = 0;
+    bool stopped = false;
+    std::function<int(std::size_t)> seat;
+    std::function<bool(std::size_t)> body;
+  };
+
   PoolUnderTest& pool_;
+  const OracleOn oracle_;
+  const bool os_exits_;
   Crew* crew_;
+  Play play_;  // the baton holder's alone
 };
 
 }  // namespace hakfuzz

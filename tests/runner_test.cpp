@@ -7,6 +7,7 @@
 #include "fuzz/runner.h"
 #include "fuzz/targets.h"
 #include "pool_test_util.h"
+#include "support/sanitizer.h"
 
 namespace hakfuzz {
 namespace {
@@ -56,6 +57,47 @@ TEST(Runner, ScheduleWithRemoteFreesAndThreadExit) {
   ASSERT_FALSE(r.finding) << r.finding->what;
   EXPECT_NE(r.trace[2].find("v2_remote"), std::string::npos) << r.trace[2];
   EXPECT_GT(r.stats.total(hakmem::V2Stat::free_fast), 1u);
+}
+
+// The same verdict op for op: digest, finding, and where it was found.
+void expect_alike(const Program& p, const RunOptions& a, const RunOptions& b, int& findings) {
+  const RunResult x = run_program(p, a);
+  const RunResult y = run_program(p, b);
+  ASSERT_EQ(x.digest, y.digest) << to_text(p);
+  ASSERT_EQ(x.finding.has_value(), y.finding.has_value())
+      << (x.finding ? x.finding->what : y.finding->what) << "\n"
+      << to_text(p);
+  if (!x.finding) return;
+  ++findings;
+  ASSERT_EQ(x.finding->kind, y.finding->kind) << to_text(p);
+  ASSERT_EQ(x.finding->op_index, y.finding->op_index) << to_text(p);
+}
+
+// Random schedules, clean and with planted bugs a schedule finds (a block
+// handed out twice; an exit that keeps its pages), judged two ways.
+void expect_schedules_alike(std::uint64_t seed, const RunOptions& options_a, const RunOptions& options_b) {
+  std::mt19937_64 rng(seed);
+  int findings = 0;
+  for (int i = 0; i < 150; ++i) {
+    const Program p = decode(random_bytes(rng, 800), /*multi_thread=*/true);
+    for (const char* plant : {"", "live_block_twice", "exit_keeps_pages"}) {
+      RunOptions a = options_a, b = options_b;
+      a.plant = b.plant = *plant ? find_plant(plant) : nullptr;
+      ASSERT_NO_FATAL_FAILURE(expect_alike(p, a, b, findings)) << "plant: " << plant;
+    }
+  }
+  EXPECT_GT(findings, 50);  // the verdicts compared include findings
+}
+
+TEST(Runner, OpsJudgedOnTheirOwnThreadsOrFromTheControllerAlike) {
+  if (support::kTsanBuild) GTEST_SKIP() << "under TSan only the controller judges (fuzz/team.h)";
+  expect_schedules_alike(20261130, {.oracle = OracleOn::op_thread}, {.oracle = OracleOn::controller});
+}
+
+// To the allocator an exit op is a thread's exit whether or not its OS
+// thread ends too (fuzz/team.h keeps it, as a new one costs ASan 0.4 ms).
+TEST(Runner, AnExitIsTheSameToThePoolWhetherOrNotItsOsThreadEnds) {
+  expect_schedules_alike(20261131, {.os_thread_exits = false}, {.os_thread_exits = true});
 }
 
 TEST(Runner, PlantedPageOfBugIsFound) {
