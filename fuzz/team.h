@@ -27,7 +27,6 @@
 
 #include <unistd.h>
 
-#include <algorithm>
 #include <atomic>
 #include <cassert>
 #include <functional>
@@ -93,8 +92,7 @@ class ThreadTeam {
       Worker& w = start(at);
       post(w, Job::play);
       await(
-          crew_->home, [](Job seen) { return seen == Job::done; }, kBatonTake,
-          needed_soon(kController) ? kCaller : kSleeper);
+          crew_->home, [](Job seen) { return seen == Job::done; }, kBatonTake, kCaller);
       crew_->home.store(Job::idle, std::memory_order_relaxed);
     }
   }
@@ -174,7 +172,6 @@ class ThreadTeam {
     std::atomic<std::size_t> size{0};
     std::atomic<void*> ptr{nullptr};
     std::atomic<std::uint64_t> outcome{0};
-    bool needed_soon = true;  // the worker's own: how long to wait for its next job
   };
 
   // One OS thread per logical thread, lent to one team at a time.
@@ -248,9 +245,6 @@ class ThreadTeam {
   // waiter spins a while first, then yields a while: with more threads than
   // cores, a yielding waiter lets the thread that has the job run, and
   // still answers its own post without a wake-up (remote inputs/s doubled).
-  // In a play the next ops are known: a thread that will not be needed for
-  // a while sleeps at once and leaves both cores to the baton's holder and
-  // the thread it passes to next.
   struct Patience {
     int spins, yields;
   };
@@ -273,10 +267,10 @@ class ThreadTeam {
   // worker waits for its next job, which may be many ops away: a short one
   // (a long one on each of several workers starved the one that works).
   // Yields: 64 was 25% slower, 2048 40% slower (time lost to yielding).
+  // A worker that slept at once when the play's next 8 ops were not its own
+  // made `remote` 20% slower: its wake-up cost more than the yields.
   static constexpr Patience kCaller{2048, 512};
   static constexpr Patience kWorker{256, 512};
-  static constexpr Patience kSleeper{0, 0};
-  static constexpr std::size_t kLookahead = 8;
 
   static void post(Worker& w, Job job, std::memory_order order = kBatonPost) {
     w.job.store(job, order);
@@ -297,8 +291,7 @@ class ThreadTeam {
   static void serve(Worker& w) {
     for (;;) {
       const Job job = await(
-          w.job, [](Job seen) { return seen != Job::idle && seen != Job::done; }, kBatonTake,
-          w.needed_soon ? kWorker : kSleeper);
+          w.job, [](Job seen) { return seen != Job::idle && seen != Job::done; }, kBatonTake, kWorker);
       if (job == Job::sync || job == Job::end) {
         (void)w.job.load(std::memory_order_acquire);  // TSan ignores fences: a real acquire load
         if (job == Job::end) w.team->pool_.end_current_thread();
@@ -346,29 +339,13 @@ class ThreadTeam {
       Worker& to = crew_->workers[at];
       if (!to.in_team) join(to);  // new, or ended by an exit op (`me` too)
       if (at == self) continue;
-      me.needed_soon = needed_soon(self);
       me.job.store(Job::idle, std::memory_order_relaxed);
       post(to, Job::play);
       return;
     }
-    me.needed_soon = needed_soon(self);
     me.job.store(Job::idle, std::memory_order_relaxed);
     crew_->home.store(Job::done, kBatonPost);
     support::baton_wake(crew_->home);
-  }
-
-  // Whether `seat` (a logical thread, or the controller) holds the baton
-  // again within the play's next few ops. The controller holds it for an
-  // op of its own, for starting a thread and once the play is over.
-  bool needed_soon(int seat) const {
-    const std::size_t last = std::min(play_.end, play_.next + kLookahead);
-    if (seat == kController && last == play_.end) return true;
-    for (std::size_t i = play_.next; i < last; ++i) {
-      const int at = play_.seat(i);
-      if (at == seat) return true;
-      if (seat == kController && at >= 0 && !crew_->workers[at].thread.joinable()) return true;
-    }
-    return false;
   }
 
   PoolUnderTest& local(int thread) {
