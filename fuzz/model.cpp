@@ -281,15 +281,15 @@ std::optional<std::string> check_commit(const hakmem::Census& c, std::uint32_t s
   if (fresh == c.slabs.end()) return "the fresh slab " + std::to_string(slab) + " is not in the census";
   for (const hakmem::SlabCensus& s : c.slabs) {
     if (s.slab == slab || s.kind != fresh->kind || s.cls != fresh->cls) continue;
-    const std::string why = "a fresh page was acquired while " + describe(s);
+    auto why = [&s](const char* reason) { return "a fresh page was acquired while " + describe(s) + reason; };
     if (s.kind == BlockKind::v1) {
-      if (s.free_stack) return why + " had free blocks";
+      if (s.free_stack) return why(" had free blocks");
       continue;
     }
-    if (s.queue == hakmem::SlabQueue::cold) return why + " was cold (reusable)";
-    if (s.queue == hakmem::SlabQueue::orphan) return why + " was orphaned (adoptable)";
+    if (s.queue == hakmem::SlabQueue::cold) return why(" was cold (reusable)");
+    if (s.queue == hakmem::SlabQueue::orphan) return why(" was orphaned (adoptable)");
     if (s.owner_slot == fresh->owner_slot && (s.free_stack || s.cached || s.remote_pending))
-      return why + " belonged to the same thread and had blocks it could reuse";
+      return why(" belonged to the same thread and had blocks it could reuse");
   }
   return std::nullopt;
 }
@@ -421,8 +421,15 @@ std::optional<std::string> LiveSet::add(Block b) {
 }
 
 Block LiveSet::take(std::size_t k) {
-  Block b = live_[k];
-  live_.erase(live_.begin() + static_cast<std::ptrdiff_t>(k));
+  Block b = at(k);
+  if (k == 0)
+    ++first_;
+  else
+    live_.erase(live_.begin() + static_cast<std::ptrdiff_t>(first_ + k));
+  if (first_ == live_.size()) {
+    live_.clear();
+    first_ = 0;
+  }
   if (b.kind == BlockKind::v1 || b.kind == BlockKind::v2) --count_[b.kind == BlockKind::v2][b.cls];
   const auto start = reinterpret_cast<std::uintptr_t>(b.ptr);
   extents_.erase(start);
@@ -433,13 +440,13 @@ Block LiveSet::take(std::size_t k) {
 
 std::uint64_t LiveSet::live_bytes() const {
   std::uint64_t bytes = 0;
-  for (const Block& b : live_) bytes += b.usable;
+  for (const Block& b : blocks()) bytes += b.usable;
   return bytes;
 }
 
 void LiveSet::orphan_blocks_of(int thread) {
-  for (Block& b : live_)
-    if (b.owner == thread) b.orphaned = true;
+  for (std::size_t k = 0; k < size(); ++k)
+    if (at(k).owner == thread) at(k).orphaned = true;
 }
 
 // ---------------------------------------------------------------- frees by any thread

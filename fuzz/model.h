@@ -8,10 +8,10 @@
 
 #include <array>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <memory_resource>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -189,10 +189,10 @@ class LiveSet {
   // handed out again: a pool block when a new block starts in its range, a
   // large block at the next large allocation (see model.cpp).
   std::optional<std::string> add(Block b);
-  const std::pmr::deque<Block>& blocks() const { return live_; }
-  bool empty() const { return live_.empty(); }
-  std::size_t size() const { return live_.size(); }
-  Block& at(std::size_t k) { return live_[k]; }
+  std::span<const Block> blocks() const { return std::span<const Block>(live_).subspan(first_); }
+  bool empty() const { return size() == 0; }
+  std::size_t size() const { return live_.size() - first_; }
+  Block& at(std::size_t k) { return live_[first_ + k]; }
   // Removes live block k (about to be freed) and keeps it as freed.
   Block take(std::size_t k);
   std::uint64_t live_bytes() const;
@@ -215,9 +215,12 @@ class LiveSet {
   support::ScratchBuffer scratch_;
   std::pmr::monotonic_buffer_resource chunks_{scratch_.data(), scratch_.size()};
   std::pmr::unsynchronized_pool_resource nodes_{&chunks_};
-  // A deque: the runner's last drain frees the first block until none is
-  // left, which a vector pays for with a shift of the rest each time.
-  std::pmr::deque<Block> live_{&nodes_};
+  // Live blocks in allocation order from first_: a free moves the blocks
+  // after it down (one memmove: a deque moved them one by one, a cost
+  // ASan multiplies), and the runner's last drain, which frees the first
+  // block until none is left, only moves first_.
+  std::pmr::vector<Block> live_{&nodes_};
+  std::size_t first_ = 0;
   std::pmr::map<std::uintptr_t, std::uintptr_t> extents_{&nodes_};  // live [start, end)
   std::pmr::map<std::uint64_t, Block> freed_{&nodes_};
   std::pmr::map<std::uintptr_t, std::uint64_t> freed_by_addr_{&nodes_};

@@ -32,8 +32,10 @@ Census Pool::Impl::census() const {
   Census c;
   const std::uint32_t used_slabs = arena.slabs_used();
   c.slabs.resize(used_slabs);  // each slab's cached blocks are counted in place first
-  // By context address, sorted: a vector, as a check runs a census per fuzz input.
-  std::vector<OwnerInfo> owners;
+  // By context address, sorted: a vector, the calling thread's from one
+  // census to the next, as a fuzz input takes a census at every check.
+  thread_local std::vector<OwnerInfo> owners;
+  owners.clear();
   contexts.for_each([&](const ThreadCtx& ctx) {
     OwnerInfo& info = owners.emplace_back();
     info.ctx = &ctx;
