@@ -133,14 +133,12 @@ class ThreadTeam {
   }
   // Ends every thread of the team: to the allocator, as an exit does; the
   // OS threads wait for the crew's next team. Synchronises both ways, as the
-  // joins of real exits would. The ends are posted to all first, so that
-  // the threads wake together.
+  // joins of real exits would. One at a time: threads that ended together
+  // would free their slots in a racy order, and slots are handed out again.
   void exit_all() {
-    for (Worker& w : crew_->workers)
-      if (w.in_team) post(w, Job::end, std::memory_order_release);
     for (Worker& w : crew_->workers) {
       if (!w.in_team) continue;
-      finish(w, std::memory_order_acquire);
+      run(w, Job::end, std::memory_order_release, std::memory_order_acquire);
       w.in_team = false;
     }
   }
@@ -280,9 +278,6 @@ class ThreadTeam {
   static void run(Worker& w, Job job, std::memory_order post_order = kBatonPost,
                   std::memory_order take = kBatonTake) {
     post(w, job, post_order);
-    finish(w, take);
-  }
-  static void finish(Worker& w, std::memory_order take) {
     await(
         w.job, [](Job seen) { return seen == Job::done; }, take, kCaller);
     w.job.store(Job::idle, std::memory_order_relaxed);
