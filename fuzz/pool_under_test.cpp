@@ -25,7 +25,7 @@ class FlavourPool final : public PoolUnderTest {
   hakmem::StatsSnapshot stats() const override { return pool_.stats(); }
   std::size_t stats_storage_bytes() const override { return Pool::stats_storage_bytes(); }
   hakmem::InvariantReport check() const override { return pool_.check(); }
-  hakmem::Census census() const override { return pool_.census(); }
+  void census_into(hakmem::Census& into) const override { pool_.census(into); }
   void collect() override { pool_.collect(); }
   void end_current_thread() override { Pool::end_current_thread(); }
   void set_fault_plan(const hakmem::FaultPlan& plan) override { pool_.set_fault_plan(plan); }

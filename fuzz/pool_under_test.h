@@ -34,7 +34,13 @@ class PoolUnderTest {
   virtual hakmem::StatsSnapshot stats() const = 0;
   virtual std::size_t stats_storage_bytes() const = 0;
   virtual hakmem::InvariantReport check() const = 0;
-  virtual hakmem::Census census() const = 0;
+  hakmem::Census census() const {
+    hakmem::Census c;
+    census_into(c);
+    return c;
+  }
+  // Reuses `into`'s storage (hakmem::Pool::census).
+  virtual void census_into(hakmem::Census& into) const = 0;
   virtual void collect() = 0;
   // The calling thread's exit, as far as pools of this flavour can tell
   // (hakmem::Pool::end_current_thread), the OS thread going on.
@@ -60,7 +66,7 @@ class PoolWrapper : public PoolUnderTest {
   hakmem::StatsSnapshot stats() const override { return inner_->stats(); }
   std::size_t stats_storage_bytes() const override { return inner_->stats_storage_bytes(); }
   hakmem::InvariantReport check() const override { return inner_->check(); }
-  hakmem::Census census() const override { return inner_->census(); }
+  void census_into(hakmem::Census& into) const override { inner_->census_into(into); }
   void collect() override { inner_->collect(); }
   void end_current_thread() override { inner_->end_current_thread(); }
   void set_fault_plan(const hakmem::FaultPlan& plan) override { inner_->set_fault_plan(plan); }

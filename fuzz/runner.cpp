@@ -282,7 +282,8 @@ class Runner {
   // thread's pages then never outnumber ceil(peak live / capacity).
   void check_commit(std::size_t size, std::uint32_t slab, BlockKind kind, int cls) {
     if (team_) team_->quiesce();
-    const hakmem::Census c = pool_->census();
+    pool_->census_into(census_);
+    const hakmem::Census& c = census_;
     if (team_) team_->quiesce();
     if (auto wrong = model::check_commit(c, slab))
       return find(FindingKind::retained, "alloc(" + std::to_string(size) + "): " + *wrong);
@@ -299,7 +300,7 @@ class Runner {
   void do_check() {
     if (team_) team_->quiesce();
     const hakmem::InvariantReport r = pool_->check();
-    const hakmem::Census census = pool_->census();
+    pool_->census_into(census_);
     if (team_) team_->quiesce();
     note([&] { return "check live=" + std::to_string(r.live_blocks); });
     if (!r.ok) return find(FindingKind::invariant, "invariant walk: " + r.first_error);
@@ -308,7 +309,7 @@ class Runner {
                                         " live blocks, model " + std::to_string(live_.size()));
     if (r.live_bytes != live_.live_bytes())
       find(FindingKind::accounting, "accounting: live bytes differ from the model");
-    if (auto kept = model::check_retention(census)) find(FindingKind::retained, *kept);
+    if (auto kept = model::check_retention(census_)) find(FindingKind::retained, *kept);
   }
 
   // Every thread ends (their pages become orphans), then this thread frees
@@ -339,6 +340,7 @@ class Runner {
   int thread_ = 0;  // the current op's logical thread
   std::size_t op_index_ = 0;
   model::LiveSet live_;
+  hakmem::Census census_;  // the last census taken, its storage reused by the next
   support::Digest digest_;
   RunResult result_;
 };

@@ -28,10 +28,12 @@ bool by_ctx(const OwnerInfo& a, const OwnerInfo& b) { return a.ctx < b.ctx; }
 
 }  // namespace
 
-Census Pool::Impl::census() const {
-  Census c;
+void Pool::Impl::census(Census& c) const {
+  std::vector<SlabCensus> slabs = std::move(c.slabs);
+  c = Census{};
+  c.slabs = std::move(slabs);
   const std::uint32_t used_slabs = arena.slabs_used();
-  c.slabs.resize(used_slabs);  // each slab's cached blocks are counted in place first
+  c.slabs.assign(used_slabs, SlabCensus{});  // each slab's cached blocks are counted in place first
   // By context address, sorted: a vector, the calling thread's from one
   // census to the next, as a fuzz input takes a census at every check.
   thread_local std::vector<OwnerInfo> owners;
@@ -85,7 +87,6 @@ Census Pool::Impl::census() const {
   large.count_live(large_only);
   c.large_blocks = large_only.large_blocks;
   c.large_bytes = large_only.live_bytes;
-  return c;
 }
 
 }  // namespace hakmem::HAKMEM_FLAVOR_NS

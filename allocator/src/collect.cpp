@@ -26,12 +26,13 @@ void Pool::Impl::collect() {
     v2_shared.adopt_all(ctx, cls);
   }
   if (!ctx) return;
+  std::vector<PageDesc*> owned;  // one array for every class
   for (int cls = 0; cls < kNumClasses; ++cls) {
     ThreadCtx::ClassPages& pages = ctx->classes[cls];
     flush_cache(pages, pages.cached);
     HAKMEM_SCHED(collect_hint_exchange, &ctx->remote_hint[cls], cls);
     ctx->remote_hint[cls].exchange(0, std::memory_order_seq_cst);
-    std::vector<PageDesc*> owned;
+    owned.clear();
     if (pages.current) owned.push_back(pages.current);
     for (const PageQueue* q : {&pages.partial, &pages.full})
       for (PageDesc* d = q->head; d; d = d->next) owned.push_back(d);

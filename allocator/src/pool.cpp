@@ -149,7 +149,12 @@ std::size_t Pool::stats_storage_bytes() {
 }
 
 InvariantReport Pool::check() const { return impl_->check(); }
-Census Pool::census() const { return impl_->census(); }
+Census Pool::census() const {
+  Census c;
+  impl_->census(c);
+  return c;
+}
+void Pool::census(Census& into) const { impl_->census(into); }
 void Pool::collect() { impl_->collect(); }
 // The order every nested acquisition follows: the thread registry (a
 // thread's exit holds it while giving its pages up), the configuration, the

@@ -146,7 +146,7 @@ struct Pool::Impl final : ThreadExitListener {
 
   // ------------------------------------------------------------ invariants.cpp, census.cpp
   InvariantReport check() const;
-  Census census() const;
+  void census(Census& into) const;
 
   // ------------------------------------------------------------ state
   // In construction order: the flags are parsed before anything is mapped,

@@ -104,6 +104,9 @@ class Pool {
   // What the pool holds, slab by slab: queue, owner, blocks live, cached and
   // remote-freed (types.h); call at quiescent points only, like check().
   Census census() const;
+  // The same into `into`, whose storage it reuses (a fuzz input takes a
+  // census at every check).
+  void census(Census& into) const;
   // The calling thread gives back what it holds (mimalloc's mi_collect for
   // one thread): its free caches go back to their pages, the remote frees on
   // its pages are drained, and each of its pages now empty (its current
