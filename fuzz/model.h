@@ -216,9 +216,9 @@ class LiveSet {
   std::pmr::monotonic_buffer_resource chunks_{scratch_.data(), scratch_.size()};
   std::pmr::unsynchronized_pool_resource nodes_{&chunks_};
   // Live blocks in allocation order from first_: a free moves the blocks
-  // after it down (one memmove: a deque moved them one by one, a cost
-  // ASan multiplies), and the runner's last drain, which frees the first
-  // block until none is left, only moves first_.
+  // after it down (one memmove, where a deque would move them one by one,
+  // a cost ASan multiplies), and the runner's last drain, which frees the
+  // first block until none is left, only moves first_.
   std::pmr::vector<Block> live_{&nodes_};
   std::size_t first_ = 0;
   std::pmr::map<std::uintptr_t, std::uintptr_t> extents_{&nodes_};  // live [start, end)

@@ -28,9 +28,11 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cassert>
+#include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -69,7 +71,10 @@ class ThreadTeam {
   // life in the allocator (see exit).
   explicit ThreadTeam(PoolUnderTest& pool, OracleOn oracle = kDefaultOracleOn, bool os_exits = false)
       : pool_(pool), oracle_(oracle), os_exits_(os_exits), crew_(Crew::borrow()) {
-    assert(!(support::kTsanBuild && oracle == OracleOn::op_thread));
+    if (support::kTsanBuild && oracle == OracleOn::op_thread) {
+      Crew::give_back(crew_);
+      throw std::invalid_argument("ThreadTeam: under TSan only the controller may run the oracle");
+    }
   }
   ~ThreadTeam() {
     exit_all();
@@ -343,9 +348,15 @@ class ThreadTeam {
     support::baton_wake(crew_->home);
   }
 
+  // A pool call off its logical thread's OS thread would change what the
+  // allocator sees (owner checks, thread caches): never a verdict to trust.
   PoolUnderTest& local(int thread) {
-    assert(crew_->workers[thread].thread.get_id() == std::this_thread::get_id());
-    (void)thread;
+    if (crew_->workers[thread].thread.get_id() != std::this_thread::get_id()) {
+      std::fprintf(stderr,
+                   "hakfuzz: internal error: a pool call of logical thread %d ran on another thread\n",
+                   thread);
+      std::abort();
+    }
     return pool_;
   }
 

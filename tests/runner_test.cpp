@@ -94,6 +94,15 @@ TEST(Runner, OpsJudgedOnTheirOwnThreadsOrFromTheControllerAlike) {
   expect_schedules_alike(20261130, {.oracle = OracleOn::op_thread}, {.oracle = OracleOn::controller});
 }
 
+TEST(Runner, UnderTsanOnlyTheControllerJudges) {
+  if (!support::kTsanBuild) GTEST_SKIP() << "outside TSan both seats judge (see above)";
+  const Program p = parse_text(
+      "config HAKMEM_POOL_V2_ENABLED=1 HAKMEM_POOL_V2_CLASSES=0x7F HAKMEM_POOL_V2_STATS=0 threads=2\n"
+      "t0 alloc sel=2 n=4096\nt1 free block=0\n");
+  EXPECT_THROW(run_program(p, {.oracle = OracleOn::op_thread}), std::invalid_argument);
+  EXPECT_FALSE(run_program(p, {.oracle = OracleOn::controller}).finding);
+}
+
 // To the allocator an exit op is a thread's exit whether or not its OS
 // thread ends too (fuzz/team.h keeps it, as a new one costs ASan 0.4 ms).
 TEST(Runner, AnExitIsTheSameToThePoolWhetherOrNotItsOsThreadEnds) {
