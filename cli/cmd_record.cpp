@@ -29,7 +29,9 @@ po::options_description record_desc() {
   add_env_option(d);
   d.add_options()("output,o", po::value<std::string>()->default_value("hakfuzz.rec")->value_name("FILE"),
                   "the recording (preload/recording.h)")(
-      "max-events", number<std::uint64_t>("max-events", hakmem::preload::kRecordDefaultMax, 1, 100'000'000),
+      "max-events",
+      number<std::uint64_t>("max-events", hakmem::preload::kRecordDefaultMax, 1,
+                            hakmem::preload::kRecordLargestMax),
       "the cap: events past it are not recorded, the file is marked truncated, the program runs on")(
       "remote", po::value<std::string>()->value_name("FILE"),
       "also write the recording as a `remote` input (replay: hakfuzz repro --target remote FILE)")(

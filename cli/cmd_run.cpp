@@ -16,12 +16,14 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "cli/preload_launch.h"
 #include "fuzz/model.h"
 #include "preload/report.h"
+#include "support/parse.h"
 
 namespace hakfuzz::cli {
 
@@ -46,12 +48,7 @@ int parse_signal(const std::string& word) {
   if (name.rfind("SIG", 0) == 0) name = name.substr(3);
   for (int s = 1; s < NSIG; ++s)
     if (const char* abbrev = sigabbrev_np(s); abbrev && name == abbrev) return s;
-  try {
-    std::size_t used = 0;
-    int s = std::stoi(word, &used);
-    if (used == word.size() && s > 0 && s < NSIG) return s;
-  } catch (const std::exception&) {
-  }
+  if (const std::optional<int> s = support::parse_whole<int>(word); s && *s > 0 && *s < NSIG) return *s;
   throw UsageError("--walk-signal '" + word + "': expected a signal name (USR2, SIGUSR2) or number 1.." +
                    std::to_string(NSIG - 1));
 }

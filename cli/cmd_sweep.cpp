@@ -9,7 +9,6 @@
 #include <tbb/info.h>
 
 #include <cerrno>
-#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -24,6 +23,7 @@
 #include "cli/target_paths.h"
 #include "fuzz/plants.h"
 #include "support/digest.h"
+#include "support/parse.h"
 #include "sweep/exec_cell.h"
 #include "sweep/merge.h"
 #include "sweep/report.h"
@@ -46,16 +46,13 @@ constexpr int kDefaultThreads = 2;
 constexpr std::size_t kMaxListed = 20;
 
 std::pair<int, int> parse_shard(const std::string& text) {
-  auto slash = text.find('/');
-  int k = 0, n = 0;
-  auto num = [](std::string_view s, int& out) {
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-    return ec == std::errc() && p == s.data() + s.size();
-  };
-  if (slash == std::string::npos || !num(std::string_view(text).substr(0, slash), k) ||
-      !num(std::string_view(text).substr(slash + 1), n) || n < 1 || k < 1 || k > n)
+  const auto slash = text.find('/');
+  const std::string_view all = text;
+  const auto k = support::parse_whole<int>(all.substr(0, slash));
+  const auto n = slash == std::string::npos ? std::nullopt : support::parse_whole<int>(all.substr(slash + 1));
+  if (!k || !n || *n < 1 || *k < 1 || *k > *n)
     throw UsageError("--shard '" + text + "': expected K/N with 1 <= K <= N, e.g. 2/4");
-  return {k, n};
+  return {*k, *n};
 }
 
 // A report path that cannot be written is a usage error, found before the

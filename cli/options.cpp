@@ -2,28 +2,19 @@
 
 #include <fmt/format.h>
 
-#include <charconv>
 #include <cmath>
+#include <optional>
 #include <type_traits>
 
 #include "cli/commands.h"
+#include "support/parse.h"
 
 namespace hakfuzz::cli {
 
 template <class T>
 T parse_number(const std::string& word) {
-  T v{};
-  const char* begin = word.data();
-  const char* end = word.data() + word.size();
-  bool ok = !word.empty();
-  if constexpr (std::is_unsigned_v<T>) ok = ok && word[0] != '-' && word[0] != '+';
-  if (ok) {
-    auto [ptr, ec] = std::from_chars(begin, end, v);
-    ok = ec == std::errc() && ptr == end;
-    if constexpr (std::is_floating_point_v<T>) ok = ok && std::isfinite(v);
-  }
-  if (!ok) throw po::invalid_option_value(word);
-  return v;
+  if (const std::optional<T> v = support::parse_whole<T>(word)) return *v;
+  throw po::invalid_option_value(word);
 }
 
 namespace {

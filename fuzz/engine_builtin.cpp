@@ -3,15 +3,16 @@
 // generator. It has no coverage feedback, so it finds bugs more slowly than
 // libFuzzer, but every feature of the tool works with it. It never writes to
 // the corpus dirs (grow a corpus with libFuzzer's -merge=1 in a clang build).
-#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 
 #include "fuzz/engine.h"
 #include "fuzz/sha1.h"
+#include "support/parse.h"
 #include "support/rng.h"
 
 namespace hakfuzz {
@@ -25,8 +26,9 @@ using flag_int = long long;
 using flag_str = std::string;
 
 bool parse_value(const std::string& text, long long min, flag_int& out) {
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return ec == std::errc() && ptr == text.data() + text.size() && out >= min;
+  const std::optional<flag_int> v = support::parse_whole<flag_int>(text);
+  if (v) out = *v;
+  return v && *v >= min;
 }
 bool parse_value(const std::string& text, long long, flag_str& out) {
   out = text;

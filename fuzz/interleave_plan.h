@@ -19,7 +19,7 @@ struct PlannedOp {
   // free, bad_free: the block it aims at; kNoBlock otherwise.
   std::uint32_t block = kNoBlock;
   bool barrier = false;  // check, refresh: run alone, with every other op done
-  std::string skip;      // why the op does not run ("" when it does)
+  std::string skip{};    // why the op does not run ("" when it does)
 };
 
 // The first `max_ops` ops of `program`, planned.

@@ -44,9 +44,11 @@ struct RunOptions {
   // Where the pool's diagnostics and teardown stats table go; null: none are made.
   std::FILE* report = nullptr;
   // Where the pool reads its flags; empty: the program's config, in memory.
-  hakmem::EnvSource env;
+  // (The `{}`s: g++ 12 warns of a designated initializer that omits a member
+  // with none, GCC PR 96868.)
+  hakmem::EnvSource env{};
   // The pool to break: nullopt takes the process's active plant.
-  std::optional<const PlantSpec*> plant;
+  std::optional<const PlantSpec*> plant{};
   // Which thread judges a schedule's ops (fuzz/team.h).
   OracleOn oracle = kDefaultOracleOn;
   // An exit op ends its OS thread too (ThreadTeam::exit); the allocator

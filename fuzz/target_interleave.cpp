@@ -41,8 +41,10 @@ InterleaveInput decode_interleave(Bytes in) {
 
 std::vector<std::uint8_t> encode_interleave(const InterleaveInput& in) {
   std::vector<std::uint8_t> program = encode(in.program);
-  std::vector<std::uint8_t> out = {static_cast<std::uint8_t>(program.size()),
-                                   static_cast<std::uint8_t>(program.size() >> 8)};
+  std::vector<std::uint8_t> out;
+  out.reserve(2 + program.size() + 10 + in.schedule.choices.size());
+  out.push_back(static_cast<std::uint8_t>(program.size()));
+  out.push_back(static_cast<std::uint8_t>(program.size() >> 8));
   out.insert(out.end(), program.begin(), program.end());
   out.push_back(static_cast<std::uint8_t>(in.schedule.mode));
   if (in.schedule.mode == ScheduleMode::choices) {

@@ -34,6 +34,7 @@ namespace hakmem::preload {
 inline constexpr const char* kRecordDirEnv = "HAKFUZZ_PRELOAD_RECORD";
 inline constexpr const char* kRecordMaxEnv = "HAKFUZZ_PRELOAD_RECORD_MAX";
 inline constexpr std::uint64_t kRecordDefaultMax = 300000;
+inline constexpr std::uint64_t kRecordLargestMax = 100'000'000;  // the address table stays a few GiB
 inline constexpr std::size_t kRecordHeaderBytes = 256;
 inline constexpr std::uint64_t kNoBlock = ~std::uint64_t{0};
 

@@ -54,12 +54,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <optional>
 #include <string>
 
 #include "hakmem/variants.h"
 #include "preload/recording.h"
 #include "preload/report.h"
 #include "support/fd_io.h"
+#include "support/parse.h"
 
 #define HAKMEM_EXPORT extern "C" __attribute__((visibility("default")))
 
@@ -418,9 +420,10 @@ bool recording() { return g_record_on.load(std::memory_order_relaxed); }
 void start_recording(const char* dir) {
   std::uint64_t max = kRecordDefaultMax;
   if (const char* m = std::getenv(kRecordMaxEnv); m && *m) {
-    char* end = nullptr;
-    max = std::strtoull(m, &end, 10);
-    if (*end || max == 0) fail_start("HAKFUZZ_PRELOAD_RECORD_MAX: expected a count of events, 1 or more");
+    const std::optional<std::uint64_t> v = support::parse_whole<std::uint64_t>(m);
+    if (!v || *v == 0 || *v > kRecordLargestMax)
+      fail_start("HAKFUZZ_PRELOAD_RECORD_MAX: expected a count of events, 1 to 100000000");
+    max = *v;
   }
   std::size_t slots = 1024;
   while (slots < 2 * max) slots *= 2;
@@ -505,7 +508,9 @@ void start_pool() {
     struct sigaction sa = {};
     sa.sa_handler = on_walk_signal;
     sa.sa_flags = SA_RESTART;
-    ::sigaction(std::atoi(sig), &sa, nullptr);
+    const std::optional<int> number = support::parse_whole<int>(sig);
+    if (!number || ::sigaction(*number, &sa, nullptr) != 0)
+      fail_start("HAKFUZZ_PRELOAD_WALK_SIGNAL: expected the number of a signal that can be caught");
   }
   ::pthread_atfork(fork_prepare, fork_parent, fork_child);
 }

@@ -4,7 +4,7 @@
 # records the client (v2 on) into a recording and a `remote` input, which
 # must replay 3/3 identical and clean, round-trip decode/encode, equal the
 # conversion of the recording by --from; the cap truncates and the program
-# runs on; bad input exits 2.
+# runs on; bad input, to the command or to the shim, exits 2.
 set -uo pipefail
 hakfuzz=$1 client=$2
 T=$(mktemp -d)
@@ -40,5 +40,16 @@ for bad in "record" "record --max-events 0 -- true" "record --max-events x -- tr
   rc=$?
   [ $rc -eq 2 ] || { cat "$T/out"; fail "'$bad': exit $rc, want 2"; }
   grep -q "error" "$T/out" || fail "'$bad': no error message"
+done
+# The shim's own environment, set by hand: a bad value stops the program
+# at start-up with exit 2 and the variable named.
+shim=$(dirname "$hakfuzz")/libhakmem_preload.so
+for bad in HAKFUZZ_PRELOAD_RECORD_MAX=x HAKFUZZ_PRELOAD_RECORD_MAX=0 HAKFUZZ_PRELOAD_RECORD_MAX=-1 \
+  HAKFUZZ_PRELOAD_RECORD_MAX=18446744073709551616 HAKFUZZ_PRELOAD_RECORD_MAX=100000001 \
+  HAKFUZZ_PRELOAD_WALK_SIGNAL=x HAKFUZZ_PRELOAD_WALK_SIGNAL=9 HAKFUZZ_PRELOAD_WALK_SIGNAL=99999; do
+  env LD_PRELOAD="$shim" HAKFUZZ_PRELOAD_RECORD="$T" "$bad" "$client" 1 10 >"$T/out" 2>&1
+  rc=$?
+  [ $rc -eq 2 ] || { cat "$T/out"; fail "$bad: exit $rc, want 2"; }
+  grep -q "hakmem preload: ${bad%%=*}: expected" "$T/out" || { cat "$T/out"; fail "$bad: not named"; }
 done
 echo "preload_record: ok"

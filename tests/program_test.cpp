@@ -59,7 +59,7 @@ TEST(Program, OpsSayWhatTheyAre) {
 TEST(Program, MalformedTextIsAClearError) {
   const std::string cfg =
       "config HAKMEM_POOL_V2_ENABLED=1 HAKMEM_POOL_V2_CLASSES=0x03 HAKMEM_POOL_V2_STATS=0\n";
-  for (const std::string bad :
+  for (const std::string& bad :
        {std::string(""), std::string("alloc sel=1 n=2\n"),
         std::string("config HAKMEM_POOL_V2_CLASSES=0xC8\n"),
         std::string("config HAKMEM_POOL_V2_ENABLED=yes\n"), std::string("config HAKMEM_NOPE=1\n"),

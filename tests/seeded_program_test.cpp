@@ -23,7 +23,9 @@ TEST(SeededProgram, OpsDependOnlyOnSeedAndCount) {
   ASSERT_EQ(b.ops.size(), 5000u);
   for (std::size_t i = 0; i < a.ops.size(); ++i) {
     ASSERT_EQ(a.ops[i].code(), b.ops[i].code()) << "op " << i;
-    if (a.ops[i].code() != OpCode::refresh) ASSERT_EQ(a.ops[i], b.ops[i]) << "op " << i;
+    if (a.ops[i].code() != OpCode::refresh) {
+      ASSERT_EQ(a.ops[i], b.ops[i]) << "op " << i;
+    }
   }
   EXPECT_EQ(b.ops[2500].code(), OpCode::refresh);
   EXPECT_EQ(b.ops[2500].refresh_config(), b.config);
@@ -58,7 +60,9 @@ TEST(SeededProgram, RunsCleanOnBothFlavoursWithEqualDigests) {
     EXPECT_GT(on.tally.rejected, 0u);
     if (c.v2_enabled)
       for (int cls = 0; cls < hakmem::kNumClasses; ++cls)
-        if ((c.v2_classes >> cls) & 1) EXPECT_GT(on.tally.v2_local[cls], 0u) << "class " << cls;
+        if ((c.v2_classes >> cls) & 1) {
+          EXPECT_GT(on.tally.v2_local[cls], 0u) << "class " << cls;
+        }
   }
 }
 

@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "hakmem/types.h"
+#include "support/parse.h"
 
 namespace hakmem {
 
@@ -29,27 +30,6 @@ std::string hex_byte(std::uint32_t v) {
   char buf[16];
   std::snprintf(buf, sizeof buf, "0x%02X", v);
   return buf;
-}
-
-// Digits only, in the given base, no sign, no whitespace, no overflow.
-std::optional<std::uint64_t> parse_unsigned(std::string_view s, int base) {
-  if (s.empty() || s.size() > 20) return std::nullopt;
-  std::uint64_t v = 0;
-  for (char ch : s) {
-    int d;
-    if (ch >= '0' && ch <= '9')
-      d = ch - '0';
-    else if (base == 16 && ch >= 'a' && ch <= 'f')
-      d = ch - 'a' + 10;
-    else if (base == 16 && ch >= 'A' && ch <= 'F')
-      d = ch - 'A' + 10;
-    else
-      return std::nullopt;
-    if (d >= base) return std::nullopt;
-    if (v > (UINT64_MAX - d) / base) return std::nullopt;
-    v = v * base + d;
-  }
-  return v;
 }
 
 }  // namespace
@@ -174,9 +154,9 @@ std::uint32_t parse_flag_value(const FlagSpec& spec, std::string_view text) {
   };
   std::optional<std::uint64_t> v;
   if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X'))
-    v = parse_unsigned(text.substr(2), 16);
+    v = support::parse_whole<std::uint64_t>(text.substr(2), 16);
   else
-    v = parse_unsigned(text, 10);
+    v = support::parse_whole<std::uint64_t>(text);
   if (!v)
     throw ConfigError(spec.name, std::string(text), accepted(),
                       text.empty() ? "empty value" : "not a number");
