@@ -120,25 +120,16 @@ int run_record(const std::vector<std::string>& args) {
     write_remote(r, vm["remote"].as<std::string>(), threads, max_ops);
     return kExitClean;
   }
-  if (program.empty()) throw UsageError("no program given: hakfuzz record [options] -- PROGRAM [ARGS...]");
-  const fs::path shim = shim_path(vm);
-  const hakmem::Config cfg = hakmem::parse_config(hakmem::map_env(resolve_env(vm)));
+  const PreloadLaunch launch = preload_launch(program, vm, "hakfuzz record [options] -- PROGRAM [ARGS...]");
   const auto max_events = get<std::uint64_t>(vm, "max-events");
   const fs::path output = vm["output"].as<std::string>();
 
   const fs::path dir = scratch_dir("record");
-  std::vector<std::string> extra = preload_env(shim, cfg);
-  extra.push_back(std::string(hakmem::preload::kRecordDirEnv) + "=" + dir.string());
-  extra.push_back(std::string(hakmem::preload::kRecordMaxEnv) + "=" + std::to_string(max_events));
-  std::cerr << fmt::format("hakfuzz record: {} on {}; {}; at most {} events\n", join_words(program),
-                           shim.filename().string(), cfg.describe(), max_events);
-  int status;
-  try {
-    status = spawn(program, extra);
-  } catch (const UsageError&) {
-    fs::remove_all(dir);
-    throw;
-  }
+  const int status =
+      spawn_preloaded("record", launch,
+                      {std::string(hakmem::preload::kRecordDirEnv) + "=" + dir.string(),
+                       std::string(hakmem::preload::kRecordMaxEnv) + "=" + std::to_string(max_events)},
+                      fmt::format("at most {} events", max_events), dir);
 
   // Every process that loaded the shim recorded itself; the busiest is kept.
   std::optional<std::pair<fs::path, Recording>> kept;

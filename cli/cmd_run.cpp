@@ -124,10 +124,8 @@ int run_run(const std::vector<std::string>& args) {
     return kExitClean;
   }
   po::notify(vm);
-  if (program.empty()) throw UsageError("no program given: hakfuzz run [options] -- PROGRAM [ARGS...]");
-  const fs::path shim = shim_path(vm);
-  const std::vector<std::pair<std::string, std::string>> env = resolve_env(vm);
-  const hakmem::Config cfg = hakmem::parse_config(hakmem::map_env(env));  // a bad value: exit 2, here
+  const PreloadLaunch launch = preload_launch(program, vm, "hakfuzz run [options] -- PROGRAM [ARGS...]");
+  const int walk_signal = vm.count("walk-signal") ? parse_signal(vm["walk-signal"].as<std::string>()) : 0;
 
   const bool keep = vm.count("reports") > 0;
   fs::path dir;
@@ -140,21 +138,11 @@ int run_run(const std::vector<std::string>& args) {
     dir = scratch_dir("run");
   }
 
-  std::vector<std::string> extra = preload_env(shim, cfg);
-  extra.push_back(std::string(hakmem::preload::kReportDirEnv) + "=" + fs::absolute(dir).string());
-  if (vm.count("walk-signal"))
-    extra.push_back(std::string(hakmem::preload::kWalkSignalEnv) + "=" +
-                    std::to_string(parse_signal(vm["walk-signal"].as<std::string>())));
-
-  std::cerr << fmt::format("hakfuzz run: {} on {}; {}\n", join_words(program), shim.filename().string(),
-                           cfg.describe());
-  int status;
-  try {
-    status = spawn(program, extra);
-  } catch (const UsageError&) {
-    if (!keep) fs::remove_all(dir);
-    throw;
-  }
+  std::vector<std::string> own_env = {std::string(hakmem::preload::kReportDirEnv) + "=" +
+                                      fs::absolute(dir).string()};
+  if (walk_signal)
+    own_env.push_back(std::string(hakmem::preload::kWalkSignalEnv) + "=" + std::to_string(walk_signal));
+  const int status = spawn_preloaded("run", launch, own_env, "", keep ? fs::path() : dir);
 
   std::vector<ProcessReport> reports;
   for (const fs::directory_entry& e : fs::directory_iterator(dir)) {

@@ -10,6 +10,8 @@
 #include <cstring>
 #include <iostream>
 
+#include "cli/options.h"
+
 extern char** environ;
 
 namespace hakfuzz::cli {
@@ -28,6 +30,8 @@ std::vector<std::string> parse_program_command(const std::vector<std::string>& a
   return {dashes + 1, args.end()};
 }
 
+namespace {
+
 fs::path shim_path(const po::variables_map& vm) {
   fs::path shim;
   if (vm.count("shim")) {
@@ -40,12 +44,6 @@ fs::path shim_path(const po::variables_map& vm) {
     throw UsageError("the preload library " + shim.string() +
                      " is missing (it is not built in sanitizer, libFuzzer or coverage builds)");
   return shim;
-}
-
-fs::path scratch_dir(const std::string& what) {
-  std::string templ = (fs::temp_directory_path() / ("hakfuzz-" + what + "-XXXXXX")).string();
-  if (!::mkdtemp(templ.data())) throw std::runtime_error("mkdtemp: " + std::string(std::strerror(errno)));
-  return templ;
 }
 
 std::vector<std::string> preload_env(const fs::path& shim, const hakmem::Config& cfg) {
@@ -100,6 +98,37 @@ int spawn(const std::vector<std::string>& argv, const std::vector<std::string>& 
   ::sigaction(SIGQUIT, &old_quit, nullptr);
   if (exec_failed) throw UsageError("cannot run '" + argv[0] + "': " + std::strerror(err));
   return status;
+}
+
+}  // namespace
+
+PreloadLaunch preload_launch(std::vector<std::string> program, const po::variables_map& vm,
+                             const std::string& usage) {
+  if (program.empty()) throw UsageError("no program given: " + usage);
+  fs::path shim = shim_path(vm);
+  return {std::move(program), std::move(shim), resolve_config(vm)};
+}
+
+fs::path scratch_dir(const std::string& what) {
+  std::string templ = (fs::temp_directory_path() / ("hakfuzz-" + what + "-XXXXXX")).string();
+  if (!::mkdtemp(templ.data())) throw std::runtime_error("mkdtemp: " + std::string(std::strerror(errno)));
+  return templ;
+}
+
+int spawn_preloaded(const std::string& command, const PreloadLaunch& launch,
+                    const std::vector<std::string>& own_env, const std::string& note,
+                    const fs::path& scratch) {
+  std::vector<std::string> env = preload_env(launch.shim, launch.cfg);
+  env.insert(env.end(), own_env.begin(), own_env.end());
+  std::cerr << fmt::format("hakfuzz {}: {} on {}; {}{}\n", command, join_words(launch.program),
+                           launch.shim.filename().string(), launch.cfg.describe(),
+                           note.empty() ? "" : "; " + note);
+  try {
+    return spawn(launch.program, env);
+  } catch (const UsageError&) {
+    if (!scratch.empty()) fs::remove_all(scratch);
+    throw;
+  }
 }
 
 ProgramEnd program_end(int status) {

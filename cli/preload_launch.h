@@ -1,6 +1,6 @@
 // Starting an unmodified program under libhakmem_preload.so, shared by
 // `hakfuzz run` and `hakfuzz record`: the `OPTIONS -- PROGRAM ARGS` split,
-// the shim's path, its environment, the spawn and the program's end.
+// the shim and the pool's flags, the spawn and the program's end.
 #pragma once
 
 #include <filesystem>
@@ -17,19 +17,29 @@ namespace hakfuzz::cli {
 std::vector<std::string> parse_program_command(const std::vector<std::string>& args,
                                                po::options_description& desc, po::variables_map& vm);
 
-// --shim, else libhakmem_preload.so beside this binary; UsageError when missing.
-std::filesystem::path shim_path(const po::variables_map& vm);
+// A program to start under the shim: its words, the shim (--shim, else
+// libhakmem_preload.so beside this binary) and the pool's flags (--env).
+// UsageError, before anything runs, for no program, a missing shim or a
+// bad flag value; `usage` is the command's synopsis for the first.
+struct PreloadLaunch {
+  std::vector<std::string> program;
+  std::filesystem::path shim;
+  hakmem::Config cfg;
+};
+PreloadLaunch preload_launch(std::vector<std::string> program, const po::variables_map& vm,
+                             const std::string& usage);
 
 // A fresh directory under the temp dir, named after `what`.
 std::filesystem::path scratch_dir(const std::string& what);
 
-// LD_PRELOAD (the shim first, then any the user set) and the pool's flags.
-std::vector<std::string> preload_env(const std::filesystem::path& shim, const hakmem::Config& cfg);
-
-// Starts PROGRAM with `extra_env` over this process's environment and waits
-// for it, the terminal's Ctrl-C left to it. Its wait status; UsageError when
-// it cannot be started.
-int spawn(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env);
+// Starts the program with LD_PRELOAD (the shim first, then any the user
+// set), the pool's flags and `own_env` over this process's environment,
+// after the line "hakfuzz COMMAND: PROGRAM on SHIM; CONFIG[; NOTE]", and
+// waits for it, the terminal's Ctrl-C left to it. Its wait status;
+// UsageError when it cannot be started, `scratch` (unless empty) removed.
+int spawn_preloaded(const std::string& command, const PreloadLaunch& launch,
+                    const std::vector<std::string>& own_env, const std::string& note,
+                    const std::filesystem::path& scratch);
 
 // A wait status as an exit code (128 + the signal) and words.
 struct ProgramEnd {
