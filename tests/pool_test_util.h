@@ -3,6 +3,8 @@
 #pragma once
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -19,6 +21,13 @@
 #endif
 
 namespace hakmem::testing {
+
+// Up to max_len random bytes: an input to decode as a program.
+inline std::vector<std::uint8_t> random_bytes(std::mt19937_64& rng, std::size_t max_len) {
+  std::vector<std::uint8_t> out(rng() % (max_len + 1));
+  for (auto& b : out) b = static_cast<std::uint8_t>(rng());
+  return out;
+}
 
 using Env = std::vector<std::pair<std::string, std::string>>;
 

@@ -9,11 +9,7 @@
 namespace hakfuzz {
 namespace {
 
-std::vector<std::uint8_t> random_bytes(std::mt19937_64& rng, std::size_t max_len) {
-  std::vector<std::uint8_t> out(rng() % (max_len + 1));
-  for (auto& b : out) b = static_cast<std::uint8_t>(rng());
-  return out;
-}
+using hakmem::testing::random_bytes;
 
 TEST(Program, BinaryAndTextRoundTripExactly) {
   std::mt19937_64 rng(7);

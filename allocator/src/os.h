@@ -37,7 +37,8 @@ class OsLayer {
   void unlock_after_fork() { mutex_.unlock(); }
 
  private:
-  bool acquisition_allowed();  // consults the plan; counts
+  bool acquisition_allowed();          // consults the plan; counts
+  void* map_fresh(std::size_t bytes);  // read/write, counted in maps; nullptr when the OS refuses
 
   ArenaCache* const cache_;
   mutable std::mutex mutex_;

@@ -57,7 +57,9 @@ void OsLayer::release(void* p, std::size_t bytes) {
   ++counters_.unmaps;
 }
 
-void* OsLayer::map_metadata(std::size_t bytes) {
+void* OsLayer::map_metadata(std::size_t bytes) { return map_fresh(bytes); }
+
+void* OsLayer::map_fresh(std::size_t bytes) {
   void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) return nullptr;
   g_maps.fetch_add(1);
@@ -75,12 +77,7 @@ void* OsLayer::map_large(std::size_t bytes) {
   if (!acquisition_allowed()) return nullptr;
   if (cache_)
     if (void* kept = cache_->take_large(bytes)) return kept;
-  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED) return nullptr;
-  g_maps.fetch_add(1);
-  std::lock_guard lock(mutex_);
-  ++counters_.maps;
-  return p;
+  return map_fresh(bytes);
 }
 
 void OsLayer::unmap_large(void* p, std::size_t bytes) {
