@@ -115,103 +115,135 @@ Exploration explore(const Program& program, const ExploreOptions& o) {
   }
 }
 
-Minimized minimize(const Program& program, const ScheduleSpec& schedule, const Finding& finding,
-                   const InterleaveOptions& options, std::size_t runs_per_op) {
-  Minimized m{program, schedule, finding};
-  InterleaveResult best = run_choices(m.program, m.schedule.choices, options);
-  ++m.runs;
-  if (!same_kind(best, finding)) return m;  // does not replay: keep it as it is
-  auto picks_of = [](const InterleaveResult& r) {
-    std::vector<std::uint8_t> choices;
-    for (const DecisionRecord& d : r.decisions) choices.push_back(d.chosen);
-    return choices;
-  };
-  // Fewer preemptions: preemptive picks back to the non-preemptive one, a
-  // chunk at a time, halving the chunk (ddmin): a random schedule of a long
-  // program has hundreds of preemptions, and one at a time costs a run each.
-  auto fewer_preemptions = [&] {
-    for (std::size_t chunk = std::max<std::size_t>(1, best.preemptions / 2);; chunk /= 2) {
+namespace {
+
+// The picks a run made, as explicit choices.
+std::vector<std::uint8_t> picks_of(const InterleaveResult& r) {
+  std::vector<std::uint8_t> choices;
+  for (const DecisionRecord& d : r.decisions) choices.push_back(d.chosen);
+  return choices;
+}
+
+// minimize's state: the program and the run it keeps (`best_`), every
+// candidate judged by whether it fails the same way.
+class Minimizer {
+ public:
+  Minimizer(const Program& program, const ScheduleSpec& schedule, const Finding& finding,
+            const InterleaveOptions& options, std::size_t runs_per_op)
+      : m_{program, schedule, finding}, finding_(finding), options_(options), runs_per_op_(runs_per_op) {}
+
+  Minimized run() {
+    std::optional<InterleaveResult> first = replay(m_.program, m_.schedule.choices);
+    if (!first) return std::move(m_);  // does not replay: keep it as it is
+    best_ = std::move(*first);
+    shrink();
+    // A long random schedule seldom shrinks down to the one or two
+    // preemptions a race needs; dfs within two, over the program shrunk so
+    // far, often finds them.
+    if (best_.preemptions > 2) {
+      ExploreOptions eo;
+      eo.max_runs = std::min<std::size_t>(10'000, 500 * runs_per_op_);  // seconds, not minutes
+      eo.run = options_;
+      std::optional<InterleaveResult> r = search(m_.program, eo);
+      if (r && r->preemptions < best_.preemptions) {
+        best_ = std::move(*r);
+        shrink();
+      }
+    }
+    // Trailing non-preemptive picks are what an empty tail means anyway.
+    std::vector<std::uint8_t> choices = picks_of(best_);
+    while (!choices.empty() && choices.back() == best_.decisions[choices.size() - 1].fallback)
+      choices.pop_back();
+    m_.schedule = ScheduleSpec{};
+    m_.schedule.choices = std::move(choices);
+    m_.finding = *best_.run.finding;
+    m_.preemptions = best_.preemptions;
+    return std::move(m_);
+  }
+
+ private:
+  // Dropped ops change the schedule, which may free more preemptions.
+  void shrink() {
+    for (int round = 0; round < 4; ++round) {
+      fewer_preemptions();
+      if (!fewer_ops()) break;
+    }
+  }
+
+  // Preemptive picks back to the non-preemptive one, a chunk at a time,
+  // halving the chunk (ddmin): a random schedule of a long program has
+  // hundreds of preemptions, and one at a time costs a run each.
+  void fewer_preemptions() {
+    for (std::size_t chunk = std::max<std::size_t>(1, best_.preemptions / 2);; chunk /= 2) {
       for (std::size_t start = 0;;) {
         std::vector<std::size_t> at;
-        for (std::size_t i = 0; i < best.decisions.size(); ++i)
-          if (best.decisions[i].preemptive()) at.push_back(i);
+        for (std::size_t i = 0; i < best_.decisions.size(); ++i)
+          if (best_.decisions[i].preemptive()) at.push_back(i);
         if (start >= at.size()) break;
-        std::vector<std::uint8_t> choices = picks_of(best);
+        std::vector<std::uint8_t> choices = picks_of(best_);
         for (std::size_t k = start; k < std::min(at.size(), start + chunk); ++k)
-          choices[at[k]] = best.decisions[at[k]].fallback;
-        InterleaveResult r = run_choices(m.program, choices, options);
-        ++m.runs;
-        if (same_kind(r, finding) && r.preemptions < best.preemptions)
-          best = std::move(r);  // the same start again, over the new schedule's preemptions
+          choices[at[k]] = best_.decisions[at[k]].fallback;
+        std::optional<InterleaveResult> r = replay(m_.program, choices);
+        if (r && r->preemptions < best_.preemptions)
+          best_ = std::move(*r);  // the same start again, over the new schedule's preemptions
         else
           start += chunk;
       }
       if (chunk == 1) return;
     }
-  };
-  // Fewer ops: drop each; keep the same picks (an op the bug does not need
-  // usually leaves them meaningful), else look again within the preemptions
-  // left, up to runs_per_op runs.
-  auto fewer_ops = [&] {
+  }
+
+  // Drops each op; keeps the same picks (an op the bug does not need
+  // usually leaves them meaningful), else looks again within the
+  // preemptions left, up to runs_per_op runs. Whether any op went.
+  bool fewer_ops() {
     bool dropped = false;
-    for (std::size_t k = m.program.ops.size(); k-- > 0;) {
-      Program smaller = m.program;
+    for (std::size_t k = m_.program.ops.size(); k-- > 0;) {
+      Program smaller = m_.program;
       smaller.ops.erase(smaller.ops.begin() + static_cast<std::ptrdiff_t>(k));
-      InterleaveResult r = run_choices(smaller, picks_of(best), options);
-      ++m.runs;
-      if (!same_kind(r, finding)) {
+      std::optional<InterleaveResult> r = replay(smaller, picks_of(best_));
+      if (!r) {
         ExploreOptions eo;
-        eo.preemptions = static_cast<int>(best.preemptions);
-        eo.max_runs = runs_per_op;
-        eo.run = options;
-        const Exploration e = explore(smaller, eo);
-        m.runs += e.runs;
-        if (!e.finding || e.finding->kind != finding.kind) continue;
-        r = run_choices(smaller, e.schedule.choices, options);
-        ++m.runs;
-        if (!same_kind(r, finding)) continue;
+        eo.preemptions = static_cast<int>(best_.preemptions);
+        eo.max_runs = runs_per_op_;
+        eo.run = options_;
+        r = search(smaller, eo);
       }
-      m.program = std::move(smaller);
-      best = std::move(r);
+      if (!r) continue;
+      m_.program = std::move(smaller);
+      best_ = std::move(*r);
       dropped = true;
     }
     return dropped;
-  };
-  // Dropped ops change the schedule, which may free more preemptions.
-  auto shrink = [&] {
-    for (int round = 0; round < 4; ++round) {
-      fewer_preemptions();
-      if (!fewer_ops()) break;
-    }
-  };
-  shrink();
-  // A long random schedule seldom shrinks down to the one or two preemptions
-  // a race needs; dfs within two, over the program shrunk so far, often
-  // finds them.
-  if (best.preemptions > 2) {
-    ExploreOptions eo;
-    eo.max_runs = std::min<std::size_t>(10'000, 500 * runs_per_op);  // seconds, not minutes
-    eo.run = options;
-    const Exploration e = explore(m.program, eo);
-    m.runs += e.runs;
-    if (e.finding && e.finding->kind == finding.kind) {
-      InterleaveResult r = run_choices(m.program, e.schedule.choices, options);
-      ++m.runs;
-      if (same_kind(r, finding) && r.preemptions < best.preemptions) {
-        best = std::move(r);
-        shrink();
-      }
-    }
   }
-  // Trailing non-preemptive picks are what an empty tail means anyway.
-  std::vector<std::uint8_t> choices = picks_of(best);
-  while (!choices.empty() && choices.back() == best.decisions[choices.size() - 1].fallback)
-    choices.pop_back();
-  m.schedule = ScheduleSpec{};
-  m.schedule.choices = std::move(choices);
-  m.finding = *best.run.finding;
-  m.preemptions = best.preemptions;
-  return m;
+
+  // The run of `choices` when it fails the same way.
+  std::optional<InterleaveResult> replay(const Program& program, const std::vector<std::uint8_t>& choices) {
+    InterleaveResult r = run_choices(program, choices, options_);
+    ++m_.runs;
+    if (!same_kind(r, finding_)) return std::nullopt;
+    return r;
+  }
+  // A schedule an exploration finds that fails the same way, replayed.
+  std::optional<InterleaveResult> search(const Program& program, const ExploreOptions& eo) {
+    const Exploration e = explore(program, eo);
+    m_.runs += e.runs;
+    if (!e.finding || e.finding->kind != finding_.kind) return std::nullopt;
+    return replay(program, e.schedule.choices);
+  }
+
+  Minimized m_;
+  InterleaveResult best_;
+  const Finding finding_;
+  const InterleaveOptions& options_;
+  const std::size_t runs_per_op_;
+};
+
+}  // namespace
+
+Minimized minimize(const Program& program, const ScheduleSpec& schedule, const Finding& finding,
+                   const InterleaveOptions& options, std::size_t runs_per_op) {
+  return Minimizer(program, schedule, finding, options, runs_per_op).run();
 }
 
 }  // namespace hakfuzz
