@@ -32,6 +32,12 @@ std::vector<std::string> parse_program_command(const std::vector<std::string>& a
 
 namespace {
 
+std::string join_words(const std::vector<std::string>& words) {
+  std::string out;
+  for (const std::string& w : words) out += (out.empty() ? "" : " ") + w;
+  return out;
+}
+
 fs::path shim_path(const po::variables_map& vm) {
   fs::path shim;
   if (vm.count("shim")) {
@@ -134,12 +140,6 @@ int spawn_preloaded(const std::string& command, const PreloadLaunch& launch,
 ProgramEnd program_end(int status) {
   if (WIFEXITED(status)) return {WEXITSTATUS(status), fmt::format("exit status {}", WEXITSTATUS(status))};
   return {128 + WTERMSIG(status), fmt::format("killed by SIG{}", sigabbrev_np(WTERMSIG(status)))};
-}
-
-std::string join_words(const std::vector<std::string>& words) {
-  std::string out;
-  for (const std::string& w : words) out += (out.empty() ? "" : " ") + w;
-  return out;
 }
 
 }  // namespace hakfuzz::cli

@@ -48,6 +48,4 @@ struct ProgramEnd {
 };
 ProgramEnd program_end(int status);
 
-std::string join_words(const std::vector<std::string>& words);
-
 }  // namespace hakfuzz::cli

@@ -422,7 +422,9 @@ void start_recording(const char* dir) {
   if (const char* m = std::getenv(kRecordMaxEnv); m && *m) {
     const std::optional<std::uint64_t> v = support::parse_whole<std::uint64_t>(m);
     if (!v || *v == 0 || *v > kRecordLargestMax)
-      fail_start("HAKFUZZ_PRELOAD_RECORD_MAX: expected a count of events, 1 to 100000000");
+      fail_start((std::string(kRecordMaxEnv) + ": expected a count of events, 1 to " +
+                  std::to_string(kRecordLargestMax))
+                     .c_str());
     max = *v;
   }
   std::size_t slots = 1024;
@@ -510,7 +512,8 @@ void start_pool() {
     sa.sa_flags = SA_RESTART;
     const std::optional<int> number = support::parse_whole<int>(sig);
     if (!number || ::sigaction(*number, &sa, nullptr) != 0)
-      fail_start("HAKFUZZ_PRELOAD_WALK_SIGNAL: expected the number of a signal that can be caught");
+      fail_start(
+          (std::string(kWalkSignalEnv) + ": expected the number of a signal that can be caught").c_str());
   }
   ::pthread_atfork(fork_prepare, fork_parent, fork_child);
 }

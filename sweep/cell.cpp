@@ -80,9 +80,9 @@ RunResult run_program_phase(const hakmem::Config& cfg, Flavour flavour, const Ce
 // The parallel phase: the stress engine, exchange mode, one round, class
 // sizes only: it is there for v2's remote frees, and a large block's free
 // takes the same path from any thread (the program phase covers large
-// blocks). A run whose workers fell out of lockstep (TBB did not run them side by side)
-// proves nothing about remote frees: it runs once more before the path
-// proof may call the cell inactive.
+// blocks). A run whose workers fell out of lockstep (TBB did not run them
+// side by side) proves nothing about remote frees: it runs once more before
+// the path proof may call the cell inactive.
 stress::StressResult run_stress_phase(const EnvVars& env, const hakmem::Config& cfg, Flavour flavour,
                                       const Cell& cell, const CellOptions& opts, CellResult& res) {
   stress::StressResult sr;
