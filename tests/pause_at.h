@@ -52,18 +52,22 @@ class PauseAt final : public sched::Controller {
   bool paused_ = false, released_ = false;
 };
 
-// Runs free(p) on a new thread, stopped at `point` while `meanwhile` runs.
-inline void free_paused(PoolTester& pool, void* p, sched::Point point,
-                        const std::function<void()>& meanwhile) {
+// Runs free(p) on a new thread, stopped at `point` while `meanwhile` runs;
+// returns what that free returned.
+inline FreeOutcome free_paused(PoolTester& pool, void* p, sched::Point point,
+                               const std::function<void()>& meanwhile) {
   PauseAt pause(point);
+  FreeOutcome out;
   std::thread freer([&] {
     pause.arm();
-    pool.free(p);
+    out = pool.free(p);
   });
-  ASSERT_TRUE(pause.wait_paused()) << sched::point_info(point).name << " never reached";
-  meanwhile();
+  const bool paused = pause.wait_paused();
+  EXPECT_TRUE(paused) << sched::point_info(point).name << " never reached";
+  if (paused) meanwhile();
   pause.release();
   freer.join();
+  return out;
 }
 
 }  // namespace hakmem
