@@ -40,7 +40,7 @@ class Client final : public ControlledClient {
   void run_job(int, std::uint32_t job) override {
     switch (job) {
       case 0: {
-        hakmem::sched::at(Point::remote_free_state_load, &counter, 0);
+        hakmem::sched::at(Point::remote_free_claim, &counter, 0);
         const int v = counter.load(std::memory_order_relaxed);
         hakmem::sched::at(Point::remote_free_fetch_or, &counter, 0);
         counter.store(v + 1, std::memory_order_relaxed);

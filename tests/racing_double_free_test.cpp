@@ -16,7 +16,7 @@ namespace {
 constexpr std::size_t kSize = 4096;  // class 1
 constexpr std::uint32_t kCapacity = kGeometry[1].capacity;
 // Where a remote free decides that the block is its to free.
-constexpr sched::Point kRemoteClaim = sched::Point::remote_free_fetch_or;
+constexpr sched::Point kRemoteClaim = sched::Point::remote_free_claim;
 
 bool succeeded(FreeOutcome o) { return o.route != FreeRoute::rejected && o.route != FreeRoute::null; }
 

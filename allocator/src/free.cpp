@@ -43,21 +43,16 @@ HAKMEM_COLD PackedOutcome Pool::Impl::v2_free_uncached(PageDesc* d, std::uint32_
 HAKMEM_HOT PackedOutcome Pool::Impl::owner_free(PageDesc* d, std::uint32_t block, ThreadCtx* me,
                                                 bool entered_v2) {
   const int cls = d->cls;
-  // The owner's free takes no locked instruction: block states are written
-  // by the owner only, and a remote free of this block would have set its
-  // bit. A
-  // lock here would also wait for every store still in flight (the caller's
-  // writes into the blocks it just touched), which cost more than the rest
-  // of the free.
-  if (d->state(block) != BlockState::allocated ||
-      HAKMEM_SCHED_VALUE(owner_free_bit_load, &d->remote_bits[block / 64], sched_arg(d->index, block),
-                         d->remote_freed(block)))
+  // A double free on another thread may be claiming this block right now:
+  // a plain check-then-store would let both frees succeed, and the loser's
+  // remote bit would later free the block's next life. Relaxed: only the
+  // owner hands the block out again, so the claim publishes nothing.
+  if (!HAKMEM_SCHED_VALUE(owner_free_claim, &d->meta[block], sched_arg(d->index, block),
+                          d->claim(block, BlockState::free, std::memory_order_relaxed)))
     return report_rejection(arena.block_address(d, block),
                             v2_outcome(FreeRoute::rejected, entered_v2, cls, Verdict::double_free));
   if (entered_v2) HAKMEM_V2_COUNT(*this, cls, free_fast);
   detail::poison(arena.block_address(d, block), kGeometry[cls].block_size);
-  HAKMEM_SCHED(owner_free_state_store, &d->meta[block], sched_arg(d->index, block));
-  d->set_state(block, BlockState::free);
   ThreadCtx::ClassPages& pages = me->classes[cls];
   const BlockHandle handle = make_handle(d->index, block);
   if (pages.cached == pages.cache_limit) [[unlikely]]

@@ -1,7 +1,7 @@
 // The invariant walk. For every committed slab: the header is intact; every
 // block is in exactly one state (allocated, on the free stack, in its owner's
-// free cache, remote-freed: allocated with its remote bit set) and the counts
-// agree with used/free_top; v2 pages sit on exactly the
+// free cache, remote-freed with its remote bit set) and the counts agree
+// with used/free_top; v2 pages sit on exactly the
 // queue their owner field implies. Reports the first inconsistency found.
 // Needs quiescence: no concurrent alloc/free on this pool.
 #include <algorithm>
@@ -26,8 +26,8 @@ std::string page_name(const PageDesc* d) {
 // on the free stack.
 struct BlockBytes {
   static constexpr std::uint32_t kNone = ~0u;
-  std::uint32_t allocated = 0, free = 0;
-  std::uint32_t invalid = kNone;  // the first block in neither state
+  std::uint32_t allocated = 0, free = 0, remote_freed = 0;
+  std::uint32_t invalid = kNone;  // the first block in no state
   // The free stack's first fault: an entry repeated or out of range, or a
   // block on it that is not free.
   enum class StackFault : std::uint8_t { none, broken, not_free } stack_fault = StackFault::none;
@@ -44,10 +44,11 @@ __attribute__((no_sanitize("address"))) BlockBytes read_block_bytes(const std::u
   for (std::uint32_t b = 0; b < cap; ++b) {
     r.allocated += meta[b] == static_cast<std::uint8_t>(BlockState::allocated);
     r.free += meta[b] == static_cast<std::uint8_t>(BlockState::free);
+    r.remote_freed += meta[b] == static_cast<std::uint8_t>(BlockState::remote_freed);
   }
-  if (r.allocated + r.free != cap)
+  if (r.allocated + r.free + r.remote_freed != cap)
     for (std::uint32_t b = 0; b < cap && r.invalid == BlockBytes::kNone; ++b)
-      if (meta[b] > static_cast<std::uint8_t>(BlockState::allocated)) r.invalid = b;
+      if (meta[b] > static_cast<std::uint8_t>(BlockState::remote_freed)) r.invalid = b;
   auto fault = [&r](BlockBytes::StackFault f, std::uint32_t b) {
     if (r.stack_fault != BlockBytes::StackFault::none) return;
     r.stack_fault = f;
@@ -177,7 +178,7 @@ InvariantReport Pool::Impl::check() const {
     std::memcpy(meta, static_cast<const void*>(d->meta), 2 * cap);
     auto state = [&](std::uint32_t b) { return static_cast<BlockState>(meta[b]); };
 
-    std::uint32_t remote_state = 0;
+    std::uint32_t remote_bits = 0;
     for (std::uint32_t w = 0; w < kRemoteWords && r.ok; ++w) {
       for (std::uint64_t bits = d->remote_bits[w].load(std::memory_order_relaxed); bits; bits &= bits - 1) {
         const std::uint32_t b = w * 64 + static_cast<std::uint32_t>(__builtin_ctzll(bits));
@@ -185,9 +186,10 @@ InvariantReport Pool::Impl::check() const {
           fail(name() + ": remote bit set past the last block");
           break;
         }
-        ++remote_state;
-        if (state(b) != BlockState::allocated)
-          fail(name() + ": block " + std::to_string(b) + " is remote-freed and free (a double free raced)");
+        ++remote_bits;
+        if (state(b) != BlockState::remote_freed)
+          fail(name() + ": block " + std::to_string(b) +
+               " has a remote bit but was not remote-freed (a stray bit: a drain would free it)");
       }
     }
     bool seen[kMaxBlocksPerSlab] = {};
@@ -199,9 +201,9 @@ InvariantReport Pool::Impl::check() const {
       fail(name() + ": free stack entry repeated or out of range");
     else if (bytes.stack_fault == BlockBytes::StackFault::not_free)
       fail(name() + ": block " + std::to_string(bytes.stack_fault_block) + " on the free stack is not free");
-    const std::uint32_t allocated_state = bytes.allocated, free_state = bytes.free;
-    // Remote-freed blocks are allocated (else the walk failed above).
-    const std::uint32_t allocated = allocated_state - std::min(remote_state, allocated_state);
+    const std::uint32_t allocated = bytes.allocated, free_state = bytes.free, remote_state = bytes.remote_freed;
+    if (r.ok && remote_state != remote_bits)
+      fail(name() + ": a remote-freed block has no remote bit (a lost remote free: no drain will take it)");
     std::uint32_t in_cache = 0;
     for (; cached_at != cached.end() && cached_at->first == i; ++cached_at, ++in_cache) {
       const std::uint32_t b = cached_at->second;

@@ -10,9 +10,10 @@
 // PageDesc, so user writes can never corrupt it and the allocator never reads
 // a block.
 //
-// Invariants: a block is allocated, on its page's free stack, in its owner's
-// free cache (state free), or remote-freed (state allocated, remote bit set);
-// a page is on exactly one list, named by PageDesc::list.
+// Invariants: a block is allocated, on its page's free stack or in its
+// owner's free cache (state free), or remote-freed (state remote_freed, its
+// remote bit set or about to be); a page is on exactly one list, named by
+// PageDesc::list.
 #pragma once
 
 #include <atomic>
@@ -26,9 +27,12 @@ namespace hakmem::HAKMEM_FLAVOR_NS {
 inline constexpr std::uint64_t kSlabMagic = 0x48414B4D454D5632ull;  // "HAKMEMV2"
 
 enum class PageKind : std::uint8_t { unused = 0, v1 = 1, v2 = 2 };
-// Written by the page's owner only (v1: under the class mutex). A remote free
-// leaves the block `allocated` and sets its bit in PageDesc::remote_bits.
-enum class BlockState : std::uint8_t { free = 0, allocated = 1 };
+// Every free of a v2 block, the owner's or a remote one, claims it with one
+// compare-exchange from `allocated` (PageDesc::claim): of two racing frees
+// of one life of a block exactly one wins, and the loser is a double free.
+// Only the owner moves a block out of `free` or `remote_freed` (v1: every
+// change under the class mutex).
+enum class BlockState : std::uint8_t { free = 0, allocated = 1, remote_freed = 2 };
 // Which list a page is on; owner-only lists are touched by the owner thread,
 // the others under the matching mutex.
 enum class PageList : std::uint8_t { none, current, partial, full, orphan, cold, v1_partial, v1_full };
@@ -61,11 +65,11 @@ struct alignas(64) PageDesc {
   std::atomic<ThreadCtx*> owner{nullptr};  // v2 only; null = orphaned or cold
   PageDesc* prev = nullptr;
   PageDesc* next = nullptr;
-  // Remote frees: bit b = block b was freed by a thread that does not own the
-  // page. One fetch_or claims and publishes the free (a set bit names a double
-  // free); the owner takes a whole word with one exchange. A bitmap rather
-  // than an intrusive stack, so even two racing double frees cannot make a
-  // list cycle: the worst a race leaves behind is a bit the drain skips.
+  // Remote frees waiting for the owner: bit b = block b was claimed by a
+  // thread that does not own the page (its state is remote_freed). One
+  // fetch_or publishes the free; the owner takes a whole word with one
+  // exchange. A bit is set only by the free that won the block's claim, so
+  // none can outlive the life of the block it names.
   std::atomic<std::uint64_t> remote_bits[kRemoteWords] = {};
   // Block b's state at meta[b], the free stack at meta[capacity + k]: with
   // capacity <= 31 (8 KiB and up) both fit one cache line. Atomic bytes
@@ -78,6 +82,13 @@ struct alignas(64) PageDesc {
   }
   void set_state(std::uint32_t block, BlockState s, std::memory_order order = std::memory_order_relaxed) {
     meta[block].store(static_cast<std::uint8_t>(s), order);
+  }
+  // A free's claim: allocated -> to, or false when the block was not
+  // allocated (a double free, or the loser of two racing frees).
+  bool claim(std::uint32_t block, BlockState to, std::memory_order order) {
+    std::uint8_t expected = static_cast<std::uint8_t>(BlockState::allocated);
+    return meta[block].compare_exchange_strong(expected, static_cast<std::uint8_t>(to), order,
+                                               std::memory_order_relaxed);
   }
   std::uint32_t free_stack_at(std::uint32_t k) const {
     return meta[capacity + k].load(std::memory_order_relaxed);
@@ -95,17 +106,6 @@ struct alignas(64) PageDesc {
     for (const auto& w : remote_bits) any |= w.load(std::memory_order_seq_cst);
     HAKMEM_SCHED_RESULT(refill_remote_check, any != 0);
     return any != 0;
-  }
-  // A cold page has no block out, so a bit on it is stray: a double free
-  // that read the block allocated just before its owner freed it, then
-  // claimed the bit. The page's next owner must not inherit it, or a later
-  // drain would take the block back while it is live again.
-  void clear_stray_remote_bits() {
-    HAKMEM_SCHED(cold_bits_clear, remote_bits, index);
-    for (auto& w : remote_bits) w.store(0, std::memory_order_relaxed);
-  }
-  bool remote_freed(std::uint32_t block) const {
-    return (remote_bits[block / 64].load(std::memory_order_relaxed) >> (block % 64)) & 1;
   }
   // Owner only: every remote-freed block back onto the free stack; returns
   // how many. A new owner passes owner_changed (v2_remote.cpp).

@@ -104,8 +104,7 @@ BlockInfo Pool::block_info(const void* ptr) const {
   if (loc.where != Location::Where::slab) return info;
   info.kind = loc.kind == PageKind::v1 ? BlockKind::v1 : BlockKind::v2;
   info.cls = loc.cls;
-  if (loc.geometry == Verdict::ok && loc.desc->state(loc.block) == BlockState::allocated &&
-      !loc.desc->remote_freed(loc.block)) {
+  if (loc.geometry == Verdict::ok && loc.desc->state(loc.block) == BlockState::allocated) {
     info.live = true;
     info.usable = kGeometry[loc.cls].block_size;
   }

@@ -1,8 +1,9 @@
 // Remote frees and page ownership.
 //
-// A free from any thread but the page's owner sets the block's bit in the
-// page's remote bitmap (one fetch_or, release) and a per-class hint on the
-// owner. The owner drains a page's bitmap a word at a time with one exchange
+// A free from any thread but the page's owner claims the block (allocated ->
+// remote_freed, the same compare-exchange the owner's free races), then sets
+// the block's bit in the page's remote bitmap (one fetch_or) and a per-class
+// hint on the owner. The owner drains a page's bitmap a word at a time with one exchange
 // (acquire) during refill. When a thread exits, its pages are orphaned
 // (owner = null) onto the pool's per-class orphan queue, or onto the cold
 // queue when empty; a refilling thread adopts them and drains what other
@@ -20,11 +21,11 @@
 
 namespace hakmem::HAKMEM_FLAVOR_NS {
 
-// Sets block's remote bit; returns its word as it was. Release publishes the
-// program's last writes to the block to the owner that drains it; acquire
-// orders this free after any earlier one's drain; seq_cst, with the owner
-// re-read in remote_free, for the hint (see there).
-HAKMEM_HOT std::uint64_t Pool::Impl::claim_remote_bit(PageDesc* d, std::uint32_t block) {
+// Sets block's remote bit (the free already won the block's claim). Release
+// publishes the program's last writes to the block to the owner that drains
+// it; seq_cst, with the owner re-read in remote_free, for the hint (see
+// there).
+HAKMEM_HOT void Pool::Impl::publish_remote_bit(PageDesc* d, std::uint32_t block) {
   const std::uint64_t bit = std::uint64_t{1} << (block % 64);
 #if HAKMEM_POOL_SCHED_POINTS
   if (options.plant == Plant::remote_bit_torn) {
@@ -36,16 +37,15 @@ HAKMEM_HOT std::uint64_t Pool::Impl::claim_remote_bit(PageDesc* d, std::uint32_t
                                                   word.load(std::memory_order_seq_cst));
     HAKMEM_SCHED(remote_free_store, &word, sched_arg(d->index, block));
     word.store(seen | bit, std::memory_order_seq_cst);
-    return seen;
+    return;
   }
 #endif
-  return HAKMEM_SCHED_VALUE(remote_free_fetch_or, &d->remote_bits[block / 64], sched_arg(d->index, block),
-                            d->remote_bits[block / 64].fetch_or(bit, std::memory_order_seq_cst));
+  HAKMEM_SCHED(remote_free_fetch_or, &d->remote_bits[block / 64], sched_arg(d->index, block));
+  d->remote_bits[block / 64].fetch_or(bit, std::memory_order_seq_cst);
 }
 
 PackedOutcome Pool::Impl::remote_free(PageDesc* d, std::uint32_t block, ThreadCtx* owner, bool entered_v2) {
   const int cls = d->cls;
-  const std::uint64_t bit = std::uint64_t{1} << (block % 64);
   // The owner walks its pages for remote frees only when hinted, so a hint
   // must not be lost when the page changes owner meanwhile. An adopter
   // stores owner, then drains with an exchange (both seq_cst); this free
@@ -62,13 +62,13 @@ PackedOutcome Pool::Impl::remote_free(PageDesc* d, std::uint32_t block, ThreadCt
       c->remote_hint[cls].store(1, std::memory_order_seq_cst);
     }
   };
-  // Acquire pairs with the release in pop_block: the owner's metadata writes
-  // for this block happen before this free, even if the program handed the
-  // pointer over without synchronising.
-  if (HAKMEM_SCHED_VALUE(remote_free_state_load, &d->meta[block], sched_arg(d->index, block),
-                         d->state(block, std::memory_order_acquire)) != BlockState::allocated ||
-      HAKMEM_SCHED_VALUE(remote_free_bit_load, &d->remote_bits[block / 64], sched_arg(d->index, block),
-                         d->remote_freed(block)))
+  // Of this free and any racing free of the block (the owner's or another
+  // remote one) exactly one wins the claim. Acquire pairs with the release
+  // in pop_block: the owner's metadata writes for this block happen before
+  // this free, even if the program handed the pointer over without
+  // synchronising.
+  if (!HAKMEM_SCHED_VALUE(remote_free_claim, &d->meta[block], sched_arg(d->index, block),
+                          d->claim(block, BlockState::remote_freed, std::memory_order_acquire)))
     return report_rejection(arena.block_address(d, block),
                             v2_outcome(FreeRoute::rejected, entered_v2, cls, Verdict::double_free));
   // Poison before the bit is set: from then on the owner may hand the block
@@ -89,10 +89,7 @@ PackedOutcome Pool::Impl::remote_free(PageDesc* d, std::uint32_t block, ThreadCt
 #else
   constexpr bool hinted_early = false;
 #endif
-  // The bit already set: a racing free won.
-  if (claim_remote_bit(d, block) & bit)
-    return report_rejection(arena.block_address(d, block),
-                            v2_outcome(FreeRoute::rejected, entered_v2, cls, Verdict::double_free));
+  publish_remote_bit(d, block);
   if (entered_v2) HAKMEM_V2_COUNT(*this, cls, free_fast);
   if (!hinted_early) hint(owner);
 #if HAKMEM_POOL_SCHED_POINTS
@@ -124,9 +121,6 @@ std::uint32_t PageDesc::drain_remote(bool owner_changed) {
     while (bits) {
       std::uint32_t block = w * 64 + static_cast<std::uint32_t>(__builtin_ctzll(bits));
       bits &= bits - 1;
-      // Not allocated only after a double free raced the owner's own free of
-      // this block, which already put it in the owner's free cache.
-      if (state(block) != BlockState::allocated) continue;
       HAKMEM_SCHED(drain_state_store, &meta[block], sched_arg(index, block));
       set_state(block, BlockState::free);
       push_free(block);

@@ -16,11 +16,8 @@ PageDesc* V2SharedQueues::take(ThreadCtx* ctx, int cls) {
   if (plant == Plant::cold_pages_ignored) return nullptr;  // planted: fresh pages instead
 #endif
   if (PageDesc* d = shared.cold.pop(PageList::none)) {
-    // No block of a cold page is allocated, so no remote free is pending:
-    // a bit is stray (PageDesc::clear_stray_remote_bits).
     HAKMEM_SCHED(owner_store, &d->owner, d->index);
     d->owner.store(ctx, std::memory_order_seq_cst);  // publishes *ctx to remote freers
-    d->clear_stray_remote_bits();
     return d;
   }
   return nullptr;
