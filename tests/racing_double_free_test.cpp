@@ -38,8 +38,8 @@ TEST(RacingDoubleFree, OneOfTwoFreesOfOneLifeSucceeds) {
   live.erase(live.begin() + 5);
   FreeOutcome owners{};
   const FreeOutcome racing = free_paused(pool, victim, kRemoteClaim, [&] { owners = pool.free(victim); });
-  EXPECT_NE(succeeded(owners), succeeded(racing))
-      << "owner's free: " << free_route_name(owners.route) << ", racing free: " << free_route_name(racing.route);
+  EXPECT_NE(succeeded(owners), succeeded(racing)) << "owner's free: " << free_route_name(owners.route)
+                                                  << ", racing free: " << free_route_name(racing.route);
   if (!succeeded(owners)) {
     // The racing free won: the victim's free is its, pending for the owner.
     EXPECT_FALSE(pool.block_info(victim).live);

@@ -201,7 +201,8 @@ InvariantReport Pool::Impl::check() const {
       fail(name() + ": free stack entry repeated or out of range");
     else if (bytes.stack_fault == BlockBytes::StackFault::not_free)
       fail(name() + ": block " + std::to_string(bytes.stack_fault_block) + " on the free stack is not free");
-    const std::uint32_t allocated = bytes.allocated, free_state = bytes.free, remote_state = bytes.remote_freed;
+    const std::uint32_t allocated = bytes.allocated, free_state = bytes.free,
+                        remote_state = bytes.remote_freed;
     if (r.ok && remote_state != remote_bits)
       fail(name() + ": a remote-freed block has no remote bit (a lost remote free: no drain will take it)");
     std::uint32_t in_cache = 0;
