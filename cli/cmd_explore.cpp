@@ -12,7 +12,7 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "cli/target_paths.h"
-#include "fuzz/explore.h"
+#include "explore/explore.h"
 #include "fuzz/targets.h"
 
 namespace hakfuzz::cli {

@@ -26,7 +26,7 @@
 #include "cli/commands.h"
 #include "cli/target_paths.h"
 #include "fuzz/engine.h"
-#include "fuzz/plants.h"
+#include "oracle/plants.h"
 #include "support/sanitizer.h"
 
 extern char** environ;

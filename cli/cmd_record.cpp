@@ -1,7 +1,7 @@
 // `hakfuzz record [options] -- PROGRAM ARGS...`: the program's allocation
 // stream on the pool, recorded by libhakmem_preload.so (preload/recording.h)
 // into a file, and optionally converted into a `remote` input
-// (fuzz/recorded_program.h) that `repro` replays deterministically and the
+// (program/recorded_program.h) that `repro` replays deterministically and the
 // `remote` and `interleave` fuzzers start from. `--from FILE` converts an
 // earlier recording without running anything. Exit status: the program's
 // own; 1 when no process recorded anything; 2 on bad input.
@@ -14,8 +14,8 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "cli/preload_launch.h"
-#include "fuzz/recorded_program.h"
-#include "fuzz/runner.h"
+#include "program/recorded_program.h"
+#include "exec/run_program.h"
 
 namespace hakfuzz::cli {
 

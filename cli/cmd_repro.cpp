@@ -10,7 +10,7 @@
 #include "cli/options.h"
 #include "cli/target_paths.h"
 #include "fuzz/engine.h"
-#include "fuzz/plants.h"
+#include "oracle/plants.h"
 
 namespace hakfuzz::cli {
 

@@ -4,7 +4,7 @@
 // loads the shim leaves a report (preload/report.h) in a scratch directory;
 // after the program ends they are read back and judged here: rejected frees
 // (with their backtraces), the invariant walk at exit (and on --walk-signal),
-// and, at exit, the nothing-kept rules of fuzz/model.h: no page kept against
+// and, at exit, the nothing-kept rules of oracle/model.h: no page kept against
 // the reuse contract, and an empty pool when the program freed everything.
 // Exit status: the program's own, 1 when a check fails, 2 for a usage error
 // or a program that cannot be started.
@@ -21,7 +21,7 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "cli/preload_launch.h"
-#include "fuzz/model.h"
+#include "oracle/model.h"
 #include "preload/report.h"
 #include "support/parse.h"
 

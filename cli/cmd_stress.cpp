@@ -12,10 +12,10 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "cli/target_paths.h"
-#include "fuzz/plants.h"
-#include "fuzz/program.h"
+#include "oracle/plants.h"
+#include "program/program.h"
 #include "stress/controlled.h"
-#include "stress/engine.h"
+#include "stress/parallel.h"
 #include "stress/failure_report.h"
 #include "stress/replay.h"
 

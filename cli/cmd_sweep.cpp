@@ -21,7 +21,7 @@
 #include "cli/options.h"
 #include "cli/progress.h"
 #include "cli/target_paths.h"
-#include "fuzz/plants.h"
+#include "oracle/plants.h"
 #include "support/digest.h"
 #include "support/parse.h"
 #include "sweep/exec_cell.h"

@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
-#include "fuzz/plants.h"
+#include "oracle/plants.h"
 #include "fuzz/sha1.h"
 
 namespace hakfuzz::cli {

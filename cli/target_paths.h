@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "fuzz/explore.h"
+#include "explore/explore.h"
 #include "fuzz/targets.h"
 
 namespace hakfuzz::cli {

@@ -1,5 +1,5 @@
 // `interleave`: a schedule program plus a schedule, run under the controller
-// (fuzz/interleave.h), so threads switch inside allocator calls at its
+// (explore/interleave.h), so threads switch inside allocator calls at its
 // schedule points; on the tester's flavour, the one with the points. The
 // schedule is explicit choices (libFuzzer mutates them, so coverage guides it
 // to new interleavings), or a random or PCT run from a seed.
@@ -12,7 +12,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "fuzz/interleave.h"
+#include "explore/interleave.h"
 #include "fuzz/targets.h"
 
 namespace hakfuzz {

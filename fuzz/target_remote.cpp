@@ -1,5 +1,5 @@
 // `remote`: a schedule of up to 8 logical threads, each a real OS thread,
-// run one op at a time in the input's order (fuzz/team.h), so a failing
+// run one op at a time in the input's order (exec/team.h), so a failing
 // interleaving replays from its file. Every thread ends with the input.
 #include "fuzz/targets.h"
 

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "fuzz/runner.h"
+#include "exec/run_program.h"
 
 namespace hakfuzz {
 

@@ -12,7 +12,7 @@
 //   counts pool_allocs=.. pool_frees=.. foreign_frees=.. rejected=..
 //   exit                                                     the process reached exit()
 // The shim writes it; cli/cmd_run.cpp reads it back and judges it (the
-// nothing-kept rules live in fuzz/model.h, not here).
+// nothing-kept rules live in oracle/model.h, not here).
 #pragma once
 
 #include <cstdint>

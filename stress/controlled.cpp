@@ -2,7 +2,7 @@
 
 #include <chrono>
 
-#include "fuzz/seeded_program.h"
+#include "program/seeded_program.h"
 #include "support/rng.h"
 
 namespace hakfuzz::stress {

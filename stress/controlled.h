@@ -1,5 +1,5 @@
 // Stress under the controller: seeded stress-shaped schedule programs
-// (fuzz/seeded_program.h: allocations on every thread, most frees remote,
+// (program/seeded_program.h: allocations on every thread, most frees remote,
 // exits) run one after another, each under one seeded random or PCT
 // schedule that switches threads inside allocator calls. Unlike the
 // parallel engine, a finding is an exact schedule: shrunk and written as an
@@ -9,7 +9,7 @@
 #include <functional>
 #include <optional>
 
-#include "fuzz/explore.h"
+#include "explore/explore.h"
 
 namespace hakfuzz::stress {
 

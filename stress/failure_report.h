@@ -5,7 +5,7 @@
 #include <string>
 
 #include "hakmem/types.h"
-#include "stress/engine.h"
+#include "stress/parallel.h"
 #include "stress/replay.h"
 
 namespace hakfuzz::stress {
@@ -14,7 +14,7 @@ struct RunHeader {
   std::uint64_t seed = 0;
   std::string config;   // Config::describe()
   std::string flavour;  // stats_off or stats_on
-  std::string plant;    // the planted bug (fuzz/plants.def), empty for the real pool
+  std::string plant;    // the planted bug (oracle/plants.def), empty for the real pool
   std::string build;
 };
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "fuzz/program.h"
+#include "program/program.h"
 #include "hakmem/types.h"
 #include "stress/op_log.h"
 

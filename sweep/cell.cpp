@@ -8,11 +8,11 @@
 #include <mutex>
 #include <optional>
 
-#include "fuzz/explore.h"
-#include "fuzz/pool_under_test.h"
-#include "fuzz/runner.h"
-#include "fuzz/seeded_program.h"
-#include "stress/engine.h"
+#include "explore/explore.h"
+#include "oracle/pool_under_test.h"
+#include "exec/run_program.h"
+#include "program/seeded_program.h"
+#include "stress/parallel.h"
 #include "support/rng.h"
 
 namespace hakfuzz::sweep {

@@ -6,8 +6,8 @@
 #include <atomic>
 #include <mutex>
 
-#include "fuzz/controller.h"
-#include "fuzz/strategy.h"
+#include "exec/scheduler.h"
+#include "explore/schedule.h"
 #include "pool_test_util.h"
 #include "support/sanitizer.h"
 

@@ -5,7 +5,7 @@
 #include <fstream>
 #include <random>
 
-#include "fuzz/explore.h"
+#include "explore/explore.h"
 #include "fuzz/targets.h"
 #include "pool_test_util.h"
 

@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "fuzz/explore.h"
-#include "fuzz/plants.h"
+#include "explore/explore.h"
+#include "oracle/plants.h"
 #include "fuzz/targets.h"
 #include "pool_test_util.h"
 

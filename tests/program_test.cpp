@@ -3,7 +3,7 @@
 // clear error naming its line.
 #include <random>
 
-#include "fuzz/program.h"
+#include "program/program.h"
 #include "pool_test_util.h"
 
 namespace hakfuzz {

@@ -3,8 +3,8 @@
 // (every planted bug of the table).
 #include <random>
 
-#include "fuzz/plants.h"
-#include "fuzz/runner.h"
+#include "oracle/plants.h"
+#include "exec/run_program.h"
 #include "fuzz/targets.h"
 #include "pool_test_util.h"
 #include "support/sanitizer.h"
@@ -86,7 +86,7 @@ void expect_schedules_alike(std::uint64_t seed, const RunOptions& options_a, con
 }
 
 TEST(Runner, OpsJudgedOnTheirOwnThreadsOrFromTheControllerAlike) {
-  if (support::kTsanBuild) GTEST_SKIP() << "under TSan only the controller judges (fuzz/team.h)";
+  if (support::kTsanBuild) GTEST_SKIP() << "under TSan only the controller judges (exec/team.h)";
   expect_schedules_alike(20261130, {.oracle = OracleOn::op_thread}, {.oracle = OracleOn::controller});
 }
 
@@ -100,7 +100,7 @@ TEST(Runner, UnderTsanOnlyTheControllerJudges) {
 }
 
 // To the allocator an exit op is a thread's exit whether or not its OS
-// thread ends too (fuzz/team.h keeps it, as a new one costs ASan 0.4 ms).
+// thread ends too (exec/team.h keeps it, as a new one costs ASan 0.4 ms).
 TEST(Runner, AnExitIsTheSameToThePoolWhetherOrNotItsOsThreadEnds) {
   expect_schedules_alike(20261131, {.os_thread_exits = false}, {.os_thread_exits = true});
 }

@@ -2,8 +2,8 @@
 // the mix it promises, and the runner runs it clean on every route.
 #include <gtest/gtest.h>
 
-#include "fuzz/runner.h"
-#include "fuzz/seeded_program.h"
+#include "exec/run_program.h"
+#include "program/seeded_program.h"
 
 namespace hakfuzz {
 namespace {

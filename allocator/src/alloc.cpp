@@ -14,7 +14,7 @@
 //                                            (alloc_refill_fail, alloc_fallback_v1)
 #include "pool_impl.h"
 
-namespace hakmem::HAKMEM_FLAVOR_NS {
+namespace hakmem::HAKMEM_FLAVOUR_NS {
 
 // Slow paths are called in tail position only (see free.cpp).
 void* Pool::alloc(std::size_t size) {
@@ -128,4 +128,4 @@ HAKMEM_COLD PageDesc* Pool::Impl::v2_refill(ThreadCtx* ctx, int cls) {
   return make_current(d);
 }
 
-}  // namespace hakmem::HAKMEM_FLAVOR_NS
+}  // namespace hakmem::HAKMEM_FLAVOUR_NS

@@ -6,7 +6,7 @@
 #include <new>
 #include <stdexcept>
 
-namespace hakmem::HAKMEM_FLAVOR_NS {
+namespace hakmem::HAKMEM_FLAVOUR_NS {
 
 Arena::Arena(detail::OsLayer& os, std::size_t bytes, ArenaCache* cache)
     : slab_count_(bytes / kSlabSize), os_(os), cache_(cache) {
@@ -85,4 +85,4 @@ PageDesc* Arena::acquire_slab(PageKind kind, int cls) {
   return d;
 }
 
-}  // namespace hakmem::HAKMEM_FLAVOR_NS
+}  // namespace hakmem::HAKMEM_FLAVOUR_NS

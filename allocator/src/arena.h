@@ -18,14 +18,14 @@
 #include <mutex>
 #include <optional>
 
-#include "flavor.h"
+#include "flavour.h"
 #include "hakmem/arena_cache.h"
 #include "os.h"
 #include "page.h"
 #include "sanitizers.h"
 #include "sched_point.h"
 
-namespace hakmem::HAKMEM_FLAVOR_NS {
+namespace hakmem::HAKMEM_FLAVOUR_NS {
 
 inline constexpr std::size_t kMaxArenaSlabs = std::size_t{1} << 24;
 
@@ -103,6 +103,6 @@ class Arena {
   HAKMEM_POOL_MUTEX(slab_lock) mutex_;  // serialises acquire_slab
 };
 
-}  // namespace hakmem::HAKMEM_FLAVOR_NS
+}  // namespace hakmem::HAKMEM_FLAVOUR_NS
 
 #include "page_of.h"

@@ -10,7 +10,7 @@
 
 #include "pool_impl.h"
 
-namespace hakmem::HAKMEM_FLAVOR_NS {
+namespace hakmem::HAKMEM_FLAVOUR_NS {
 
 namespace {
 
@@ -89,4 +89,4 @@ void Pool::Impl::census(Census& c) const {
   c.large_bytes = large_only.live_bytes;
 }
 
-}  // namespace hakmem::HAKMEM_FLAVOR_NS
+}  // namespace hakmem::HAKMEM_FLAVOUR_NS

@@ -15,7 +15,7 @@
 
 #include "pool_impl.h"
 
-namespace hakmem::HAKMEM_FLAVOR_NS {
+namespace hakmem::HAKMEM_FLAVOUR_NS {
 
 void Pool::Impl::collect() {
   ThreadCtx* ctx = my_ctx(false);
@@ -54,4 +54,4 @@ void Pool::Impl::collect() {
   }
 }
 
-}  // namespace hakmem::HAKMEM_FLAVOR_NS
+}  // namespace hakmem::HAKMEM_FLAVOUR_NS

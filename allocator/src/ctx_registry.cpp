@@ -1,7 +1,7 @@
 // Binding and unbinding thread contexts (ctx_registry.h).
 #include "ctx_registry.h"
 
-namespace hakmem::HAKMEM_FLAVOR_NS {
+namespace hakmem::HAKMEM_FLAVOUR_NS {
 
 ThreadCtx* CtxRegistry::acquire(std::uint32_t slot) {
   std::lock_guard lock(mutex_);
@@ -28,4 +28,4 @@ void CtxRegistry::release(std::uint32_t slot) {
   idle_.push_back(ctx);
 }
 
-}  // namespace hakmem::HAKMEM_FLAVOR_NS
+}  // namespace hakmem::HAKMEM_FLAVOUR_NS

@@ -16,12 +16,12 @@
 #include <mutex>
 #include <vector>
 
-#include "flavor.h"
+#include "flavour.h"
 #include "sched_point.h"
 #include "thread_ctx.h"
 #include "thread_registry.h"
 
-namespace hakmem::HAKMEM_FLAVOR_NS {
+namespace hakmem::HAKMEM_FLAVOUR_NS {
 
 class CtxRegistry {
  public:
@@ -55,4 +55,4 @@ class CtxRegistry {
   std::vector<ThreadCtx*> idle_;                 // under mutex_: reusable after their thread exited
 };
 
-}  // namespace hakmem::HAKMEM_FLAVOR_NS
+}  // namespace hakmem::HAKMEM_FLAVOUR_NS

@@ -13,7 +13,7 @@
 
 #include "pool_impl.h"
 
-namespace hakmem::HAKMEM_FLAVOR_NS {
+namespace hakmem::HAKMEM_FLAVOUR_NS {
 
 // The slow paths below are called in tail position only: with a call that
 // returns into the hot path, g++ saved and restored six registers on every
@@ -123,4 +123,4 @@ HAKMEM_COLD PackedOutcome Pool::Impl::free_other(void* ptr) {
   return out.route == FreeRoute::rejected ? report_rejection(ptr, packed(out)) : packed(out);
 }
 
-}  // namespace hakmem::HAKMEM_FLAVOR_NS
+}  // namespace hakmem::HAKMEM_FLAVOUR_NS

@@ -12,7 +12,7 @@
 
 #include "pool_impl.h"
 
-namespace hakmem::HAKMEM_FLAVOR_NS {
+namespace hakmem::HAKMEM_FLAVOUR_NS {
 
 namespace {
 
@@ -252,4 +252,4 @@ InvariantReport Pool::Impl::check() const {
   return r;
 }
 
-}  // namespace hakmem::HAKMEM_FLAVOR_NS
+}  // namespace hakmem::HAKMEM_FLAVOUR_NS

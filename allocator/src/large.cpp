@@ -3,7 +3,7 @@
 
 #include <stdexcept>
 
-namespace hakmem::HAKMEM_FLAVOR_NS {
+namespace hakmem::HAKMEM_FLAVOUR_NS {
 
 namespace {
 constexpr std::size_t kOsPage = 4096;
@@ -79,4 +79,4 @@ void LargeRegistry::count_live(InvariantReport& r) const {
   }
 }
 
-}  // namespace hakmem::HAKMEM_FLAVOR_NS
+}  // namespace hakmem::HAKMEM_FLAVOUR_NS

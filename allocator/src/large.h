@@ -21,11 +21,11 @@
 #include <optional>
 #include <unordered_map>
 
-#include "flavor.h"
+#include "flavour.h"
 #include "os.h"
 #include "sched_point.h"
 
-namespace hakmem::HAKMEM_FLAVOR_NS {
+namespace hakmem::HAKMEM_FLAVOUR_NS {
 
 class LargeRegistry {
  public:
@@ -65,4 +65,4 @@ class LargeRegistry {
   std::uint64_t frees_ = 0;
 };
 
-}  // namespace hakmem::HAKMEM_FLAVOR_NS
+}  // namespace hakmem::HAKMEM_FLAVOUR_NS

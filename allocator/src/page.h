@@ -19,10 +19,10 @@
 #include <atomic>
 #include <cstdint>
 
-#include "flavor.h"
+#include "flavour.h"
 #include "sched_point.h"
 
-namespace hakmem::HAKMEM_FLAVOR_NS {
+namespace hakmem::HAKMEM_FLAVOUR_NS {
 
 inline constexpr std::uint64_t kSlabMagic = 0x48414B4D454D5632ull;  // "HAKMEMV2"
 
@@ -158,4 +158,4 @@ struct Location {
   }
 };
 
-}  // namespace hakmem::HAKMEM_FLAVOR_NS
+}  // namespace hakmem::HAKMEM_FLAVOUR_NS

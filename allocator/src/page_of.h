@@ -9,7 +9,7 @@
 #pragma once
 #include "arena.h"
 
-namespace hakmem::HAKMEM_FLAVOR_NS {
+namespace hakmem::HAKMEM_FLAVOUR_NS {
 
 inline Location Arena::locate(const void* ptr) const {
   Location loc;
@@ -39,4 +39,4 @@ inline Location Arena::locate(const void* ptr) const {
   return loc;
 }
 
-}  // namespace hakmem::HAKMEM_FLAVOR_NS
+}  // namespace hakmem::HAKMEM_FLAVOUR_NS

@@ -6,7 +6,7 @@
 
 #include "pool_impl.h"
 
-namespace hakmem::HAKMEM_FLAVOR_NS {
+namespace hakmem::HAKMEM_FLAVOUR_NS {
 
 namespace {
 std::atomic<std::uint64_t> next_pool_uid{1};  // 0 marks an empty CtxCache
@@ -188,4 +188,4 @@ OsCounters Pool::os_counters() const { return impl_->os.counters(); }
 std::uintptr_t Pool::arena_base() const { return impl_->arena.begin(); }
 std::optional<std::uint64_t> Pool::arena_offset(const void* ptr) const { return impl_->arena.offset(ptr); }
 
-}  // namespace hakmem::HAKMEM_FLAVOR_NS
+}  // namespace hakmem::HAKMEM_FLAVOUR_NS

@@ -12,7 +12,7 @@
 //   v2_stats.h          compiled-in counters
 //   os.h, os_posix.cpp  the only code that maps memory
 //   thread_registry.h/.cpp  the flavour's thread slots and exit notices
-//   flavor.h, sanitizers.h  the flavour namespace, HAKMEM_HOT/COLD; poisoning
+//   flavour.h, sanitizers.h  the flavour namespace, HAKMEM_HOT/COLD; poisoning
 //   sched_point.h       schedule points and the pool mutex type (the
 //                       tester's flavour; nothing in the others)
 // and the paths: alloc.cpp (allocation), free.cpp (free), v2_remote.cpp
@@ -33,7 +33,7 @@
 
 #include "arena.h"
 #include "ctx_registry.h"
-#include "flavor.h"
+#include "flavour.h"
 #include "large.h"
 #include "os.h"
 #include "page.h"
@@ -45,7 +45,7 @@
 #include "v2_shared.h"
 #include "v2_stats.h"
 
-namespace hakmem::HAKMEM_FLAVOR_NS {
+namespace hakmem::HAKMEM_FLAVOUR_NS {
 
 // A FreeOutcome in one register, as every internal step of free() returns
 // it: hakmem::pack()'s bits, typed so they never mix with other integers.
@@ -171,4 +171,4 @@ struct Pool::Impl final : ThreadExitListener {
 #endif
 };
 
-}  // namespace hakmem::HAKMEM_FLAVOR_NS
+}  // namespace hakmem::HAKMEM_FLAVOUR_NS

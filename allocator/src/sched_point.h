@@ -25,12 +25,12 @@
 #include <cstdint>
 #include <mutex>
 
-#include "flavor.h"
+#include "flavour.h"
 
 #if HAKMEM_POOL_SCHED_POINTS
 #include "hakmem/sched.h"
 
-namespace hakmem::HAKMEM_FLAVOR_NS {
+namespace hakmem::HAKMEM_FLAVOUR_NS {
 
 // The arg of a block or word point: slab << 8 | block (or bitmap word).
 constexpr std::uint64_t sched_arg(std::uint32_t slab, std::uint32_t sub) {
@@ -65,15 +65,15 @@ class SchedMutex {
   std::mutex mutex_;
 };
 
-}  // namespace hakmem::HAKMEM_FLAVOR_NS
+}  // namespace hakmem::HAKMEM_FLAVOUR_NS
 
 #define HAKMEM_SCHED(point, object, arg) ::hakmem::sched::at(::hakmem::sched::Point::point, (object), (arg))
 #define HAKMEM_SCHED_RESULT(point, value) \
   ::hakmem::sched::result(::hakmem::sched::Point::point, static_cast<std::uint64_t>(value))
 #define HAKMEM_SCHED_VALUE(point, object, arg, expr)                                      \
-  ::hakmem::HAKMEM_FLAVOR_NS::sched_value(::hakmem::sched::Point::point, (object), (arg), \
+  ::hakmem::HAKMEM_FLAVOUR_NS::sched_value(::hakmem::sched::Point::point, (object), (arg), \
                                           [&] { return (expr); })
-#define HAKMEM_POOL_MUTEX(point) ::hakmem::HAKMEM_FLAVOR_NS::SchedMutex<::hakmem::sched::Point::point>
+#define HAKMEM_POOL_MUTEX(point) ::hakmem::HAKMEM_FLAVOUR_NS::SchedMutex<::hakmem::sched::Point::point>
 
 #else
 #define HAKMEM_SCHED(point, object, arg) ((void)0)

@@ -11,12 +11,12 @@
 #include <atomic>
 #include <cstdint>
 
-#include "flavor.h"
+#include "flavour.h"
 #include "page.h"
 #include "thread_registry.h"
 #include "v2_stats.h"
 
-namespace hakmem::HAKMEM_FLAVOR_NS {
+namespace hakmem::HAKMEM_FLAVOUR_NS {
 
 // A block in a thread's free cache: slab index << 8 | block. The address
 // comes from the handle alone, so taking a cached block loads nothing from
@@ -64,4 +64,4 @@ struct CtxCache {
 };
 inline thread_local CtxCache t_ctx_cache;
 
-}  // namespace hakmem::HAKMEM_FLAVOR_NS
+}  // namespace hakmem::HAKMEM_FLAVOUR_NS

@@ -10,7 +10,7 @@
 
 #include "sched_point.h"
 
-namespace hakmem::HAKMEM_FLAVOR_NS {
+namespace hakmem::HAKMEM_FLAVOUR_NS {
 
 namespace {
 
@@ -87,4 +87,4 @@ void remove_thread_exit_listener(ThreadExitListener* l) {
   std::erase(r.listeners, l);
 }
 
-}  // namespace hakmem::HAKMEM_FLAVOR_NS
+}  // namespace hakmem::HAKMEM_FLAVOUR_NS

@@ -11,9 +11,9 @@
 #pragma once
 #include <cstdint>
 
-#include "flavor.h"
+#include "flavour.h"
 
-namespace hakmem::HAKMEM_FLAVOR_NS {
+namespace hakmem::HAKMEM_FLAVOUR_NS {
 
 inline constexpr std::uint32_t kMaxThreadSlots = 1024;
 inline constexpr std::uint32_t kNoThreadSlot = UINT32_MAX;
@@ -56,4 +56,4 @@ void lock_registry_for_fork();
 void unlock_registry_after_fork();
 void remove_thread_exit_listener(ThreadExitListener* l);
 
-}  // namespace hakmem::HAKMEM_FLAVOR_NS
+}  // namespace hakmem::HAKMEM_FLAVOUR_NS

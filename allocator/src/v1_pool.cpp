@@ -1,7 +1,7 @@
 // Pool v1's allocation and free (v1_pool.h).
 #include "v1_pool.h"
 
-namespace hakmem::HAKMEM_FLAVOR_NS {
+namespace hakmem::HAKMEM_FLAVOUR_NS {
 
 void* V1Class::alloc(Arena& arena, int cls) {
   std::lock_guard lock(mutex);
@@ -54,4 +54,4 @@ FreeOutcome V1Pool::free(Arena& arena, Location loc, FreeOutcome out) {
   return classes_[loc.cls].free(arena, loc, out);
 }
 
-}  // namespace hakmem::HAKMEM_FLAVOR_NS
+}  // namespace hakmem::HAKMEM_FLAVOUR_NS

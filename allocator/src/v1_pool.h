@@ -15,11 +15,11 @@
 #include <mutex>
 
 #include "arena.h"
-#include "flavor.h"
+#include "flavour.h"
 #include "page.h"
 #include "sched_point.h"
 
-namespace hakmem::HAKMEM_FLAVOR_NS {
+namespace hakmem::HAKMEM_FLAVOUR_NS {
 
 // One class's queues. The arena is passed in, not kept, so that no call pays
 // a load for it.
@@ -65,4 +65,4 @@ class V1Pool {
   V1Class classes_[kNumClasses];
 };
 
-}  // namespace hakmem::HAKMEM_FLAVOR_NS
+}  // namespace hakmem::HAKMEM_FLAVOUR_NS

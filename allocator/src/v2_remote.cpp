@@ -19,7 +19,7 @@
 
 #include "pool_impl.h"
 
-namespace hakmem::HAKMEM_FLAVOR_NS {
+namespace hakmem::HAKMEM_FLAVOUR_NS {
 
 // Sets block's remote bit (the free already won the block's claim). Release
 // publishes the program's last writes to the block to the owner that drains
@@ -195,4 +195,4 @@ void Pool::Impl::on_thread_exit(std::uint32_t slot) {
   contexts.release(slot);
 }
 
-}  // namespace hakmem::HAKMEM_FLAVOR_NS
+}  // namespace hakmem::HAKMEM_FLAVOUR_NS

@@ -2,7 +2,7 @@
 // seq_cst: see remote_free in v2_remote.cpp.
 #include "v2_shared.h"
 
-namespace hakmem::HAKMEM_FLAVOR_NS {
+namespace hakmem::HAKMEM_FLAVOUR_NS {
 
 PageDesc* V2SharedQueues::take(ThreadCtx* ctx, int cls) {
   PerClass& shared = classes_[cls];
@@ -60,4 +60,4 @@ void V2SharedQueues::disown(PageDesc* d, PageQueue PerClass::*queue, PageList id
   (shared.*queue).push(d, id);
 }
 
-}  // namespace hakmem::HAKMEM_FLAVOR_NS
+}  // namespace hakmem::HAKMEM_FLAVOUR_NS

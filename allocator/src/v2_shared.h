@@ -13,12 +13,12 @@
 
 #include <mutex>
 
-#include "flavor.h"
+#include "flavour.h"
 #include "page.h"
 #include "sched_point.h"
 #include "thread_ctx.h"
 
-namespace hakmem::HAKMEM_FLAVOR_NS {
+namespace hakmem::HAKMEM_FLAVOUR_NS {
 
 class V2SharedQueues {
  public:
@@ -75,4 +75,4 @@ class V2SharedQueues {
   PerClass classes_[kNumClasses];
 };
 
-}  // namespace hakmem::HAKMEM_FLAVOR_NS
+}  // namespace hakmem::HAKMEM_FLAVOUR_NS

@@ -11,9 +11,9 @@
 #include <atomic>
 #include <cstdint>
 
-#include "flavor.h"
+#include "flavour.h"
 
-namespace hakmem::HAKMEM_FLAVOR_NS {
+namespace hakmem::HAKMEM_FLAVOUR_NS {
 
 #if HAKMEM_POOL_HOTBOX_V2_STATS_COMPILED
 struct V2Stats {
@@ -27,4 +27,4 @@ struct V2Stats {
 // Counts the counter named `name` (a v2_stats.def name).
 #define HAKMEM_V2_COUNT(impl, row, name) HAKMEM_V2_COUNT_STAT(impl, row, V2Stat::name)
 
-}  // namespace hakmem::HAKMEM_FLAVOR_NS
+}  // namespace hakmem::HAKMEM_FLAVOUR_NS

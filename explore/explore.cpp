@@ -1,0 +1,249 @@
+#include "explore/explore.h"
+
+#include <algorithm>
+#include <chrono>
+
+namespace hakfuzz {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// The order a dfs tries a decision's alternatives in: the non-preemptive
+// pick first, then the others by index.
+std::vector<std::uint8_t> alternatives(const DecisionRecord& d) {
+  std::vector<std::uint8_t> order = {d.fallback};
+  for (std::uint8_t i = 0; i < d.size; ++i)
+    if (i != d.fallback) order.push_back(i);
+  return order;
+}
+
+InterleaveResult run_choices(const Program& p, const std::vector<std::uint8_t>& choices,
+                             const InterleaveOptions& o) {
+  ChoiceStrategy s(choices);
+  return run_interleaved(p, s, o);
+}
+
+// The next dfs prefix after a run that made `rec`, or nullopt when every
+// schedule within the bound has run.
+std::optional<std::vector<std::uint8_t>> next_prefix(const std::vector<DecisionRecord>& rec, int bound) {
+  std::vector<int> before(rec.size() + 1, 0);
+  for (std::size_t i = 0; i < rec.size(); ++i) before[i + 1] = before[i] + rec[i].preemptive();
+  for (std::size_t i = rec.size(); i-- > 0;) {
+    const std::vector<std::uint8_t> order = alternatives(rec[i]);
+    std::size_t pos = 0;
+    while (order[pos] != rec[i].chosen) ++pos;
+    for (std::size_t k = pos + 1; k < order.size(); ++k) {
+      const int cost = rec[i].current_runnable && order[k] != rec[i].fallback;
+      if (before[i] + cost > bound) continue;
+      std::vector<std::uint8_t> prefix;
+      for (std::size_t j = 0; j < i; ++j) prefix.push_back(rec[j].chosen);
+      prefix.push_back(order[k]);
+      return prefix;
+    }
+  }
+  return std::nullopt;
+}
+
+bool same_kind(const InterleaveResult& r, const Finding& f) {
+  return r.run.finding && r.run.finding->kind == f.kind;
+}
+
+}  // namespace
+
+const char* explore_strategy_name(ExploreStrategy s) {
+  switch (s) {
+    case ExploreStrategy::random:
+      return "random";
+    case ExploreStrategy::pct:
+      return "pct";
+    case ExploreStrategy::dfs:
+      return "dfs";
+  }
+  return "?";
+}
+
+Exploration explore(const Program& program, const ExploreOptions& o) {
+  Exploration out;
+  const auto start = Clock::now();
+  auto last_report = start;
+  const std::size_t max_runs = o.max_runs ? o.max_runs : o.strategy == ExploreStrategy::dfs ? SIZE_MAX : 1000;
+  std::size_t longest = 0;  // decisions of the longest run so far (pct)
+  std::vector<std::uint8_t> prefix;
+  for (;;) {
+    std::unique_ptr<RecordingStrategy> s;
+    if (o.strategy == ExploreStrategy::dfs)
+      s = std::make_unique<ChoiceStrategy>(prefix);
+    else if (o.strategy == ExploreStrategy::random)
+      s = std::make_unique<RandomStrategy>(o.seed + out.runs);
+    else
+      s = std::make_unique<PctStrategy>(o.seed + out.runs, o.depth, longest, program.threads);
+    InterleaveResult r = run_interleaved(program, *s, o.run);
+    ++out.runs;
+    out.steps += r.steps;
+    longest = std::max(longest, r.decisions.size());
+    if (o.strategy == ExploreStrategy::dfs) {
+      // A replayed prefix must meet the same decisions.
+      const bool fits = r.decisions.size() >= prefix.size() &&
+                        std::equal(prefix.begin(), prefix.end(), r.decisions.begin(),
+                                   [](std::uint8_t c, const DecisionRecord& d) { return c == d.chosen; });
+      if (!fits && !r.run.finding)
+        r.run.finding =
+            Finding{FindingKind::nondeterministic, 0,
+                    "a replayed schedule prefix met different decisions: the run is not deterministic"};
+    }
+    out.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    if (r.run.finding) {
+      out.finding = r.run.finding;
+      out.schedule = s->as_choices();
+      out.preemptions = r.preemptions;
+      return out;
+    }
+    if (o.progress && Clock::now() - last_report > std::chrono::seconds(1)) {
+      last_report = Clock::now();
+      o.progress({out.runs, out.steps, out.seconds});
+    }
+    if (out.runs >= max_runs || (o.max_seconds > 0 && out.seconds >= o.max_seconds)) return out;
+    if (o.strategy == ExploreStrategy::dfs) {
+      auto next = next_prefix(r.decisions, o.preemptions);
+      if (!next) {
+        out.exhausted = true;
+        return out;
+      }
+      prefix = std::move(*next);
+    }
+  }
+}
+
+namespace {
+
+// The picks a run made, as explicit choices.
+std::vector<std::uint8_t> picks_of(const InterleaveResult& r) {
+  std::vector<std::uint8_t> choices;
+  for (const DecisionRecord& d : r.decisions) choices.push_back(d.chosen);
+  return choices;
+}
+
+// minimize's state: the program and the run it keeps (`best_`), every
+// candidate judged by whether it fails the same way.
+class Minimizer {
+ public:
+  Minimizer(const Program& program, const ScheduleSpec& schedule, const Finding& finding,
+            const InterleaveOptions& options, std::size_t runs_per_op)
+      : m_{program, schedule, finding}, finding_(finding), options_(options), runs_per_op_(runs_per_op) {}
+
+  Minimized run() {
+    std::optional<InterleaveResult> first = replay(m_.program, m_.schedule.choices);
+    if (!first) return std::move(m_);  // does not replay: keep it as it is
+    best_ = std::move(*first);
+    shrink();
+    // A long random schedule seldom shrinks down to the one or two
+    // preemptions a race needs; dfs within two, over the program shrunk so
+    // far, often finds them.
+    if (best_.preemptions > 2) {
+      ExploreOptions eo;
+      eo.max_runs = std::min<std::size_t>(10'000, 500 * runs_per_op_);  // seconds, not minutes
+      eo.run = options_;
+      std::optional<InterleaveResult> r = search(m_.program, eo);
+      if (r && r->preemptions < best_.preemptions) {
+        best_ = std::move(*r);
+        shrink();
+      }
+    }
+    // Trailing non-preemptive picks are what an empty tail means anyway.
+    std::vector<std::uint8_t> choices = picks_of(best_);
+    while (!choices.empty() && choices.back() == best_.decisions[choices.size() - 1].fallback)
+      choices.pop_back();
+    m_.schedule = ScheduleSpec{};
+    m_.schedule.choices = std::move(choices);
+    m_.finding = *best_.run.finding;
+    m_.preemptions = best_.preemptions;
+    return std::move(m_);
+  }
+
+ private:
+  // Dropped ops change the schedule, which may free more preemptions.
+  void shrink() {
+    for (int round = 0; round < 4; ++round) {
+      fewer_preemptions();
+      if (!fewer_ops()) break;
+    }
+  }
+
+  // Preemptive picks back to the non-preemptive one, a chunk at a time,
+  // halving the chunk (ddmin): a random schedule of a long program has
+  // hundreds of preemptions, and one at a time costs a run each.
+  void fewer_preemptions() {
+    for (std::size_t chunk = std::max<std::size_t>(1, best_.preemptions / 2);; chunk /= 2) {
+      for (std::size_t start = 0;;) {
+        std::vector<std::size_t> at;
+        for (std::size_t i = 0; i < best_.decisions.size(); ++i)
+          if (best_.decisions[i].preemptive()) at.push_back(i);
+        if (start >= at.size()) break;
+        std::vector<std::uint8_t> choices = picks_of(best_);
+        for (std::size_t k = start; k < std::min(at.size(), start + chunk); ++k)
+          choices[at[k]] = best_.decisions[at[k]].fallback;
+        std::optional<InterleaveResult> r = replay(m_.program, choices);
+        if (r && r->preemptions < best_.preemptions)
+          best_ = std::move(*r);  // the same start again, over the new schedule's preemptions
+        else
+          start += chunk;
+      }
+      if (chunk == 1) return;
+    }
+  }
+
+  // Drops each op; keeps the same picks (an op the bug does not need
+  // usually leaves them meaningful), else looks again within the
+  // preemptions left, up to runs_per_op runs. Whether any op went.
+  bool fewer_ops() {
+    bool dropped = false;
+    for (std::size_t k = m_.program.ops.size(); k-- > 0;) {
+      Program smaller = m_.program;
+      smaller.ops.erase(smaller.ops.begin() + static_cast<std::ptrdiff_t>(k));
+      std::optional<InterleaveResult> r = replay(smaller, picks_of(best_));
+      if (!r) {
+        ExploreOptions eo;
+        eo.preemptions = static_cast<int>(best_.preemptions);
+        eo.max_runs = runs_per_op_;
+        eo.run = options_;
+        r = search(smaller, eo);
+      }
+      if (!r) continue;
+      m_.program = std::move(smaller);
+      best_ = std::move(*r);
+      dropped = true;
+    }
+    return dropped;
+  }
+
+  // The run of `choices` when it fails the same way.
+  std::optional<InterleaveResult> replay(const Program& program, const std::vector<std::uint8_t>& choices) {
+    InterleaveResult r = run_choices(program, choices, options_);
+    ++m_.runs;
+    if (!same_kind(r, finding_)) return std::nullopt;
+    return r;
+  }
+  // A schedule an exploration finds that fails the same way, replayed.
+  std::optional<InterleaveResult> search(const Program& program, const ExploreOptions& eo) {
+    const Exploration e = explore(program, eo);
+    m_.runs += e.runs;
+    if (!e.finding || e.finding->kind != finding_.kind) return std::nullopt;
+    return replay(program, e.schedule.choices);
+  }
+
+  Minimized m_;
+  InterleaveResult best_;
+  const Finding finding_;
+  const InterleaveOptions& options_;
+  const std::size_t runs_per_op_;
+};
+
+}  // namespace
+
+Minimized minimize(const Program& program, const ScheduleSpec& schedule, const Finding& finding,
+                   const InterleaveOptions& options, std::size_t runs_per_op) {
+  return Minimizer(program, schedule, finding, options, runs_per_op).run();
+}
+
+}  // namespace hakfuzz

@@ -1,0 +1,55 @@
+// A schedule program run under the controller: the ops of each logical
+// thread start in program order, but a strategy may switch threads at every
+// schedule point inside allocator calls, so two ops can overlap anywhere the
+// allocator touches shared state. The reference model judges each op when it
+// completes, allowing exactly what overlap allows:
+//   - a block whose free has started may already be handed out again, so a
+//     new block may overlap it (never a block still solidly live);
+//   - a free of a block whose owner is exiting (or gone) may be local or
+//     remote, as for an orphan;
+//   - two frees of one block that overlap (a free racing a double free):
+//     exactly one succeeds, the other is rejected as a double free.
+// Operands are resolved before the run, from program order alone: a free op
+// names the block the `remote` target would, and waits for that block's
+// allocation to complete; a double free waits for the first free to start,
+// and is skipped if the block's range was handed out again by then. Faults
+// do not take part (which acquisition fails would depend on the schedule).
+#pragma once
+
+#include <optional>
+#include <span>
+
+#include "exec/run_program.h"
+#include "explore/schedule.h"
+
+namespace hakfuzz {
+
+struct InterleaveOptions {
+  bool trace = false;
+  Flavour flavour = Flavour::tester;  // the one with the schedule points
+  std::optional<const PlantSpec*> plant;
+  std::size_t max_ops = 256;        // programs are cut here: exploration wants them small
+  std::size_t max_steps = 1 << 20;  // a run longer than this is a finding (a livelock)
+};
+
+struct InterleaveResult {
+  RunResult run;
+  std::vector<DecisionRecord> decisions;  // what the strategy picked, in order
+  std::size_t steps = 0, preemptions = 0;
+};
+
+InterleaveResult run_interleaved(const Program& program, RecordingStrategy& strategy,
+                                 const InterleaveOptions& options = {});
+
+// The `interleave` target's input: a schedule program and a schedule
+// (byte layout in target_interleave.cpp).
+struct InterleaveInput {
+  Program program;
+  ScheduleSpec schedule;
+};
+InterleaveInput decode_interleave(std::span<const std::uint8_t> bytes);
+std::vector<std::uint8_t> encode_interleave(const InterleaveInput& input);
+// The options the target runs with (the tester's flavour, the active plant).
+InterleaveOptions interleave_target_options(bool trace);
+
+}  // namespace hakfuzz

@@ -1,0 +1,79 @@
+#include "explore/schedule.h"
+
+#include <algorithm>
+#include <numeric>
+
+namespace hakfuzz {
+
+const char* schedule_mode_name(ScheduleMode m) {
+  switch (m) {
+    case ScheduleMode::choices:
+      return "choices";
+    case ScheduleMode::random:
+      return "random";
+    case ScheduleMode::pct:
+      return "pct";
+  }
+  return "?";
+}
+
+std::size_t RecordingStrategy::choose(const Decision& d) {
+  const std::size_t chosen = pick(d) % d.runnable.size();
+  record_.push_back({static_cast<std::uint8_t>(d.runnable.size()), static_cast<std::uint8_t>(chosen),
+                     static_cast<std::uint8_t>(d.fallback), d.current_runnable});
+  return chosen;
+}
+
+ScheduleSpec RecordingStrategy::as_choices() const {
+  ScheduleSpec s;
+  for (const DecisionRecord& r : record_) s.choices.push_back(r.chosen);
+  return s;
+}
+
+std::size_t ChoiceStrategy::pick(const Decision& d) {
+  return d.index < choices_.size() ? choices_[d.index] % d.runnable.size() : d.fallback;
+}
+
+PctStrategy::PctStrategy(std::uint64_t seed, int depth, std::size_t expected_decisions, int threads) {
+  support::SplitMix64 rng(seed);
+  // Distinct random priorities: a shuffled 1..threads.
+  priority_.resize(static_cast<std::size_t>(threads));
+  std::iota(priority_.begin(), priority_.end(), 1);
+  for (std::size_t i = priority_.size(); i > 1; --i) std::swap(priority_[i - 1], priority_[rng.below(i)]);
+  // depth - 1 distinct change points among the decisions after the first.
+  const std::size_t span = std::max<std::size_t>(expected_decisions, 2);
+  for (int k = 0; k + 1 < depth && change_at_.size() + 1 < span; ++k) {
+    std::size_t at;
+    do at = 1 + rng.below(span - 1);
+    while (std::ranges::find(change_at_, at) != change_at_.end());
+    change_at_.push_back(at);
+  }
+  std::ranges::sort(change_at_);
+}
+
+std::size_t PctStrategy::pick(const Decision& d) {
+  // At a change point the running thread drops below every other.
+  if (d.current >= 0 && std::ranges::binary_search(change_at_, d.index))
+    priority_[static_cast<std::size_t>(d.current)] = --lowest_;
+  std::size_t best = 0;
+  for (std::size_t i = 1; i < d.runnable.size(); ++i)
+    if (priority_[static_cast<std::size_t>(d.runnable[i])] >
+        priority_[static_cast<std::size_t>(d.runnable[best])])
+      best = i;
+  return best;
+}
+
+std::unique_ptr<RecordingStrategy> make_strategy(const ScheduleSpec& s, std::size_t expected_decisions,
+                                                 int threads) {
+  switch (s.mode) {
+    case ScheduleMode::random:
+      return std::make_unique<RandomStrategy>(s.seed);
+    case ScheduleMode::pct:
+      return std::make_unique<PctStrategy>(s.seed, s.depth, expected_decisions, threads);
+    case ScheduleMode::choices:
+      break;
+  }
+  return std::make_unique<ChoiceStrategy>(s.choices);
+}
+
+}  // namespace hakfuzz

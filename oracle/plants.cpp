@@ -1,0 +1,136 @@
+#include "oracle/plants.h"
+
+#include <array>
+#include <atomic>
+#include <cstdlib>
+#include <stdexcept>
+
+namespace hakfuzz {
+
+namespace {
+
+using hakmem::FreeOutcome;
+using hakmem::FreeRoute;
+using hakmem::Verdict;
+
+class PageOfInterior final : public PoolWrapper {
+ public:
+  using PoolWrapper::PoolWrapper;
+  FreeOutcome free(void* ptr) override {
+    FreeOutcome out = inner().free(ptr);
+    if (out.route == FreeRoute::rejected && out.reason == Verdict::misaligned) {
+      out.route = FreeRoute::v2_local;
+      out.reason = Verdict::ok;
+      out.page_of = Verdict::ok;
+    }
+    return out;
+  }
+};
+
+class DriftingCounter final : public PoolWrapper {
+ public:
+  using PoolWrapper::PoolWrapper;
+  hakmem::StatsSnapshot stats() const override {
+    hakmem::StatsSnapshot s = inner().stats();
+    for (auto& row : s.rows) row[static_cast<int>(hakmem::V2Stat::free_fast)] += row[0] / 7;
+    return s;
+  }
+};
+
+class LiveBlockTwice final : public PoolWrapper {
+ public:
+  using PoolWrapper::PoolWrapper;
+  void* alloc(std::size_t size) override {
+    void* p = inner().alloc(size);
+    const int cls = hakmem::size_class_of(size);
+    if (!p || cls < 0) return p;
+    void* previous = last_[cls].exchange(p, std::memory_order_relaxed);
+    if (count_[cls].fetch_add(1, std::memory_order_relaxed) % 50 != 49 || !previous ||
+        !inner().block_info(previous).live)
+      return p;
+    inner().free(p);
+    last_[cls].store(previous, std::memory_order_relaxed);
+    return previous;
+  }
+
+ private:
+  std::array<std::atomic<void*>, hakmem::kNumClasses> last_{};
+  std::array<std::atomic<std::uint64_t>, hakmem::kNumClasses> count_{};
+};
+
+template <class W>
+std::unique_ptr<PoolUnderTest> wrap(std::unique_ptr<PoolUnderTest> inner) {
+  return std::make_unique<W>(std::move(inner));
+}
+
+// Every plant of the allocator has its row (and so a way to be proven found).
+constexpr int kInsideRows = 1
+#define HAKFUZZ_PLANT(name, Wrapper, reaches, doc)
+#define HAKFUZZ_INSIDE_PLANT(id, reaches) +1
+#include "oracle/plants.def"
+#undef HAKFUZZ_INSIDE_PLANT
+#undef HAKFUZZ_PLANT
+    ;
+static_assert(kInsideRows == hakmem::kNumPlants,
+              "a plant of hakmem/plants.def has no row in oracle/plants.def");
+
+}  // namespace
+
+bool PlantSpec::reaches_checker(std::string_view checker) const {
+  const std::string_view list = reaches;
+  if (list == "*") return true;
+  for (std::size_t start = 0; start <= list.size();) {
+    std::size_t comma = list.find(',', start);
+    if (comma == std::string_view::npos) comma = list.size();
+    if (list.substr(start, comma - start) == checker) return true;
+    start = comma + 1;
+  }
+  return false;
+}
+
+const std::vector<PlantSpec>& plant_table() {
+  static const std::vector<PlantSpec> table = {
+#define HAKFUZZ_PLANT(name, Wrapper, reaches, doc) {#name, reaches, doc, wrap<Wrapper>},
+#define HAKFUZZ_INSIDE_PLANT(id, reaches) \
+  {#id, reaches, hakmem::plant_doc(hakmem::Plant::id), nullptr, hakmem::Plant::id},
+#include "oracle/plants.def"
+#undef HAKFUZZ_INSIDE_PLANT
+#undef HAKFUZZ_PLANT
+  };
+  return table;
+}
+
+const PlantSpec* find_plant(std::string_view name) {
+  for (const PlantSpec& p : plant_table())
+    if (name == p.name) return &p;
+  return nullptr;
+}
+
+std::string plant_help() {
+  std::string out = "(testing) run over a deliberately broken pool:";
+  for (const PlantSpec& p : plant_table()) out += std::string(" ") + p.name + " (" + p.doc + ");";
+  return out;
+}
+
+const PlantSpec* active_plant() {
+  const char* v = std::getenv(kPlantEnv);
+  if (!v || !*v) return nullptr;
+  const PlantSpec* p = find_plant(v);
+  if (!p) throw std::invalid_argument(std::string(kPlantEnv) + "='" + v + "' names no planted bug");
+  return p;
+}
+
+void activate_plant(const std::string& name, std::string_view checker) {
+  const PlantSpec* p = find_plant(name);
+  if (!p) {
+    std::string names;
+    for (const PlantSpec& q : plant_table()) names += (names.empty() ? "" : ", ") + std::string(q.name);
+    throw std::invalid_argument("--plant " + name + ": no such planted bug (" + names + ")");
+  }
+  if (!p->reaches_checker(checker))
+    throw std::invalid_argument("--plant " + name + ": " + std::string(checker) +
+                                " cannot reach this bug (it is seen by: " + p->reaches + ")");
+  setenv(kPlantEnv, name.c_str(), 1);
+}
+
+}  // namespace hakfuzz
