@@ -14,8 +14,8 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "cli/preload_launch.h"
-#include "program/recorded_program.h"
 #include "exec/run_program.h"
+#include "program/recorded_program.h"
 
 namespace hakfuzz::cli {
 

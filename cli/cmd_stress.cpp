@@ -15,8 +15,8 @@
 #include "oracle/plants.h"
 #include "program/program.h"
 #include "stress/controlled.h"
-#include "stress/parallel.h"
 #include "stress/failure_report.h"
+#include "stress/parallel.h"
 #include "stress/replay.h"
 
 namespace hakfuzz::cli {

@@ -5,8 +5,8 @@
 #include <sstream>
 
 #include "cli/commands.h"
-#include "oracle/plants.h"
 #include "fuzz/sha1.h"
+#include "oracle/plants.h"
 
 namespace hakfuzz::cli {
 

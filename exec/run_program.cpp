@@ -4,8 +4,8 @@
 #include <sstream>
 #include <type_traits>
 
-#include "oracle/plants.h"
 #include "exec/team.h"
+#include "oracle/plants.h"
 #include "support/digest.h"
 
 namespace hakfuzz {

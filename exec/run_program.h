@@ -11,11 +11,11 @@
 #include <string>
 #include <vector>
 
+#include "exec/team.h"
 #include "oracle/finding.h"
 #include "oracle/model.h"
 #include "oracle/pool_under_test.h"
 #include "program/program.h"
-#include "exec/team.h"
 
 namespace hakfuzz {
 

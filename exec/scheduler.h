@@ -34,8 +34,8 @@
 #include <thread>
 #include <vector>
 
-#include "program/program.h"
 #include "hakmem/sched.h"
+#include "program/program.h"
 
 namespace hakfuzz {
 

@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "program/program.h"
 #include "hakmem/types.h"
+#include "program/program.h"
 #include "support/scratch.h"
 
 namespace hakfuzz::model {

@@ -1,8 +1,8 @@
 #include "oracle/pool_under_test.h"
 
-#include "oracle/plants.h"
 #include "hakmem/arena_cache.h"
 #include "hakmem/variants.h"
+#include "oracle/plants.h"
 
 namespace hakfuzz {
 

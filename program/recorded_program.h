@@ -18,8 +18,8 @@
 
 #include <cstdint>
 
-#include "program/program.h"
 #include "preload/recording.h"
+#include "program/program.h"
 
 namespace hakfuzz {
 

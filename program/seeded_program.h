@@ -16,8 +16,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "program/program.h"
 #include "hakmem/types.h"
+#include "program/program.h"
 
 namespace hakfuzz {
 

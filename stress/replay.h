@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "program/program.h"
 #include "hakmem/types.h"
+#include "program/program.h"
 #include "stress/op_log.h"
 
 namespace hakfuzz::stress {

@@ -8,9 +8,9 @@
 #include <mutex>
 #include <optional>
 
+#include "exec/run_program.h"
 #include "explore/explore.h"
 #include "oracle/pool_under_test.h"
-#include "exec/run_program.h"
 #include "program/seeded_program.h"
 #include "stress/parallel.h"
 #include "support/rng.h"

@@ -7,8 +7,8 @@
 #include <fstream>
 
 #include "explore/explore.h"
-#include "oracle/plants.h"
 #include "fuzz/targets.h"
+#include "oracle/plants.h"
 #include "pool_test_util.h"
 
 namespace hakfuzz {

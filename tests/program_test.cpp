@@ -3,8 +3,8 @@
 // clear error naming its line.
 #include <random>
 
-#include "program/program.h"
 #include "pool_test_util.h"
+#include "program/program.h"
 
 namespace hakfuzz {
 namespace {

@@ -3,9 +3,9 @@
 // (every planted bug of the table).
 #include <random>
 
-#include "oracle/plants.h"
 #include "exec/run_program.h"
 #include "fuzz/targets.h"
+#include "oracle/plants.h"
 #include "pool_test_util.h"
 #include "support/sanitizer.h"
 

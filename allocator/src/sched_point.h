@@ -70,9 +70,9 @@ class SchedMutex {
 #define HAKMEM_SCHED(point, object, arg) ::hakmem::sched::at(::hakmem::sched::Point::point, (object), (arg))
 #define HAKMEM_SCHED_RESULT(point, value) \
   ::hakmem::sched::result(::hakmem::sched::Point::point, static_cast<std::uint64_t>(value))
-#define HAKMEM_SCHED_VALUE(point, object, arg, expr)                                      \
+#define HAKMEM_SCHED_VALUE(point, object, arg, expr)                                       \
   ::hakmem::HAKMEM_FLAVOUR_NS::sched_value(::hakmem::sched::Point::point, (object), (arg), \
-                                          [&] { return (expr); })
+                                           [&] { return (expr); })
 #define HAKMEM_POOL_MUTEX(point) ::hakmem::HAKMEM_FLAVOUR_NS::SchedMutex<::hakmem::sched::Point::point>
 
 #else
