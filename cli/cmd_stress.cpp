@@ -223,7 +223,7 @@ int run_stress(const po::variables_map& vm) {
     o.env = hakmem::map_env(resolve_env(vm));
     o.arena_bytes = kArenaBytes;
     const std::unique_ptr<PoolUnderTest> pool = make_pool(flavour, std::move(o), plant);
-    res = stress::run_engine(*pool, spec);
+    res = stress::run_parallel(*pool, spec);
   }
   print_summary(res);
   if (res.findings.empty()) {

@@ -88,13 +88,13 @@ class Runner {
       case OpCode::bad_free:
         return op.thread();
       case OpCode::exit:
-        return team_->exits_on_controller() ? ThreadTeam::kController : ThreadTeam::kAnyThread;
+        return team_->exits_on_controller() ? ThreadTeam::kDriver : ThreadTeam::kAnyThread;
       case OpCode::refresh:
       case OpCode::fault:
       case OpCode::check:
         return ThreadTeam::kAnyThread;
     }
-    return ThreadTeam::kController;
+    return ThreadTeam::kDriver;
   }
 
   // Pool calls run on the op's logical thread in a schedule, else right here.

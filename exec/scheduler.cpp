@@ -54,7 +54,7 @@ std::string describe_arg(int point, std::uint64_t arg) {
 std::string describe_step(const Step& s) {
   std::string line = "t" + std::to_string(s.thread) + " " + point_name(s.point);
   if (s.point == kPointJobBegin)
-    line += s.arg == Controller::kExitJob ? " exit" : " op " + std::to_string(s.arg);
+    line += s.arg == Scheduler::kExitJob ? " exit" : " op " + std::to_string(s.arg);
   else
     line += describe_arg(s.point, s.arg);
   if (s.result) {
@@ -66,7 +66,7 @@ std::string describe_step(const Step& s) {
   return line;
 }
 
-struct Controller::Worker {
+struct Scheduler::Worker {
   int id = 0;
   std::thread os;
   // The controller's view; only the baton's holder touches it.
@@ -111,14 +111,14 @@ bool is_lock(int point) {
 // Outside TSan a thread decides at its own points (see controller.h).
 constexpr bool kDecideOnThreads = !support::kTsanBuild;
 
-thread_local Controller::Worker* tl_worker = nullptr;
-thread_local Controller* tl_controller = nullptr;
+thread_local Scheduler::Worker* tl_worker = nullptr;
+thread_local Scheduler* tl_controller = nullptr;
 
 // Destroyed after every other thread_local the thread made (it is built
 // first), so the allocator's exit notices run under control before it
 // reports the thread gone.
 struct GoneNotice {
-  Controller* controller = nullptr;
+  Scheduler* controller = nullptr;
   int thread = -1;
   ~GoneNotice();
 };
@@ -126,7 +126,7 @@ thread_local GoneNotice tl_gone;
 
 }  // namespace
 
-void Controller::post_driver(std::uint8_t kind, int thread, int point, const void* object,
+void Scheduler::post_driver(std::uint8_t kind, int thread, int point, const void* object,
                              std::uint64_t arg) {
   post_kind_.store(kind, std::memory_order_relaxed);
   post_thread_.store(thread, std::memory_order_relaxed);
@@ -138,7 +138,7 @@ void Controller::post_driver(std::uint8_t kind, int thread, int point, const voi
   support::baton_wake(posted_);
 }
 
-void Controller::wait_driver() {
+void Scheduler::wait_driver() {
   while (posted_.load(kTake) == 0) support::baton_wait(posted_, 0u, kTake);
   posted_.store(0, std::memory_order_relaxed);
   std::atomic_signal_fence(std::memory_order_seq_cst);
@@ -150,17 +150,17 @@ GoneNotice::~GoneNotice() {
 }
 }  // namespace
 
-void Controller::gone(int thread) { post_driver(kExited, thread); }
+void Scheduler::gone(int thread) { post_driver(kExited, thread); }
 
-Controller::Controller(int threads, ControlledClient& client, Strategy& strategy, std::size_t max_steps)
-    : client_(client), strategy_(strategy), max_steps_(max_steps) {
+Scheduler::Scheduler(int threads, ScheduledClient& client, PickRule& rule, std::size_t max_steps)
+    : client_(client), rule_(rule), max_steps_(max_steps) {
   for (int t = 0; t < threads; ++t) {
     workers_.push_back(std::make_unique<Worker>());
     workers_.back()->id = t;
   }
 }
 
-Controller::~Controller() {
+Scheduler::~Scheduler() {
   if (deadlocked_) {
     // The paused threads hold locks in a cycle: released, they would block
     // for good. They stay parked on their baton instead, their mailboxes
@@ -189,7 +189,7 @@ Controller::~Controller() {
   }
 }
 
-void Controller::serve(int thread) {
+void Scheduler::serve(int thread) {
   Worker& w = *workers_[thread];
   tl_worker = &w;
   tl_controller = this;
@@ -207,28 +207,28 @@ void Controller::serve(int thread) {
   }
 }
 
-void Controller::spawn(int thread) {
+void Scheduler::spawn(int thread) {
   workers_[thread]->os = std::thread([this, thread] { serve(thread); });
 }
 
-void Controller::grant(Worker& w) {
+void Scheduler::grant(Worker& w) {
   w.notes.store(0, std::memory_order_relaxed);
   std::atomic_signal_fence(std::memory_order_seq_cst);
   w.turn.store(1, kPost);
   support::baton_wake(w.turn);
 }
 
-void Controller::offer(int thread, std::uint32_t job, std::size_t age) {
+void Scheduler::offer(int thread, std::uint32_t job, std::size_t age) {
   Worker& w = *workers_[thread];
   w.state = State::offered;
   w.job = job;
   w.age = age;
 }
 
-bool Controller::idle(int thread) const { return workers_[thread]->state == State::idle; }
-bool Controller::alive(int thread) const { return workers_[thread]->os.joinable(); }
+bool Scheduler::idle(int thread) const { return workers_[thread]->state == State::idle; }
+bool Scheduler::alive(int thread) const { return workers_[thread]->os.joinable(); }
 
-void Controller::absorb_notes(Worker& w) {
+void Scheduler::absorb_notes(Worker& w) {
   const std::uint32_t n = w.notes.load(std::memory_order_relaxed);
   for (std::uint32_t i = 0; i < n; ++i) {
     if (const void* m = w.note_mutex[i].load(std::memory_order_relaxed)) {
@@ -239,7 +239,7 @@ void Controller::absorb_notes(Worker& w) {
   }
 }
 
-Controller::Pick Controller::choose() {
+Scheduler::Pick Scheduler::choose() {
   std::vector<int> runnable;
   bool any_paused = false;
   for (const auto& wp : workers_) {
@@ -272,7 +272,7 @@ Controller::Pick Controller::choose() {
       if (workers_[runnable[i]]->age < workers_[runnable[oldest]]->age) oldest = i;
     }
     if (!d.current_runnable) d.fallback = oldest;
-    chosen = std::min(strategy_.choose(d), runnable.size() - 1);
+    chosen = std::min(rule_.choose(d), runnable.size() - 1);
     pk.decision = true;
     pk.preemption = d.current_runnable && runnable[chosen] != current_;
     preemptions_ += pk.preemption;
@@ -282,7 +282,7 @@ Controller::Pick Controller::choose() {
   return pk;
 }
 
-void Controller::commit(Worker& w, const Pick& pk) {
+void Scheduler::commit(Worker& w, const Pick& pk) {
   const bool starting = pk.kind == Pick::start;
   steps_.push_back({w.id, starting ? kPointJobBegin : w.point, starting ? w.job : w.arg, std::nullopt, w.job,
                     pk.decision, pk.preemption});
@@ -292,7 +292,7 @@ void Controller::commit(Worker& w, const Pick& pk) {
   current_ = w.id;
 }
 
-Controller::Outcome Controller::run() {
+Scheduler::Outcome Scheduler::run() {
   if (starting_ >= 0) {
     Worker& w = *workers_[std::exchange(starting_, -1)];
     w.job_in.store(w.job, std::memory_order_relaxed);
@@ -343,7 +343,7 @@ Controller::Outcome Controller::run() {
   }
 }
 
-std::string Controller::blocked_report() const {
+std::string Scheduler::blocked_report() const {
   std::string out;
   for (const auto& wp : workers_) {
     if (wp->state != State::paused) continue;
@@ -356,7 +356,7 @@ std::string Controller::blocked_report() const {
   return out;
 }
 
-void Controller::at(Point p, const void* object, std::uint64_t arg) {
+void Scheduler::at(Point p, const void* object, std::uint64_t arg) {
   Worker* w = tl_worker;
   if (!w || tl_controller != this) return;
   if constexpr (kDecideOnThreads) {
@@ -381,7 +381,7 @@ void Controller::at(Point p, const void* object, std::uint64_t arg) {
   w->wait_turn();
 }
 
-void Controller::result(Point, std::uint64_t value) {
+void Scheduler::result(Point, std::uint64_t value) {
   Worker* w = tl_worker;
   if (!w || tl_controller != this) return;
   if constexpr (kDecideOnThreads) {
@@ -391,7 +391,7 @@ void Controller::result(Point, std::uint64_t value) {
   }
 }
 
-void Controller::released(const void* mutex) {
+void Scheduler::released(const void* mutex) {
   Worker* w = tl_worker;
   if (!w || tl_controller != this) return;
   if constexpr (kDecideOnThreads)

@@ -2,7 +2,7 @@
 // points (hakmem/sched.h): a Coyote-style controller on real threads, so
 // thread-local caches, thread exit and adoption stay real. Every logical
 // thread parks at each point and posts it to the driver (the thread that
-// owns the Controller); the driver asks a Strategy which thread runs next
+// owns the Scheduler); the driver asks a PickRule which thread runs next
 // and grants it. Locks are modelled: a thread at a lock point whose mutex a
 // paused thread holds is not runnable, and no runnable thread with some
 // still blocked is a deadlock, never a hang.
@@ -49,9 +49,9 @@ struct Decision {
   std::size_t fallback = 0;       // runnable[fallback]: the current thread, else the oldest op's
 };
 
-class Strategy {
+class PickRule {
  public:
-  virtual ~Strategy() = default;
+  virtual ~PickRule() = default;
   // An index into d.runnable. Asked only when two or more threads may run.
   virtual std::size_t choose(const Decision& d) = 0;
 };
@@ -77,26 +77,26 @@ struct Step {
 std::string describe_step(const Step& s);
 
 // Runs the client's jobs on logical threads; the client owns what they do.
-class ControlledClient {
+class ScheduledClient {
  public:
   // On logical thread `thread`: perform job `job` (its inputs and outputs are
   // the client's atomics; the controller reads none of them).
   virtual void run_job(int thread, std::uint32_t job) = 0;
 
  protected:
-  ~ControlledClient() = default;
+  ~ScheduledClient() = default;
 };
 
-class Controller final : public hakmem::sched::Controller {
+class Scheduler final : public hakmem::sched::Controller {
  public:
   static constexpr std::uint32_t kExitJob = UINT32_MAX;
 
-  Controller(int threads, ControlledClient& client, Strategy& strategy, std::size_t max_steps = 1 << 20);
+  Scheduler(int threads, ScheduledClient& client, PickRule& rule, std::size_t max_steps = 1 << 20);
   // Every OS thread still running is told to exit, uncontrolled; after a
   // deadlock they stay parked for good (see deadlocked()).
-  ~Controller();
-  Controller(const Controller&) = delete;
-  Controller& operator=(const Controller&) = delete;
+  ~Scheduler();
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
 
   // Driver side. The thread's next job, startable as soon as the strategy
   // picks it; `age` orders jobs for the non-preemptive pick (program order).
@@ -165,8 +165,8 @@ class Controller final : public hakmem::sched::Controller {
   std::atomic<const void*> post_object_{nullptr};
   std::atomic<std::uint64_t> post_arg_{0};
 
-  ControlledClient& client_;
-  Strategy& strategy_;
+  ScheduledClient& client_;
+  PickRule& rule_;
   const std::size_t max_steps_;
   std::vector<std::unique_ptr<Worker>> workers_;
   int current_ = -1;
@@ -176,10 +176,10 @@ class Controller final : public hakmem::sched::Controller {
 };
 
 // Installs a controller as the process's for its lifetime.
-class ControllerInstall {
+class SchedulerInstall {
  public:
-  explicit ControllerInstall(Controller& c) { hakmem::sched::install(&c); }
-  ~ControllerInstall() { hakmem::sched::install(nullptr); }
+  explicit SchedulerInstall(Scheduler& c) { hakmem::sched::install(&c); }
+  ~SchedulerInstall() { hakmem::sched::install(nullptr); }
 };
 
 }  // namespace hakfuzz

@@ -57,14 +57,14 @@ inline constexpr std::memory_order kBatonTake =
 //   op_thread:  on the op's thread, which passes the baton on itself (one
 //               hand-off per change of thread, none within a run of one
 //               thread's ops). Needs a baton that synchronises.
-enum class OracleOn : std::uint8_t { controller, op_thread };
-inline constexpr OracleOn kDefaultOracleOn = support::kTsanBuild ? OracleOn::controller : OracleOn::op_thread;
+enum class OracleOn : std::uint8_t { driver, op_thread };
+inline constexpr OracleOn kDefaultOracleOn = support::kTsanBuild ? OracleOn::driver : OracleOn::op_thread;
 
 class ThreadTeam {
  public:
   // Seats of an op besides a logical thread: the team's maker, or
   // whichever thread holds the baton.
-  static constexpr int kController = -1;
+  static constexpr int kDriver = -1;
   static constexpr int kAnyThread = -2;
 
   // os_exits: an exit op ends the OS thread too, not only the thread's
@@ -84,13 +84,13 @@ class ThreadTeam {
   ThreadTeam& operator=(const ThreadTeam&) = delete;
 
   // Runs body(0), body(1), ... body(n - 1) in order until one returns false,
-  // each on the thread seat(i) names. Under OracleOn::controller every body
+  // each on the thread seat(i) names. Under OracleOn::driver every body
   // runs here and only its pool calls (alloc, free) go to their threads.
   void play(std::size_t n, std::function<int(std::size_t)> seat, std::function<bool(std::size_t)> body) {
     play_ = {0, n, false, std::move(seat), std::move(body)};
     while (play_.next < play_.end && !play_.stopped) {
       const int at = play_.seat(play_.next);
-      if (oracle_ == OracleOn::controller || at < 0) {
+      if (oracle_ == OracleOn::driver || at < 0) {
         play_one();
         continue;
       }
@@ -239,7 +239,7 @@ class ThreadTeam {
   void join(Worker& w) {
     w.team = this;
     w.in_team = true;
-    if (oracle_ == OracleOn::controller)
+    if (oracle_ == OracleOn::driver)
       run(w, Job::sync, std::memory_order_release, std::memory_order_acquire);
   }
 
@@ -335,7 +335,7 @@ class ThreadTeam {
       if (play_.stopped || play_.next == play_.end) break;
       const int at = play_.seat(play_.next);
       if (at == kAnyThread) continue;
-      if (at == kController || !crew_->workers[at].thread.joinable()) break;
+      if (at == kDriver || !crew_->workers[at].thread.joinable()) break;
       Worker& to = crew_->workers[at];
       if (!to.in_team) join(to);  // new, or ended by an exit op (`me` too)
       if (at == self) continue;

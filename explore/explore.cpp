@@ -20,7 +20,7 @@ std::vector<std::uint8_t> alternatives(const DecisionRecord& d) {
 
 InterleaveResult run_choices(const Program& p, const std::vector<std::uint8_t>& choices,
                              const InterleaveOptions& o) {
-  ChoiceStrategy s(choices);
+  ChoicePicks s(choices);
   return run_interleaved(p, s, o);
 }
 
@@ -71,13 +71,13 @@ Exploration explore(const Program& program, const ExploreOptions& o) {
   std::size_t longest = 0;  // decisions of the longest run so far (pct)
   std::vector<std::uint8_t> prefix;
   for (;;) {
-    std::unique_ptr<RecordingStrategy> s;
+    std::unique_ptr<RecordingRule> s;
     if (o.strategy == ExploreStrategy::dfs)
-      s = std::make_unique<ChoiceStrategy>(prefix);
+      s = std::make_unique<ChoicePicks>(prefix);
     else if (o.strategy == ExploreStrategy::random)
-      s = std::make_unique<RandomStrategy>(o.seed + out.runs);
+      s = std::make_unique<RandomPicks>(o.seed + out.runs);
     else
-      s = std::make_unique<PctStrategy>(o.seed + out.runs, o.depth, longest, program.threads);
+      s = std::make_unique<PctPicks>(o.seed + out.runs, o.depth, longest, program.threads);
     InterleaveResult r = run_interleaved(program, *s, o.run);
     ++out.runs;
     out.steps += r.steps;

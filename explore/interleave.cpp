@@ -39,9 +39,9 @@ struct Slot {
   std::atomic<std::uint8_t> out_page_of{0};
 };
 
-class Interleaver final : public ControlledClient {
+class Interleaver final : public ScheduledClient {
  public:
-  Interleaver(const Program& p, RecordingStrategy& s, const InterleaveOptions& o)
+  Interleaver(const Program& p, RecordingRule& s, const InterleaveOptions& o)
       : program_(p), strategy_(s), options_(o), routing_(p.config), slots_(kMaxThreads) {}
 
   InterleaveResult run() {
@@ -60,8 +60,8 @@ class Interleaver final : public ControlledClient {
     pool_ = options_.plant ? make_pool(options_.flavour, std::move(po), *options_.plant)
                            : make_pool(options_.flavour, std::move(po));
     {
-      Controller c(program_.threads, *this, strategy_, options_.max_steps);
-      ControllerInstall installed(c);
+      Scheduler c(program_.threads, *this, strategy_, options_.max_steps);
+      SchedulerInstall installed(c);
       controller_ = &c;
       drive();
       if (!out_.run.finding) check(plan_.size());  // every thread idle: before the exits drain what they hold
@@ -156,35 +156,35 @@ class Interleaver final : public ControlledClient {
         }
         prepare(t, next);
         controller_->offer(
-            t, p.op.code() == OpCode::exit ? Controller::kExitJob : static_cast<std::uint32_t>(next), next);
+            t, p.op.code() == OpCode::exit ? Scheduler::kExitJob : static_cast<std::uint32_t>(next), next);
         running_op_[t] = next++;
         offered = true;
       }
       if (out_.run.finding) return;
       if (next == plan_.size() && !offered && !in_progress_) return;
-      const Controller::Outcome o = controller_->run();
+      const Scheduler::Outcome o = controller_->run();
       switch (o.event) {
-        case Controller::Event::started:
+        case Scheduler::Event::started:
           offered = false;
           ++in_progress_;
           started(o.thread, running_op_[o.thread]);
           break;
-        case Controller::Event::done:
+        case Scheduler::Event::done:
           --in_progress_;
           done(o.thread, running_op_[o.thread]);
           break;
-        case Controller::Event::exited:
+        case Scheduler::Event::exited:
           --in_progress_;
           for (Tracked& t : blocks_)
             if (t.b.owner == o.thread && t.life != Life::freed) t.b.orphaned = true;
           note(running_op_[o.thread], "t" + std::to_string(o.thread) + " exited");
           break;
-        case Controller::Event::deadlock:
+        case Scheduler::Event::deadlock:
           return find(FindingKind::deadlock, next, "deadlock: " + controller_->blocked_report());
-        case Controller::Event::step_limit:
+        case Scheduler::Event::step_limit:
           return find(FindingKind::livelock, next,
                       "no end after " + std::to_string(options_.max_steps) + " schedule steps");
-        case Controller::Event::idle:
+        case Scheduler::Event::idle:
           if (next < plan_.size() && !offered) return find(FindingKind::harness, next, "the program stalled");
           break;
       }
@@ -196,22 +196,22 @@ class Interleaver final : public ControlledClient {
     if (out_.run.finding) return;
     for (int t = 0; t < program_.threads; ++t)
       if (controller_->alive(t) && controller_->idle(t)) {
-        controller_->offer(t, Controller::kExitJob, plan_.size() + t);
+        controller_->offer(t, Scheduler::kExitJob, plan_.size() + t);
         running_op_[t] = plan_.size();
         ++in_progress_;
       }
     while (in_progress_ && !out_.run.finding) {
-      const Controller::Outcome o = controller_->run();
-      if (o.event == Controller::Event::exited) {
+      const Scheduler::Outcome o = controller_->run();
+      if (o.event == Scheduler::Event::exited) {
         --in_progress_;
         for (Tracked& t : blocks_)
           if (t.b.owner == o.thread && t.life == Life::live) t.b.orphaned = true;
-      } else if (o.event == Controller::Event::started) {
+      } else if (o.event == Scheduler::Event::started) {
         for (Tracked& t : blocks_)
           if (t.b.owner == o.thread) t.owner_exiting = true;
-      } else if (o.event == Controller::Event::deadlock) {
+      } else if (o.event == Scheduler::Event::deadlock) {
         find(FindingKind::deadlock, plan_.size(), "deadlock at exit: " + controller_->blocked_report());
-      } else if (o.event == Controller::Event::step_limit || o.event == Controller::Event::idle) {
+      } else if (o.event == Scheduler::Event::step_limit || o.event == Scheduler::Event::idle) {
         find(FindingKind::livelock, plan_.size(), "threads did not exit");
       }
     }
@@ -400,11 +400,11 @@ class Interleaver final : public ControlledClient {
   };
 
   const Program& program_;
-  RecordingStrategy& strategy_;
+  RecordingRule& strategy_;
   const InterleaveOptions& options_;
   model::Routing routing_;
   std::unique_ptr<PoolUnderTest> pool_;
-  Controller* controller_ = nullptr;
+  Scheduler* controller_ = nullptr;
   std::vector<PlannedOp> plan_;
   std::vector<Tracked> blocks_;
   std::vector<Slot> slots_;
@@ -419,7 +419,7 @@ class Interleaver final : public ControlledClient {
 
 }  // namespace
 
-InterleaveResult run_interleaved(const Program& program, RecordingStrategy& strategy,
+InterleaveResult run_interleaved(const Program& program, RecordingRule& strategy,
                                  const InterleaveOptions& options) {
   return Interleaver(program, strategy, options).run();
 }

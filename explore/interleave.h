@@ -38,7 +38,7 @@ struct InterleaveResult {
   std::size_t steps = 0, preemptions = 0;
 };
 
-InterleaveResult run_interleaved(const Program& program, RecordingStrategy& strategy,
+InterleaveResult run_interleaved(const Program& program, RecordingRule& strategy,
                                  const InterleaveOptions& options = {});
 
 // The `interleave` target's input: a schedule program and a schedule

@@ -5,36 +5,36 @@
 
 namespace hakfuzz {
 
-const char* schedule_mode_name(ScheduleMode m) {
+const char* schedule_kind_name(ScheduleKind m) {
   switch (m) {
-    case ScheduleMode::choices:
+    case ScheduleKind::choices:
       return "choices";
-    case ScheduleMode::random:
+    case ScheduleKind::random:
       return "random";
-    case ScheduleMode::pct:
+    case ScheduleKind::pct:
       return "pct";
   }
   return "?";
 }
 
-std::size_t RecordingStrategy::choose(const Decision& d) {
+std::size_t RecordingRule::choose(const Decision& d) {
   const std::size_t chosen = pick(d) % d.runnable.size();
   record_.push_back({static_cast<std::uint8_t>(d.runnable.size()), static_cast<std::uint8_t>(chosen),
                      static_cast<std::uint8_t>(d.fallback), d.current_runnable});
   return chosen;
 }
 
-ScheduleSpec RecordingStrategy::as_choices() const {
+ScheduleSpec RecordingRule::as_choices() const {
   ScheduleSpec s;
   for (const DecisionRecord& r : record_) s.choices.push_back(r.chosen);
   return s;
 }
 
-std::size_t ChoiceStrategy::pick(const Decision& d) {
+std::size_t ChoicePicks::pick(const Decision& d) {
   return d.index < choices_.size() ? choices_[d.index] % d.runnable.size() : d.fallback;
 }
 
-PctStrategy::PctStrategy(std::uint64_t seed, int depth, std::size_t expected_decisions, int threads) {
+PctPicks::PctPicks(std::uint64_t seed, int depth, std::size_t expected_decisions, int threads) {
   support::SplitMix64 rng(seed);
   // Distinct random priorities: a shuffled 1..threads.
   priority_.resize(static_cast<std::size_t>(threads));
@@ -51,7 +51,7 @@ PctStrategy::PctStrategy(std::uint64_t seed, int depth, std::size_t expected_dec
   std::ranges::sort(change_at_);
 }
 
-std::size_t PctStrategy::pick(const Decision& d) {
+std::size_t PctPicks::pick(const Decision& d) {
   // At a change point the running thread drops below every other.
   if (d.current >= 0 && std::ranges::binary_search(change_at_, d.index))
     priority_[static_cast<std::size_t>(d.current)] = --lowest_;
@@ -63,17 +63,17 @@ std::size_t PctStrategy::pick(const Decision& d) {
   return best;
 }
 
-std::unique_ptr<RecordingStrategy> make_strategy(const ScheduleSpec& s, std::size_t expected_decisions,
+std::unique_ptr<RecordingRule> make_pick_rule(const ScheduleSpec& s, std::size_t expected_decisions,
                                                  int threads) {
   switch (s.mode) {
-    case ScheduleMode::random:
-      return std::make_unique<RandomStrategy>(s.seed);
-    case ScheduleMode::pct:
-      return std::make_unique<PctStrategy>(s.seed, s.depth, expected_decisions, threads);
-    case ScheduleMode::choices:
+    case ScheduleKind::random:
+      return std::make_unique<RandomPicks>(s.seed);
+    case ScheduleKind::pct:
+      return std::make_unique<PctPicks>(s.seed, s.depth, expected_decisions, threads);
+    case ScheduleKind::choices:
       break;
   }
-  return std::make_unique<ChoiceStrategy>(s.choices);
+  return std::make_unique<ChoicePicks>(s.choices);
 }
 
 }  // namespace hakfuzz

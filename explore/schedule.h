@@ -23,12 +23,12 @@
 
 namespace hakfuzz {
 
-enum class ScheduleMode : std::uint8_t { choices, random, pct };
-const char* schedule_mode_name(ScheduleMode m);
+enum class ScheduleKind : std::uint8_t { choices, random, pct };
+const char* schedule_kind_name(ScheduleKind m);
 
 // A schedule as an input carries it.
 struct ScheduleSpec {
-  ScheduleMode mode = ScheduleMode::choices;
+  ScheduleKind mode = ScheduleKind::choices;
   std::vector<std::uint8_t> choices;  // choices mode
   std::uint64_t seed = 0;             // random, pct
   int depth = 3;                      // pct: change points + 1
@@ -47,7 +47,7 @@ struct DecisionRecord {
 };
 
 // Wraps a pick rule and records every decision.
-class RecordingStrategy : public Strategy {
+class RecordingRule : public PickRule {
  public:
   std::size_t choose(const Decision& d) final;
   const std::vector<DecisionRecord>& record() const { return record_; }
@@ -61,9 +61,9 @@ class RecordingStrategy : public Strategy {
   std::vector<DecisionRecord> record_;
 };
 
-class ChoiceStrategy final : public RecordingStrategy {
+class ChoicePicks final : public RecordingRule {
  public:
-  explicit ChoiceStrategy(std::vector<std::uint8_t> choices) : choices_(std::move(choices)) {}
+  explicit ChoicePicks(std::vector<std::uint8_t> choices) : choices_(std::move(choices)) {}
 
  protected:
   std::size_t pick(const Decision& d) override;
@@ -72,9 +72,9 @@ class ChoiceStrategy final : public RecordingStrategy {
   std::vector<std::uint8_t> choices_;
 };
 
-class RandomStrategy final : public RecordingStrategy {
+class RandomPicks final : public RecordingRule {
  public:
-  explicit RandomStrategy(std::uint64_t seed) : rng_(seed) {}
+  explicit RandomPicks(std::uint64_t seed) : rng_(seed) {}
 
  protected:
   std::size_t pick(const Decision& d) override { return rng_.below(d.runnable.size()); }
@@ -83,11 +83,11 @@ class RandomStrategy final : public RecordingStrategy {
   support::SplitMix64 rng_;
 };
 
-class PctStrategy final : public RecordingStrategy {
+class PctPicks final : public RecordingRule {
  public:
   // `expected_decisions`: how many decisions a run of this program makes
   // (the longest seen so far); change points are drawn among them.
-  PctStrategy(std::uint64_t seed, int depth, std::size_t expected_decisions, int threads);
+  PctPicks(std::uint64_t seed, int depth, std::size_t expected_decisions, int threads);
 
  protected:
   std::size_t pick(const Decision& d) override;
@@ -99,7 +99,7 @@ class PctStrategy final : public RecordingStrategy {
 };
 
 // The strategy a ScheduleSpec names.
-std::unique_ptr<RecordingStrategy> make_strategy(const ScheduleSpec& s, std::size_t expected_decisions,
+std::unique_ptr<RecordingRule> make_pick_rule(const ScheduleSpec& s, std::size_t expected_decisions,
                                                  int threads);
 
 }  // namespace hakfuzz

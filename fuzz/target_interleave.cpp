@@ -32,10 +32,10 @@ InterleaveInput decode_interleave(Bytes in) {
   InterleaveInput out{decode(in.subspan(std::min<std::size_t>(2, in.size()), len), true), {}};
   Bytes rest = in.subspan(std::min(in.size(), 2 + len));
   if (rest.empty()) return out;
-  out.schedule.mode = static_cast<ScheduleMode>(rest[0] % 3);
-  if (out.schedule.mode == ScheduleMode::choices) out.schedule.choices.assign(rest.begin() + 1, rest.end());
+  out.schedule.mode = static_cast<ScheduleKind>(rest[0] % 3);
+  if (out.schedule.mode == ScheduleKind::choices) out.schedule.choices.assign(rest.begin() + 1, rest.end());
   out.schedule.seed = le64(rest, 1);
-  if (out.schedule.mode == ScheduleMode::pct) out.schedule.depth = 1 + (rest.size() > 9 ? rest[9] % 8 : 2);
+  if (out.schedule.mode == ScheduleKind::pct) out.schedule.depth = 1 + (rest.size() > 9 ? rest[9] % 8 : 2);
   return out;
 }
 
@@ -47,24 +47,24 @@ std::vector<std::uint8_t> encode_interleave(const InterleaveInput& in) {
   out.push_back(static_cast<std::uint8_t>(program.size() >> 8));
   out.insert(out.end(), program.begin(), program.end());
   out.push_back(static_cast<std::uint8_t>(in.schedule.mode));
-  if (in.schedule.mode == ScheduleMode::choices) {
+  if (in.schedule.mode == ScheduleKind::choices) {
     out.insert(out.end(), in.schedule.choices.begin(), in.schedule.choices.end());
     return out;
   }
   for (int i = 0; i < 8; ++i) out.push_back(static_cast<std::uint8_t>(in.schedule.seed >> (8 * i)));
-  if (in.schedule.mode == ScheduleMode::pct) out.push_back(static_cast<std::uint8_t>(in.schedule.depth - 1));
+  if (in.schedule.mode == ScheduleKind::pct) out.push_back(static_cast<std::uint8_t>(in.schedule.depth - 1));
   return out;
 }
 
 namespace {
 
 std::string schedule_text(const ScheduleSpec& s) {
-  std::string out = std::string("schedule ") + schedule_mode_name(s.mode);
-  if (s.mode == ScheduleMode::choices)
+  std::string out = std::string("schedule ") + schedule_kind_name(s.mode);
+  if (s.mode == ScheduleKind::choices)
     for (std::uint8_t c : s.choices) out += " " + std::to_string(c);
   else
     out += " seed=" + std::to_string(s.seed);
-  if (s.mode == ScheduleMode::pct) out += " depth=" + std::to_string(s.depth);
+  if (s.mode == ScheduleKind::pct) out += " depth=" + std::to_string(s.depth);
   return out + "\n";
 }
 
@@ -84,10 +84,10 @@ ScheduleSpec parse_schedule(const std::string& line) {
   if (mode == "choices") {
     while (words >> word) s.choices.push_back(static_cast<std::uint8_t>(number(word, "", 255)));
   } else if (mode == "random" || mode == "pct") {
-    s.mode = mode == "random" ? ScheduleMode::random : ScheduleMode::pct;
+    s.mode = mode == "random" ? ScheduleKind::random : ScheduleKind::pct;
     if (!(words >> word)) throw std::invalid_argument("trace: schedule " + mode + " needs seed=S");
     s.seed = number(word, "seed=", UINT64_MAX);
-    if (s.mode == ScheduleMode::pct) {
+    if (s.mode == ScheduleKind::pct) {
       if (!(words >> word)) throw std::invalid_argument("trace: schedule pct needs depth=D");
       s.depth = static_cast<int>(number(word, "depth=", 8));
       if (s.depth < 1) throw std::invalid_argument("trace: depth= must be 1..8");
@@ -112,7 +112,7 @@ InterleaveResult run_interleave_input(Bytes input, bool trace) {
   const InterleaveInput in = decode_interleave(input);
   // PCT draws its change points among the decisions a run makes; a program
   // makes a few per op.
-  auto strategy = make_strategy(in.schedule, 4 * in.program.ops.size() + 8, in.program.threads);
+  auto strategy = make_pick_rule(in.schedule, 4 * in.program.ops.size() + 8, in.program.threads);
   return run_interleaved(in.program, *strategy, interleave_target_options(trace));
 }
 

@@ -17,7 +17,7 @@
 namespace hakfuzz::stress {
 
 enum class StressMode : std::uint8_t {
-#define HAKFUZZ_STRESS_MODE(name, Strategy, threads, doc) name,
+#define HAKFUZZ_STRESS_MODE(name, Handover, threads, doc) name,
 #include "stress/modes.def"
 #undef HAKFUZZ_STRESS_MODE
 };
@@ -49,9 +49,9 @@ struct ModeParams {
   int pass_own_back = 0;
 };
 
-class ModeStrategy {
+class Handover {
  public:
-  virtual ~ModeStrategy() = default;
+  virtual ~Handover() = default;
   // The worker hands `block` to another worker.
   virtual void hand_off(Hands& w, void* block) = 0;
   // After each step: the worker takes a block handed to it, if one is due.
@@ -64,7 +64,7 @@ class ModeStrategy {
   virtual void drain(const std::function<void(void*)>& take) = 0;
 };
 
-std::unique_ptr<ModeStrategy> make_mode(StressMode m, const ModeParams& params);
+std::unique_ptr<Handover> make_mode(StressMode m, const ModeParams& params);
 
 // One round: body(w) for every worker w in [0, workers), on the threads the
 // mode's row names (tasks of a oneTBB task_arena, or std::threads that exit

@@ -39,7 +39,7 @@ void run_on_tbb(int workers, const std::function<void(int)>& body) {
 
 // A shared array of atomic slots: handing off swaps a block in and frees
 // whatever was there.
-class Exchange : public ModeStrategy {
+class Exchange : public Handover {
  public:
   explicit Exchange(const ModeParams& p) : slots_(p.working_set), pass_own_back_(p.pass_own_back) {}
 
@@ -82,7 +82,7 @@ class Churn final : public Exchange {
 };
 
 // A bounded concurrent queue; every worker produces and consumes.
-class Handoff final : public ModeStrategy {
+class Handoff final : public Handover {
  public:
   explicit Handoff(const ModeParams& p)
       : half_(std::max<std::ptrdiff_t>(1, static_cast<std::ptrdiff_t>(p.working_set / 2))) {
@@ -117,18 +117,18 @@ class Handoff final : public ModeStrategy {
 enum class Threads : std::uint8_t { tbb, os };
 
 template <class S>
-std::unique_ptr<ModeStrategy> make(const ModeParams& p) {
+std::unique_ptr<Handover> make(const ModeParams& p) {
   return std::make_unique<S>(p);
 }
 
 struct ModeRow {
   const char* name;
-  std::unique_ptr<ModeStrategy> (*make)(const ModeParams&);
+  std::unique_ptr<Handover> (*make)(const ModeParams&);
   Threads threads;
   const char* doc;
 };
 const ModeRow kModes[] = {
-#define HAKFUZZ_STRESS_MODE(name, Strategy, threads, doc) {#name, make<Strategy>, Threads::threads, doc},
+#define HAKFUZZ_STRESS_MODE(name, Handover, threads, doc) {#name, make<Handover>, Threads::threads, doc},
 #include "stress/modes.def"
 #undef HAKFUZZ_STRESS_MODE
 };
@@ -154,7 +154,7 @@ std::string stress_mode_help() {
   return out;
 }
 
-std::unique_ptr<ModeStrategy> make_mode(StressMode m, const ModeParams& params) {
+std::unique_ptr<Handover> make_mode(StressMode m, const ModeParams& params) {
   return row(m).make(params);
 }
 

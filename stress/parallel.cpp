@@ -365,7 +365,7 @@ class Engine {
   PoolUnderTest& pool_;
   const StressSpec spec_;
   const model::Routing routing_;
-  const std::unique_ptr<ModeStrategy> mode_;
+  const std::unique_ptr<Handover> mode_;
   const std::size_t kept_cap_;
   const std::uint64_t remote_ppm_;
   std::deque<StressWorker> workers_;  // never moves: the mode holds references while a round runs
@@ -395,7 +395,7 @@ std::string describe_op(const LoggedOp& op) {
   return "?";
 }
 
-StressResult run_engine(PoolUnderTest& pool, const StressSpec& spec) {
+StressResult run_parallel(PoolUnderTest& pool, const StressSpec& spec) {
   if (spec.threads < 1 || spec.threads > kMaxStressThreads)
     throw std::invalid_argument(fmt::format("threads must be in 1..{}", kMaxStressThreads));
   if (spec.rounds < 1) throw std::invalid_argument("rounds must be at least 1");

@@ -79,7 +79,7 @@ struct StressResult {
 };
 
 // Throws std::invalid_argument on a spec no run can honour.
-StressResult run_engine(PoolUnderTest& pool, const StressSpec& spec);
+StressResult run_parallel(PoolUnderTest& pool, const StressSpec& spec);
 
 std::string describe_op(const LoggedOp& op);
 

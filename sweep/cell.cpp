@@ -107,7 +107,7 @@ stress::StressResult run_stress_phase(const EnvVars& env, const hakmem::Config& 
     spec.working_set = kStressSlots;
     spec.rounds = 1;
     spec.pass_own_back = kPassOwnBack;
-    sr = stress::run_engine(*pool, spec);
+    sr = stress::run_parallel(*pool, spec);
     pool.reset();  // teardown: the stats table, when asked for, goes to `out`
     if (!sr.lockstep_lost) break;
   }

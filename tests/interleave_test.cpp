@@ -37,16 +37,16 @@ TEST(Interleave, InputsRoundTripAndReplayIdentically) {
 
 TEST(Interleave, EverySchedulePicksTheSameWayTwice) {
   const Program p = two_thread_program();
-  for (ScheduleMode mode : {ScheduleMode::random, ScheduleMode::pct}) {
+  for (ScheduleKind mode : {ScheduleKind::random, ScheduleKind::pct}) {
     for (std::uint64_t seed = 1; seed < 20; ++seed) {
       ScheduleSpec spec{mode, {}, seed, 3};
-      auto s1 = make_strategy(spec, 40, p.threads), s2 = make_strategy(spec, 40, p.threads);
+      auto s1 = make_pick_rule(spec, 40, p.threads), s2 = make_pick_rule(spec, 40, p.threads);
       const InterleaveResult a = run_interleaved(p, *s1), b = run_interleaved(p, *s2);
       ASSERT_FALSE(a.run.finding) << a.run.finding->describe();
       EXPECT_EQ(a.decisions, b.decisions);
       EXPECT_EQ(a.run.digest, b.run.digest);
       // The recorded picks replay the run exactly.
-      ChoiceStrategy replay(s1->as_choices().choices);
+      ChoicePicks replay(s1->as_choices().choices);
       EXPECT_EQ(run_interleaved(p, replay).run.digest, a.run.digest);
     }
   }

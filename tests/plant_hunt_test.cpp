@@ -46,7 +46,7 @@ TEST_P(IntraCallRace, DfsFindsItTheSameWayTwiceMinimizedAndReplayed) {
   EXPECT_EQ(m.finding.kind, a.finding->kind);
   EXPECT_LE(m.program.ops.size(), program.ops.size());
   for (int i = 0; i < 10; ++i) {
-    auto replay = make_strategy(m.schedule, 0, m.program.threads);
+    auto replay = make_pick_rule(m.schedule, 0, m.program.threads);
     const InterleaveResult r = run_interleaved(m.program, *replay, planted.run);
     ASSERT_TRUE(r.run.finding) << "replay " << i;
     EXPECT_EQ(r.run.finding->kind, m.finding.kind);

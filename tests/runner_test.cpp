@@ -87,7 +87,7 @@ void expect_schedules_alike(std::uint64_t seed, const RunOptions& options_a, con
 
 TEST(Runner, OpsJudgedOnTheirOwnThreadsOrFromTheControllerAlike) {
   if (support::kTsanBuild) GTEST_SKIP() << "under TSan only the controller judges (exec/team.h)";
-  expect_schedules_alike(20261130, {.oracle = OracleOn::op_thread}, {.oracle = OracleOn::controller});
+  expect_schedules_alike(20261130, {.oracle = OracleOn::op_thread}, {.oracle = OracleOn::driver});
 }
 
 TEST(Runner, UnderTsanOnlyTheControllerJudges) {
@@ -96,7 +96,7 @@ TEST(Runner, UnderTsanOnlyTheControllerJudges) {
       "config HAKMEM_POOL_V2_ENABLED=1 HAKMEM_POOL_V2_CLASSES=0x7F HAKMEM_POOL_V2_STATS=0 threads=2\n"
       "t0 alloc sel=2 n=4096\nt1 free block=0\n");
   EXPECT_THROW(run_program(p, {.oracle = OracleOn::op_thread}), std::invalid_argument);
-  EXPECT_FALSE(run_program(p, {.oracle = OracleOn::controller}).finding);
+  EXPECT_FALSE(run_program(p, {.oracle = OracleOn::driver}).finding);
 }
 
 // To the allocator an exit op is a thread's exit whether or not its OS

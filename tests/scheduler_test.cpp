@@ -35,7 +35,7 @@ class PointMutex {
 
 // Job 0: bump a counter with a point between the load and the store (a torn
 // increment); job 1: take a, then b; job 2: take b, then a.
-class Client final : public ControlledClient {
+class Client final : public ScheduledClient {
  public:
   void run_job(int, std::uint32_t job) override {
     switch (job) {
@@ -63,7 +63,7 @@ class Client final : public ControlledClient {
 };
 
 struct Outcomes {
-  std::vector<Controller::Event> events;
+  std::vector<Scheduler::Event> events;
   std::vector<DecisionRecord> decisions;
   std::vector<Step> steps;
   std::size_t preemptions = 0;
@@ -71,23 +71,23 @@ struct Outcomes {
 };
 
 // Every thread gets `job` (each its own), then every thread exits.
-Outcomes run(RecordingStrategy& s, const std::vector<std::uint32_t>& jobs) {
+Outcomes run(RecordingRule& s, const std::vector<std::uint32_t>& jobs) {
   Client client;
   Outcomes out;
   {
-    Controller c(static_cast<int>(jobs.size()), client, s);
-    ControllerInstall installed(c);
+    Scheduler c(static_cast<int>(jobs.size()), client, s);
+    SchedulerInstall installed(c);
     for (std::size_t t = 0; t < jobs.size(); ++t) c.offer(static_cast<int>(t), jobs[t], t);
     for (bool going = true; going;) {
-      const Controller::Outcome o = c.run();
+      const Scheduler::Outcome o = c.run();
       out.events.push_back(o.event);
-      going = o.event == Controller::Event::started || o.event == Controller::Event::done;
+      going = o.event == Scheduler::Event::started || o.event == Scheduler::Event::done;
     }
-    if (out.events.back() == Controller::Event::idle) {
+    if (out.events.back() == Scheduler::Event::idle) {
       for (std::size_t t = 0; t < jobs.size(); ++t)
-        c.offer(static_cast<int>(t), Controller::kExitJob, jobs.size() + t);
+        c.offer(static_cast<int>(t), Scheduler::kExitJob, jobs.size() + t);
       for (std::size_t exited = 0; exited < jobs.size();)
-        exited += c.run().event == Controller::Event::exited;
+        exited += c.run().event == Scheduler::Event::exited;
     }
     out.steps = c.steps();
     out.preemptions = c.preemptions();
@@ -97,23 +97,23 @@ Outcomes run(RecordingStrategy& s, const std::vector<std::uint32_t>& jobs) {
   return out;
 }
 
-TEST(Controller, NonPreemptiveRunsEachJobToItsEnd) {
-  ChoiceStrategy none({});
+TEST(Scheduler, NonPreemptiveRunsEachJobToItsEnd) {
+  ChoicePicks none({});
   const Outcomes r = run(none, {0, 0});
   EXPECT_EQ(r.counter, 2);
   EXPECT_EQ(r.preemptions, 0u);
   for (const DecisionRecord& d : r.decisions) EXPECT_FALSE(d.preemptive());
 }
 
-TEST(Controller, APreemptionBetweenLoadAndStoreLosesAnUpdateAndReplaysExactly) {
+TEST(Scheduler, APreemptionBetweenLoadAndStoreLosesAnUpdateAndReplaysExactly) {
   bool lost = false;
   for (std::uint64_t seed = 0; seed < 200 && !lost; ++seed) {
-    RandomStrategy s(seed);
+    RandomPicks s(seed);
     const Outcomes r = run(s, {0, 0});
     if (r.counter != 1) continue;
     lost = true;
     EXPECT_GE(r.preemptions, 1u);
-    ChoiceStrategy again(s.as_choices().choices);
+    ChoicePicks again(s.as_choices().choices);
     const Outcomes replay = run(again, {0, 0});
     EXPECT_EQ(replay.counter, 1);
     ASSERT_EQ(replay.steps.size(), r.steps.size());
@@ -125,15 +125,15 @@ TEST(Controller, APreemptionBetweenLoadAndStoreLosesAnUpdateAndReplaysExactly) {
   EXPECT_TRUE(lost) << "no random schedule preempted between the load and the store";
 }
 
-TEST(Controller, ALockOrderInversionIsADeadlockNotAHang) {
+TEST(Scheduler, ALockOrderInversionIsADeadlockNotAHang) {
   // The clean runs take the two locks in both orders: TSan's own deadlock
   // detector reports that inversion, rightly.
   if (support::kTsanBuild) GTEST_SKIP() << "TSan reports the planted lock-order inversion itself";
   bool deadlocked = false, clean = false;
   for (std::uint64_t seed = 0; seed < 200 && !(deadlocked && clean); ++seed) {
-    RandomStrategy s(seed);
+    RandomPicks s(seed);
     const Outcomes r = run(s, {1, 2});
-    (r.events.back() == Controller::Event::deadlock ? deadlocked : clean) = true;
+    (r.events.back() == Scheduler::Event::deadlock ? deadlocked : clean) = true;
   }
   EXPECT_TRUE(deadlocked);
   EXPECT_TRUE(clean);
