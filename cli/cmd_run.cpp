@@ -21,7 +21,7 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "cli/preload_launch.h"
-#include "oracle/model.h"
+#include "oracle/judge.h"
 #include "preload/report.h"
 #include "support/parse.h"
 

@@ -148,7 +148,7 @@ class ThreadTeam {
     }
   }
   // Whether an exit op must be the controller's (see exit).
-  bool exits_on_controller() const { return os_exits_; }
+  bool exits_on_driver() const { return os_exits_; }
   bool running(int thread) const { return crew_->workers[thread].in_team; }
 
   // Brackets a quiescent point where the controller inspects every thread's

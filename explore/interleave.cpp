@@ -2,27 +2,24 @@
 
 #include <array>
 #include <atomic>
-#include <map>
-#include "explore/plan.h"
 
+#include "explore/plan.h"
 #include "oracle/plants.h"
-#include "support/digest.h"
 
 namespace hakfuzz {
 
 namespace {
 
-using hakmem::BlockKind;
-using hakmem::FreeOutcome;
 using hakmem::Verdict;
-using model::Block;
 
 enum class Life : std::uint8_t { planned, live, freeing, freed };
 
+// A block of the plan (numbered by its allocation's place in the program)
+// and the judge's id for it once its allocation completed.
 struct Tracked {
-  Block b;
   Life life = Life::planned;
-  bool owner_exiting = false;  // its owner's exit began: any thread may own the page when it is freed
+  Judge::BlockId id = 0;
+  std::size_t size = 0;
 };
 
 // A job's inputs and outputs, crossing to the logical thread as atomics.
@@ -41,51 +38,45 @@ struct Slot {
 
 class Interleaver final : public ScheduledClient {
  public:
-  Interleaver(const Program& p, RecordingRule& s, const InterleaveOptions& o)
-      : program_(p), strategy_(s), options_(o), routing_(p.config), slots_(kMaxThreads) {}
+  Interleaver(const Program& p, RecordingRule& rule, const InterleaveOptions& o)
+      : program_(p),
+        rule_(rule),
+        options_(o),
+        pool_(make_run_pool(p.config, {.flavour = o.flavour, .plant = o.plant})),
+        judge_(std::make_unique<Judge>(*pool_, p.config,
+                                       Judge::Options{.trace = o.trace, .overlapping = true, .threads = p.threads})),
+        slots_(kMaxThreads) {}
 
   InterleaveResult run() {
     plan_ = plan_interleaving(program_, options_.max_ops);
     for (const PlannedOp& p : plan_)
-      if (p.op.code() == OpCode::alloc) {
-        blocks_.push_back({});
-        blocks_.back().b.size = p.op.alloc_size();
-        blocks_.back().b.owner = p.op.thread();
-      }
-    hakmem::PoolOptions po;
-    po.env = program_env(program_.config);
-    po.arena_bytes = kRunnerArenaBytes;
-    po.arena_cache = &harness_arena_cache();
-    po.report = nullptr;
-    pool_ = options_.plant ? make_pool(options_.flavour, std::move(po), *options_.plant)
-                           : make_pool(options_.flavour, std::move(po));
+      if (p.op.code() == OpCode::alloc) blocks_.push_back({.size = p.op.alloc_size()});
     {
-      Scheduler c(program_.threads, *this, strategy_, options_.max_steps);
+      Scheduler c(program_.threads, *this, rule_, options_.max_steps);
       SchedulerInstall installed(c);
-      controller_ = &c;
+      scheduler_ = &c;
       drive();
-      if (!out_.run.finding) check(plan_.size());  // every thread idle: before the exits drain what they hold
+      // Every thread idle: checked before the exits drain what they hold.
+      if (!judge_->found()) at(plan_.size()).check();
       exit_all();
-      steps_ = c.steps();
-      out_.steps = steps_.size();
+      out_.steps = c.steps().size();
       out_.preemptions = c.preemptions();
-      controller_ = nullptr;
-      if (c.deadlocked()) (void)pool_.release();  // its parked threads hold it
+      steps_ = c.steps();
+      scheduler_ = nullptr;
+      if (c.deadlocked()) {
+        // Its parked threads hold the pool: it must outlive them.
+        (void)judge_.release();
+        (void)pool_.release();
+      }
     }
-    if (!pool_) {  // deadlocked: nothing more to check
+    if (pool_) {
+      at(plan_.size()).finish();
+      for (const Step& s : steps_)
+        judge_->mix(std::uint64_t(s.thread) | std::uint64_t(s.point) << 8 | (s.arg << 16 ^ s.result.value_or(0)));
+      out_.run = judge_->result();
       if (options_.trace) build_trace();
-      out_.decisions = strategy_.record();
-      return std::move(out_);
     }
-    if (!out_.run.finding) finish();
-    out_.run.stats = pool_->stats();
-    for (const Step& s : steps_)
-      digest_.mix(std::uint64_t(s.thread) | std::uint64_t(s.point) << 8 |
-                  (s.arg << 16 ^ s.result.value_or(0)));
-    out_.run.digest = digest_.value();
-    if (options_.trace) build_trace();
-    out_.decisions = strategy_.record();
-    pool_.reset();
+    out_.decisions = rule_.record();
     return std::move(out_);
   }
 
@@ -117,13 +108,11 @@ class Interleaver final : public ScheduledClient {
   }
 
  private:
-  // ------------------------------------------------------------ the run
-  void find(FindingKind kind, std::size_t op, const std::string& what) {
-    if (!out_.run.finding) out_.run.finding = Finding{kind, op, what};
-  }
-  void note(std::size_t op, const std::string& line) {
-    if (options_.trace)
-      notes_.push_back({controller_ ? controller_->steps().size() : steps_.size(), op, line});
+  // The judge, told which op (and, for the trace, which step) comes next.
+  Judge& at(std::size_t op) {
+    judge_->at_op(op);
+    judge_->stamp(scheduler_ ? scheduler_->steps().size() : steps_.size());
+    return *judge_;
   }
 
   bool deps_met(const PlannedOp& p) const {
@@ -136,10 +125,10 @@ class Interleaver final : public ScheduledClient {
     std::size_t next = 0;
     bool offered = false;
     for (;;) {
-      while (!out_.run.finding && next < plan_.size() && !offered) {
+      while (!judge_->found() && next < plan_.size() && !offered) {
         PlannedOp& p = plan_[next];
         if (!p.skip.empty()) {
-          note(next, std::string(op_name(p)) + " (skipped: " + p.skip + ")");
+          at(next).note(std::string(op_code_name(p.op.code())) + " (skipped: " + p.skip + ")");
           ++next;
           continue;
         }
@@ -149,20 +138,24 @@ class Interleaver final : public ScheduledClient {
           continue;
         }
         const int t = p.op.thread();
-        if (!deps_met(p) || !controller_->idle(t)) break;
+        if (!deps_met(p) || !scheduler_->idle(t)) break;
         if (p.op.code() == OpCode::bad_free && p.block != kNoBlock && blocks_[p.block].life != Life::live) {
-          note(next++, std::string(op_name(p)) + " (skipped: its block is being freed)");
+          at(next).note(std::string(op_code_name(p.op.code())) + " (skipped: its block is being freed)");
+          ++next;
           continue;
         }
-        prepare(t, next);
-        controller_->offer(
-            t, p.op.code() == OpCode::exit ? Scheduler::kExitJob : static_cast<std::uint32_t>(next), next);
+        if (!prepare(t, next)) {
+          ++next;
+          continue;
+        }
+        scheduler_->offer(t, p.op.code() == OpCode::exit ? Scheduler::kExitJob : static_cast<std::uint32_t>(next),
+                          next);
         running_op_[t] = next++;
         offered = true;
       }
-      if (out_.run.finding) return;
+      if (judge_->found()) return;
       if (next == plan_.size() && !offered && !in_progress_) return;
-      const Scheduler::Outcome o = controller_->run();
+      const Scheduler::Outcome o = scheduler_->run();
       switch (o.event) {
         case Scheduler::Event::started:
           offered = false;
@@ -175,17 +168,15 @@ class Interleaver final : public ScheduledClient {
           break;
         case Scheduler::Event::exited:
           --in_progress_;
-          for (Tracked& t : blocks_)
-            if (t.b.owner == o.thread && t.life != Life::freed) t.b.orphaned = true;
-          note(running_op_[o.thread], "t" + std::to_string(o.thread) + " exited");
+          at(running_op_[o.thread]).note("t" + std::to_string(o.thread) + " exited");
           break;
         case Scheduler::Event::deadlock:
-          return find(FindingKind::deadlock, next, "deadlock: " + controller_->blocked_report());
+          return at(next).find(FindingKind::deadlock, "deadlock: " + scheduler_->blocked_report());
         case Scheduler::Event::step_limit:
-          return find(FindingKind::livelock, next,
-                      "no end after " + std::to_string(options_.max_steps) + " schedule steps");
+          return at(next).find(FindingKind::livelock,
+                               "no end after " + std::to_string(options_.max_steps) + " schedule steps");
         case Scheduler::Event::idle:
-          if (next < plan_.size() && !offered) return find(FindingKind::harness, next, "the program stalled");
+          if (next < plan_.size() && !offered) return at(next).find(FindingKind::harness, "the program stalled");
           break;
       }
     }
@@ -193,200 +184,98 @@ class Interleaver final : public ScheduledClient {
 
   // Every thread still alive exits, under control: exits interleave too.
   void exit_all() {
-    if (out_.run.finding) return;
+    if (judge_->found()) return;
     for (int t = 0; t < program_.threads; ++t)
-      if (controller_->alive(t) && controller_->idle(t)) {
-        controller_->offer(t, Scheduler::kExitJob, plan_.size() + t);
+      if (scheduler_->alive(t) && scheduler_->idle(t)) {
+        scheduler_->offer(t, Scheduler::kExitJob, plan_.size() + t);
         running_op_[t] = plan_.size();
         ++in_progress_;
       }
-    while (in_progress_ && !out_.run.finding) {
-      const Scheduler::Outcome o = controller_->run();
+    while (in_progress_ && !judge_->found()) {
+      const Scheduler::Outcome o = scheduler_->run();
       if (o.event == Scheduler::Event::exited) {
         --in_progress_;
-        for (Tracked& t : blocks_)
-          if (t.b.owner == o.thread && t.life == Life::live) t.b.orphaned = true;
       } else if (o.event == Scheduler::Event::started) {
-        for (Tracked& t : blocks_)
-          if (t.b.owner == o.thread) t.owner_exiting = true;
+        at(plan_.size()).on_exit(o.thread);
       } else if (o.event == Scheduler::Event::deadlock) {
-        find(FindingKind::deadlock, plan_.size(), "deadlock at exit: " + controller_->blocked_report());
+        at(plan_.size()).find(FindingKind::deadlock, "deadlock at exit: " + scheduler_->blocked_report());
       } else if (o.event == Scheduler::Event::step_limit || o.event == Scheduler::Event::idle) {
-        find(FindingKind::livelock, plan_.size(), "threads did not exit");
+        at(plan_.size()).find(FindingKind::livelock, "threads did not exit");
       }
     }
   }
 
-  void prepare(int t, std::size_t i) {
+  // The op's inputs into its thread's slot; false when it has none to run.
+  bool prepare(int t, std::size_t i) {
     const PlannedOp& p = plan_[i];
     Slot& s = slots_[t];
     s.code.store(static_cast<std::uint8_t>(p.op.code()), std::memory_order_relaxed);
     if (p.op.code() == OpCode::alloc) s.size.store(p.op.alloc_size(), std::memory_order_relaxed);
-    if (p.op.code() == OpCode::free) s.ptr.store(blocks_[p.block].b.ptr, std::memory_order_relaxed);
     if (p.op.code() == OpCode::bad_free) {
-      static int outside_every_arena = 0;
-      bad_[t] = model::craft_bad_free(p.op.bad_kind(), p.block == kNoBlock ? nullptr : &blocks_[p.block].b,
-                                      p.op.bad_offset(), pool_->arena_base() + kRunnerArenaBytes,
-                                      &outside_every_arena, routing_);
+      std::optional<model::BadPointer> bad = at(i).craft_bad_free(
+          p.op, p.block == kNoBlock ? std::nullopt : std::optional<Judge::BlockId>(blocks_[p.block].id));
+      if (!bad) return false;
+      bad_[t] = *bad;
       s.ptr.store(bad_[t].ptr, std::memory_order_relaxed);
     }
+    return true;
   }
 
   void started(int t, std::size_t i) {
     const PlannedOp& p = plan_[i];
-    if (p.op.code() == OpCode::exit) {
-      for (Tracked& b : blocks_)
-        if (b.b.owner == t) b.owner_exiting = true;
-      return;
-    }
+    if (p.op.code() == OpCode::exit) return at(i).on_exit(t);
     if (p.op.code() != OpCode::free) return;
     Tracked& b = blocks_[p.block];
-    if (!model::contents_intact(b.b))
-      return find(FindingKind::contents, i,
-                  "contents of block " + std::to_string(p.block) + " changed while live");
-    b.life = Life::freeing;  // from here its range may be handed out again
+    // From here its range may be handed out again.
+    slots_[t].ptr.store(at(i).free_begin(b.id), std::memory_order_relaxed);
+    b.life = Life::freeing;
   }
 
   void done(int t, std::size_t i) {
     const PlannedOp& p = plan_[i];
     const Slot& s = slots_[t];
-    const std::string who = "t" + std::to_string(t) + " ";
     switch (p.op.code()) {
-      case OpCode::alloc:
-        return alloc_done(t, i, s, who);
-      case OpCode::free: {
+      case OpCode::alloc: {
+        void* ptr = s.out_ptr.load(std::memory_order_relaxed);
+        hakmem::BlockInfo info;
+        info.usable = s.out_usable.load(std::memory_order_relaxed);
+        info.kind = static_cast<hakmem::BlockKind>(s.out_kind.load(std::memory_order_relaxed));
+        info.cls = s.out_cls.load(std::memory_order_relaxed);
+        info.live = s.out_live.load(std::memory_order_relaxed);
         Tracked& b = blocks_[p.block];
-        model::Expected want = model::expect_free(b.b, t, routing_);
-        want.either_v2_route = want.either_v2_route || (b.owner_exiting && b.b.kind == BlockKind::v2);
-        b.life = Life::freed;
-        return judge(i, hakmem::unpack(s.out_outcome.load(std::memory_order_relaxed)), want,
-                     who + "free block " + std::to_string(p.block));
+        if (std::optional<Judge::BlockId> id = at(i).on_alloc(t, b.size, ptr, info, std::nullopt)) {
+          b.id = *id;
+          b.life = Life::live;
+        }
+        return;
       }
-      case OpCode::bad_free: {
-        const auto seen = static_cast<Verdict>(s.out_page_of.load(std::memory_order_relaxed));
-        if (seen != bad_[t].want.page_of)
-          return find(FindingKind::page_of, i,
-                      who + bad_[t].what() + ": page_of says " + hakmem::verdict_name(seen) +
-                          ", model expects " + hakmem::verdict_name(bad_[t].want.page_of));
-        return judge(i, hakmem::unpack(s.out_outcome.load(std::memory_order_relaxed)), bad_[t].want,
-                     who + bad_[t].what());
-      }
+      case OpCode::free:
+        blocks_[p.block].life = Life::freed;
+        return at(i).free_end(blocks_[p.block].id, t, hakmem::unpack(s.out_outcome.load(std::memory_order_relaxed)));
+      case OpCode::bad_free:
+        if (at(i).check_page_of(bad_[t], static_cast<Verdict>(s.out_page_of.load(std::memory_order_relaxed))))
+          at(i).bad_free_end(bad_[t], hakmem::unpack(s.out_outcome.load(std::memory_order_relaxed)));
+        return;
       default:
         return;
     }
   }
 
-  void alloc_done(int t, std::size_t i, const Slot& s, const std::string& who) {
-    Tracked& tb = blocks_[plan_[i].block];
-    const std::size_t size = tb.b.size;
-    auto* p = static_cast<char*>(s.out_ptr.load(std::memory_order_relaxed));
-    const auto kind = static_cast<BlockKind>(s.out_kind.load(std::memory_order_relaxed));
-    const int cls = hakmem::size_class_of(size);
-    out_.run.tally.alloc(cls, routing_.routed(cls), p ? kind : BlockKind::none);
-    const auto off = p ? pool_->arena_offset(p) : std::nullopt;
-    digest_.mix(p ? (off ? *off : 1ull << 63) : 0);
-    note(i, who + "alloc " + std::to_string(size) + " -> " +
-                (!p    ? "null"
-                 : off ? "arena+" + std::to_string(*off)
-                       : "large"));
-    if (!p)
-      return find(FindingKind::alloc_null, i, who + "alloc(" + std::to_string(size) + ") returned null");
-    const std::uint64_t usable = s.out_usable.load(std::memory_order_relaxed);
-    if (!s.out_live.load(std::memory_order_relaxed) || usable < std::max<std::size_t>(size, 1))
-      return find(
-          FindingKind::usable_size, i,
-          who + "alloc(" + std::to_string(size) + "): usable " + std::to_string(usable) + " < request");
-    if (kind != routing_.kind_for(size))
-      return find(FindingKind::alloc_route, i,
-                  who + "alloc routed to " + hakmem::block_kind_name(kind) + ", model expects " +
-                      hakmem::block_kind_name(routing_.kind_for(size)));
-    // A block whose free began may be handed out again already; a solidly
-    // live one never.
-    const auto start = reinterpret_cast<std::uintptr_t>(p);
-    for (const Tracked& other : blocks_)
-      if (other.life == Life::live) {
-        const auto o = reinterpret_cast<std::uintptr_t>(other.b.ptr);
-        if (o < start + usable && start < o + other.b.usable)
-          return find(FindingKind::overlap, i, who + "new block overlaps a live block");
-      }
-    tb.b = Block{p, size, usable, kind, s.out_cls.load(std::memory_order_relaxed), std::uint64_t{i} + 1, t};
-    tb.life = Life::live;
-    model::fill(tb.b);
-  }
-
-  void judge(std::size_t i, const FreeOutcome& got, const model::Expected& want, const std::string& what) {
-    digest_.mix(static_cast<std::uint64_t>(got.route) | std::uint64_t(got.page_of) << 8 |
-                std::uint64_t(got.reason) << 16 | std::uint64_t(got.entered_v2) << 24);
-    note(i, what + " -> " + model::describe(got));
-    if (!want.matches(got))
-      return find(FindingKind::free_outcome, i,
-                  what + ": pool says " + model::describe(got) + ", model expects " + want.describe());
-    out_.run.tally.free(got);
-  }
-
   void run_barrier(std::size_t i) {
     const PlannedOp& p = plan_[i];
-    if (p.op.code() == OpCode::refresh) {
-      const hakmem::Config c = p.op.refresh_config();
-      routing_ = model::Routing(c);
-      pool_->set_env_source(program_env(c));
-      if (auto err = pool_->refresh_from_env())
-        return find(FindingKind::config, i, std::string("refresh_from_env failed: ") + err->what());
-      return note(i, "refresh " + pool_->config().describe());
-    }
-    check(i);
+    if (p.op.code() == OpCode::refresh) return at(i).on_refresh(p.op.refresh_config());
+    at(i).check();
   }
 
-  void check(std::size_t i) {
-    const hakmem::InvariantReport r = pool_->check();
-    const hakmem::Census census = pool_->census();
-    std::uint64_t live = 0, bytes = 0;
-    for (const Tracked& t : blocks_)
-      if (t.life == Life::live) ++live, bytes += t.b.usable;
-    note(i, "check live=" + std::to_string(r.live_blocks));
-    if (!r.ok) return find(FindingKind::invariant, i, "invariant walk: " + r.first_error);
-    if (r.live_blocks != live || r.live_bytes != bytes)
-      find(FindingKind::accounting, i,
-           "accounting: pool has " + std::to_string(r.live_blocks) + " live blocks, model " +
-               std::to_string(live));
-    if (auto kept = model::check_retention(census)) find(FindingKind::retained, i, *kept);
-  }
-
-  // Every thread has exited: this thread frees what is left, uncontrolled,
-  // and the pool must account for everything.
-  void finish() {
-    const std::size_t end = plan_.size();
-    check(end);
-    for (std::size_t id = 0; id < blocks_.size() && !out_.run.finding; ++id) {
-      Tracked& t = blocks_[id];
-      if (t.life != Life::live) continue;
-      if (!model::contents_intact(t.b))
-        return find(FindingKind::contents, end,
-                    "contents of block " + std::to_string(id) + " changed while live");
-      t.b.orphaned = true;
-      const model::Expected want = model::expect_free(t.b, -1, routing_);
-      t.life = Life::freed;
-      judge(end, pool_->free(t.b.ptr), want, "free block " + std::to_string(id));
-    }
-    if (out_.run.finding) return;
-    check(end);
-    if (out_.run.finding) return;
-    if (auto wrong = out_.run.tally.check_counters(pool_->stats()))
-      return find(FindingKind::counter, end, *wrong);
-    if (auto kept = nothing_kept(*pool_, routing_)) find(FindingKind::retained, end, *kept);
-  }
-
-  static const char* op_name(const PlannedOp& p) {
-    static const char* const names[] = {"alloc", "free", "bad_free", "refresh", "fault", "check", "exit"};
-    return names[static_cast<int>(p.op.code())];
-  }
-
+  // The steps with the judge's notes between them, by stamp.
   void build_trace() {
+    const std::vector<Judge::Note>& notes = judge_->notes();
     std::size_t n = 0;
     auto flush_notes = [&](std::size_t upto) {
-      for (; n < notes_.size() && notes_[n].step <= upto; ++n)
-        out_.run.trace.push_back("[" + std::to_string(notes_[n].op) + "] " + notes_[n].line);
+      for (; n < notes.size() && notes[n].stamp <= upto; ++n)
+        out_.run.trace.push_back("[" + std::to_string(notes[n].op) + "] " + notes[n].line);
     };
+    out_.run.trace.clear();
     for (std::size_t k = 0; k < steps_.size(); ++k) {
       flush_notes(k);
       out_.run.trace.push_back("  " + describe_step(steps_[k]));
@@ -394,17 +283,12 @@ class Interleaver final : public ScheduledClient {
     flush_notes(SIZE_MAX);
   }
 
-  struct Note {
-    std::size_t step, op;
-    std::string line;
-  };
-
   const Program& program_;
-  RecordingRule& strategy_;
+  RecordingRule& rule_;
   const InterleaveOptions& options_;
-  model::Routing routing_;
   std::unique_ptr<PoolUnderTest> pool_;
-  Scheduler* controller_ = nullptr;
+  std::unique_ptr<Judge> judge_;
+  Scheduler* scheduler_ = nullptr;
   std::vector<PlannedOp> plan_;
   std::vector<Tracked> blocks_;
   std::vector<Slot> slots_;
@@ -412,8 +296,6 @@ class Interleaver final : public ScheduledClient {
   std::array<model::BadPointer, kMaxThreads> bad_{};
   std::size_t in_progress_ = 0;
   std::vector<Step> steps_;
-  std::vector<Note> notes_;
-  support::Digest digest_;
   InterleaveResult out_;
 };
 

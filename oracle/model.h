@@ -26,6 +26,8 @@ using hakmem::FreeOutcome;
 using hakmem::FreeRoute;
 using hakmem::Verdict;
 
+using PerClass = std::array<std::uint64_t, hakmem::kNumClasses>;
+
 // ---------------------------------------------------------------- routing
 // What a config decides: which classes allocate through v2, and whether a
 // free enters v2's free path.
@@ -125,108 +127,6 @@ std::optional<std::string> check_acquisitions(BlockKind wanted, BlockKind got, s
                                               std::uint64_t made, const FaultWindow& w);
 // Did this allocation's v2 refill fail (alloc_refill_fail, alloc_fallback_v1)?
 bool v2_refill_failed(BlockKind wanted, std::uint64_t first, std::uint64_t made, const FaultWindow& w);
-
-// ---------------------------------------------------------------- nothing kept
-// The reuse contract (allocator/README): a block its owner frees is
-// reusable at once (the owner's free cache); a block another thread frees
-// is reusable after the owner's next drain point (a refill, which walks its
-// pages whenever a remote free has hinted it, or its exit); a page emptied
-// by its owner goes cold at once, unless it is the owner's current page.
-// These checks read a census (quiescent points only).
-std::string describe(const hakmem::SlabCensus& s);
-// At any quiescent point: no empty page is kept off the cold list but as its
-// owner's current page; a page with remote frees pending has its owner
-// hinted, or is orphaned (else nobody ever drains it); no page belongs to a
-// thread that exited.
-std::optional<std::string> check_retention(const hakmem::Census& c);
-// Every block freed, every thread but the checker gone, the checker
-// collected: nothing used, pending or cached anywhere, every v2 page cold, no
-// large block left.
-std::optional<std::string> check_empty(const hakmem::Census& c);
-// Right after an allocation made `slab` (a fresh acquisition): nothing its
-// thread could have reused was left. v2: no cold or orphaned page of the
-// class, and none of the thread's other pages of the class with a free,
-// cached or pending block; v1: no v1 page of the class with a free block.
-std::optional<std::string> check_commit(const hakmem::Census& c, std::uint32_t slab);
-
-// ---------------------------------------------------------------- telemetry
-using PerClass = std::array<std::uint64_t, hakmem::kNumClasses>;
-using CounterTable = std::array<std::array<std::uint64_t, hakmem::kNumV2Stats>, hakmem::kNumStatRows>;
-
-// What the pool did, by route and class (the evidence that a path ran, the
-// seed's lesson) and the exact v2 counters it implies. Counted from outcomes
-// the model checked, so it is also what the pool's telemetry must say.
-struct Tally {
-  PerClass v2_allocs{}, v1_allocs{};             // where each block landed
-  PerClass v2_local{}, v2_remote{}, v1_frees{};  // routes of accepted frees
-  std::uint64_t allocs = 0, frees = 0, large_allocs = 0, large_frees = 0, rejected = 0, null_allocs = 0;
-  CounterTable counters{};  // the counters the model can count exactly (see check_counters)
-
-  // An allocation of class `cls` (-1: large) that entered v2 when `routed`,
-  // landing as `landed` (none: null); `refill_failed`: its v2 refill found
-  // no page (known exactly from the fault plan).
-  void alloc(int cls, bool routed, BlockKind landed, bool refill_failed = false);
-  void free(const FreeOutcome& o);
-  std::uint64_t remote_frees() const;
-  std::uint64_t expected(int row, hakmem::V2Stat s) const { return counters[row][static_cast<int>(s)]; }
-  Tally& operator+=(const Tally& o);
-
-  // The pool's counters against the tally: alloc_calls, alloc_refill_fail,
-  // alloc_fallback_v1, free_calls, free_fast, free_fallback_v1 and every
-  // page_of_fail_* exactly; alloc_fast and alloc_refill by their relation
-  // (fast + refill = calls).
-  // The first mismatch, or nullopt. Nothing to check when compiled out.
-  std::optional<std::string> check_counters(const hakmem::StatsSnapshot& s) const;
-};
-
-// ---------------------------------------------------------------- live set
-// The blocks a run holds, in allocation order (a free op picks the k-th),
-// and the freed ones a double free may aim at.
-class LiveSet {
- public:
-  // Records a fresh block; an error text if it overlaps a live one. A freed
-  // block stops being a double-free candidate once its range may have been
-  // handed out again: a pool block when a new block starts in its range, a
-  // large block at the next large allocation (see model.cpp).
-  std::optional<std::string> add(Block b);
-  std::span<const Block> blocks() const { return std::span<const Block>(live_).subspan(first_); }
-  bool empty() const { return size() == 0; }
-  std::size_t size() const { return live_.size() - first_; }
-  Block& at(std::size_t k) { return live_[first_ + k]; }
-  // Removes live block k (about to be freed) and keeps it as freed.
-  Block take(std::size_t k);
-  std::uint64_t live_bytes() const;
-  // The most blocks of one kind (v1 or v2) and class ever live at once: with
-  // every commit justified (check_commit), one thread's pages of that kind
-  // and class never exceed ceil(peak / capacity).
-  std::uint64_t peak(BlockKind kind, int cls) const { return peak_[kind == BlockKind::v2][cls]; }
-  // Freed and not handed out since, in id order: picking "the k-th freed
-  // block" must not depend on where mmap placed large blocks.
-  const std::pmr::map<std::uint64_t, Block>& freed() const { return freed_; }
-  std::uint64_t next_id() const { return next_id_; }
-  void orphan_blocks_of(int thread);
-
- private:
-  // The maps take and give back a node or two per op: nodes come from the
-  // set's own pool, not the system allocator (ASan's records a stack trace
-  // per call, which cost more than the op under test). The pool's chunks
-  // come from a buffer the thread's next set reuses: under ASan's
-  // quarantine every new chunk was fresh memory, page faults included.
-  support::ScratchBuffer scratch_;
-  std::pmr::monotonic_buffer_resource chunks_{scratch_.data(), scratch_.size()};
-  std::pmr::unsynchronized_pool_resource nodes_{&chunks_};
-  // Live blocks in allocation order from first_: a free moves the blocks
-  // after it down (one memmove, where a deque would move them one by one,
-  // a cost ASan multiplies), and the runner's last drain, which frees the
-  // first block until none is left, only moves first_.
-  std::pmr::vector<Block> live_{&nodes_};
-  std::size_t first_ = 0;
-  std::pmr::map<std::uintptr_t, std::uintptr_t> extents_{&nodes_};  // live [start, end)
-  std::pmr::map<std::uint64_t, Block> freed_{&nodes_};
-  std::pmr::map<std::uintptr_t, std::uint64_t> freed_by_addr_{&nodes_};
-  std::uint64_t next_id_ = 1;
-  std::array<PerClass, 2> count_{}, peak_{};  // [v2?][class]
-};
 
 // ---------------------------------------------------------------- frees by any thread
 // Whether an accepted free of a live block of `kind` took a route the kind

@@ -10,7 +10,6 @@ namespace hakfuzz {
 
 namespace {
 
-const char* const kOpNames[kNumOpCodes] = {"alloc", "free", "bad_free", "refresh", "fault", "check", "exit"};
 const char* const kBadNames[kNumBadKinds] = {"interior", "slab_header", "double_free", "stack",
                                              "unused_slab"};
 
@@ -89,6 +88,11 @@ hakmem::Config parse_config_words(std::istringstream& words, hakmem::Config base
 }
 
 }  // namespace
+
+const char* op_code_name(OpCode c) {
+  static const char* const kNames[kNumOpCodes] = {"alloc", "free", "bad_free", "refresh", "fault", "check", "exit"};
+  return kNames[static_cast<int>(c)];
+}
 
 // The operand layout, in one place.
 struct OpCodec {
@@ -276,7 +280,7 @@ std::string to_text(const Program& p) {
       << (p.threads > 1 ? " threads=" + std::to_string(p.threads) : std::string()) << "\n";
   for (const Op& op : p.ops) {
     if (p.threads > 1) out << "t" << op.thread() << " ";
-    out << kOpNames[static_cast<int>(op.code())];
+    out << op_code_name(op.code());
     switch (op.code()) {
       case OpCode::alloc:
         out << " sel=" << int(op.alloc_selector()) << " n=" << op.alloc_operand() << "  # size "

@@ -28,6 +28,7 @@ enum class OpCode : std::uint8_t {
   check,     // invariant walk + accounting
   exit,      // the op's thread ends (schedules only); a later op respawns it
 };
+const char* op_code_name(OpCode c);
 inline constexpr int kNumSingleOpCodes = 6;  // single-thread programs have no `exit`
 inline constexpr int kNumOpCodes = 7;
 inline constexpr int kMaxThreads = 8;

@@ -303,16 +303,9 @@ class Engine {
     rr.live_blocks = rep.live_blocks;
     rr.live_bytes = rep.live_bytes;
     rr.remote_pending = rep.remote_pending;
-    if (!rep.ok)
-      finding(FindingKind::invariant, ticket, fmt::format("invariant walk {}: {}", where, rep.first_error));
-    if (rep.live_blocks != rr.allocs - rr.frees)
-      finding(FindingKind::accounting, ticket,
-              fmt::format("{}: pool has {} live blocks, harness {} allocated - {} freed", where,
-                          rep.live_blocks, rr.allocs, rr.frees));
-    if (rep.live_bytes != bytes_in - bytes_out)
-      finding(FindingKind::accounting, ticket,
-              fmt::format("{}: pool has {} live bytes, harness {} allocated - {} freed", where,
-                          rep.live_bytes, bytes_in, bytes_out));
+    const hakmem::Census census = pool_.census();
+    for (const Divergence& d : quiescent_divergences(rep, census, {rr.allocs - rr.frees, bytes_in - bytes_out}))
+      finding(d.kind, ticket, where + ": " + d.what);
     if (held != rr.allocs - rr.frees)
       finding(
           FindingKind::lost_block, ticket,
@@ -321,10 +314,7 @@ class Engine {
       finding(FindingKind::accounting, ticket,
               fmt::format("{}: {} remote frees pending but only {} were pushed", where, rep.remote_pending,
                           rr.remote_frees));
-    const hakmem::Census census = pool_.census();
     for (int c = 0; c < hakmem::kNumClasses; ++c) rr.slabs += census.v1_slabs[c] + census.v2_slabs[c];
-    if (auto kept = model::check_retention(census))
-      finding(FindingKind::retained, ticket, where + ": " + *kept);
     const Rss rss = read_rss();
     rr.rss_kb = rss.current_kb;
     res_.peak_rss_kb = rss.peak_kb;

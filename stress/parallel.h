@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "oracle/finding.h"
-#include "oracle/model.h"
+#include "oracle/judge.h"
 #include "oracle/pool_under_test.h"
 #include "stress/mode.h"
 #include "stress/op_log.h"

@@ -1,7 +1,7 @@
 // The reference model on its own, no pool involved: what it predicts for
 // routes, frees, crafted bad pointers, page_of verdicts and counters, and
 // how it tracks live and freed blocks.
-#include "oracle/model.h"
+#include "oracle/judge.h"
 #include "pool_test_util.h"
 
 namespace hakfuzz::model {

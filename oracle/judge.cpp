@@ -1,0 +1,327 @@
+#include "oracle/judge.h"
+
+#include <algorithm>
+#include <sstream>
+#include <type_traits>
+
+#include "oracle/plants.h"
+
+namespace hakfuzz {
+
+using hakmem::BlockKind;
+using hakmem::FreeOutcome;
+using hakmem::Verdict;
+using model::Block;
+using model::Expected;
+
+hakmem::EnvSource program_env(hakmem::Config config) {
+  config.invalid_free = static_cast<std::uint32_t>(hakmem::InvalidFreePolicy::quiet);
+  return hakmem::config_env(config);
+}
+
+std::unique_ptr<PoolUnderTest> make_run_pool(const hakmem::Config& config, const PoolSetup& setup) {
+  hakmem::PoolOptions po;
+  po.env = setup.env ? setup.env : program_env(config);
+  po.arena_bytes = kRunArenaBytes;
+  po.arena_cache = &harness_arena_cache();
+  po.report = setup.report;
+  return setup.plant ? make_pool(setup.flavour, std::move(po), *setup.plant)
+                     : make_pool(setup.flavour, std::move(po));
+}
+
+std::vector<Divergence> quiescent_divergences(const hakmem::InvariantReport& walk, const hakmem::Census& census,
+                                              const Holdings& held) {
+  std::vector<Divergence> out;
+  if (!walk.ok) {
+    out.push_back({FindingKind::invariant, "invariant walk: " + walk.first_error});
+    return out;  // the counts of a broken pool say nothing more
+  }
+  if (walk.live_blocks != held.blocks)
+    out.push_back({FindingKind::accounting, "accounting: pool has " + std::to_string(walk.live_blocks) +
+                                                " live blocks, the harness holds " + std::to_string(held.blocks)});
+  if (walk.live_bytes != held.bytes)
+    out.push_back({FindingKind::accounting, "accounting: pool has " + std::to_string(walk.live_bytes) +
+                                                " live bytes, the harness holds " + std::to_string(held.bytes)});
+  if (auto kept = model::check_retention(census)) out.push_back({FindingKind::retained, *kept});
+  return out;
+}
+
+std::optional<std::string> nothing_kept(PoolUnderTest& pool, const model::Routing& routing) {
+  pool.collect();
+  if (auto kept = model::check_empty(pool.census())) return kept;
+  pool.set_fault_plan({});
+  const hakmem::Census c = pool.census();
+  for (int cls = 0; cls < hakmem::kNumClasses; ++cls) {
+    const BlockKind kind = routing.kind_for(hakmem::kClassSizes[cls]);
+    if ((kind == BlockKind::v2 ? c.v2_slabs : c.v1_slabs)[cls] == 0) continue;
+    const std::uint64_t before = pool.os_counters().acquisitions;
+    void* p = pool.alloc(hakmem::kClassSizes[cls]);
+    const bool fresh = pool.os_counters().acquisitions != before;
+    pool.free(p);
+    if (fresh)
+      return "after everything was freed, an allocation of class " + std::to_string(cls) +
+             " acquired a fresh page though " + hakmem::block_kind_name(kind) + " pages of the class exist";
+  }
+  pool.collect();
+  return std::nullopt;
+}
+
+// ---------------------------------------------------------------- Judge
+
+Judge::Judge(PoolUnderTest& pool, const hakmem::Config& config, Options options)
+    : pool_(pool), options_(std::move(options)), routing_(config) {
+  const hakmem::Config read = pool_.config();
+  for (const hakmem::FlagSpec* f : program_flags()) {
+    const auto flag = static_cast<hakmem::EnvFlag>(f - hakmem::flag_table().data());
+    if (read.get(flag) != config.get(flag))
+      find(FindingKind::config,
+           std::string("the pool read ") + read.describe() + ", the program sets " + config_text(config));
+  }
+}
+
+void Judge::begin_op(std::size_t index, const Op& op) {
+  op_ = index;
+  digest_.mix(static_cast<std::uint64_t>(op.code()) | std::uint64_t(op.thread()) << 8);
+}
+
+void Judge::find(FindingKind kind, const std::string& what) {
+  if (!result_.finding) result_.finding = Finding{kind, op_, what};
+}
+
+std::string Judge::where(const void* p) const {
+  if (!p) return "null";
+  if (auto off = pool_.arena_offset(p)) {
+    std::ostringstream s;
+    s << "arena+0x" << std::hex << *off;
+    return s.str();
+  }
+  return "large";
+}
+
+std::optional<Judge::BlockId> Judge::on_alloc(int thread, std::size_t size, void* p,
+                                              const hakmem::BlockInfo& info,
+                                              std::optional<Acquisitions> acq) {
+  const int cls = hakmem::size_class_of(size);
+  const BlockKind want = routing_.kind_for(size);
+  const BlockKind got = p ? info.kind : BlockKind::none;
+  note([&] { return who(thread) + "alloc " + std::to_string(size) + " -> " + where(p); });
+  const auto off = p ? pool_.arena_offset(p) : std::nullopt;
+  digest_.mix(p ? (off ? *off : 1ull << 63) : 0);
+  const bool refill_failed = acq && model::v2_refill_failed(want, acq->before + 1, acq->made, faults_);
+  result_.tally.alloc(cls, routing_.routed(cls), got, refill_failed);
+  const std::string call = "alloc(" + std::to_string(size) + ")";
+  if (acq) {
+    if (auto wrong = model::check_acquisitions(want, got, acq->before + 1, acq->made, faults_)) {
+      find(p ? FindingKind::alloc_route : FindingKind::alloc_null, call + ": " + *wrong);
+      return std::nullopt;
+    }
+  } else if (!p) {
+    find(FindingKind::alloc_null, call + " returned null");
+    return std::nullopt;
+  } else if (got != want) {
+    find(FindingKind::alloc_route, call + " routed to " + hakmem::block_kind_name(got) + ", model expects " +
+                                       hakmem::block_kind_name(want));
+    return std::nullopt;
+  }
+  if (!p) return std::nullopt;
+  if (!options_.overlapping) digest_.mix(info.usable);
+  if (!info.live || info.usable < std::max<std::size_t>(size, 1)) {
+    find(FindingKind::usable_size, call + ": usable " + std::to_string(info.usable) + " < request");
+    return std::nullopt;
+  }
+  Block b{static_cast<char*>(p), size, info.usable, info.kind, info.cls, 0, thread};
+  if (auto overlap = live_.add(b)) {
+    find(FindingKind::overlap, *overlap);
+    return std::nullopt;
+  }
+  if (acq && got != BlockKind::large && acq->made > (refill_failed ? 1u : 0u))
+    check_commit(size, *info.arena_offset >> hakmem::kSlabShift, got, info.cls);
+  const Block& added = live_.blocks().back();
+  model::fill(added);
+  if (options_.probe_page_of) probe_around(added);
+  return added.id;
+}
+
+void* Judge::free_begin(BlockId id) {
+  const std::size_t k = live_.index_of(id);
+  if (!model::contents_intact(live_.at(k))) {
+    find(FindingKind::contents, "contents of block " + std::to_string(id) + " changed while it was live");
+    return nullptr;
+  }
+  freeing_.push_back(live_.take(k));
+  return freeing_.back().ptr;
+}
+
+void Judge::free_end(BlockId id, int thread, const FreeOutcome& got) {
+  const auto it = std::ranges::find(freeing_, id, &Block::id);
+  const Block b = *it;
+  freeing_.erase(it);
+  compare(got, model::expect_free(b, thread, routing_),
+          [&] { return who(thread) + "free block " + std::to_string(b.id); });
+  if (options_.probe_page_of && !found()) probe_around(b);
+}
+
+template <class What>
+void Judge::compare(const FreeOutcome& got, const Expected& want, What what) {
+  digest_.mix(static_cast<std::uint64_t>(got.route) | std::uint64_t(got.page_of) << 8 |
+              std::uint64_t(got.reason) << 16 | std::uint64_t(got.entered_v2) << 24);
+  note([&] { return what() + " -> " + model::describe(got); });
+  if (!want.matches(got))
+    return find(FindingKind::free_outcome,
+                what() + ": pool says " + model::describe(got) + ", model expects " + want.describe());
+  result_.tally.free(got);
+}
+
+std::optional<model::BadPointer> Judge::craft_bad_free(const Op& op, std::optional<BlockId> target) {
+  const Block* aimed = nullptr;
+  const auto blocks = live_.blocks();
+  switch (op.bad_kind()) {
+    case BadKind::interior:
+      if (target)
+        aimed = &live_.at(live_.index_of(*target));
+      else if (!blocks.empty())
+        aimed = &blocks[op.bad_pick() % blocks.size()];
+      break;
+    case BadKind::slab_header: {  // the pick-th live block in a slab, counted in place
+      if (target) {
+        aimed = &live_.at(live_.index_of(*target));
+        break;
+      }
+      auto pooled = [](const Block& b) { return b.kind != BlockKind::large; };
+      const auto n = static_cast<std::size_t>(std::ranges::count_if(blocks, pooled));
+      if (n == 0) break;
+      std::size_t k = op.bad_pick() % n;
+      for (const Block& b : blocks)
+        if (pooled(b) && k-- == 0) {
+          aimed = &b;
+          break;
+        }
+      break;
+    }
+    case BadKind::double_free: {
+      if (live_.freed().empty()) break;
+      auto it = live_.freed().begin();
+      std::advance(it, op.bad_pick() % live_.freed().size());
+      aimed = &it->second;
+      break;
+    }
+    case BadKind::stack:
+    case BadKind::unused_slab:
+      break;
+  }
+  const bool needs_target = op.bad_kind() != BadKind::stack && op.bad_kind() != BadKind::unused_slab;
+  if (needs_target && !aimed) return std::nullopt;
+  // Any address outside every arena will do; this one stays valid.
+  static int outside_every_arena = 0;
+  return model::craft_bad_free(op.bad_kind(), aimed, op.bad_offset(), pool_.arena_base() + kRunArenaBytes,
+                               &outside_every_arena, routing_);
+}
+
+bool Judge::check_page_of(const model::BadPointer& bad, Verdict seen) {
+  if (seen == bad.want.page_of) return true;
+  find(FindingKind::page_of, bad.what() + ": page_of says " + hakmem::verdict_name(seen) + ", model expects " +
+                                 hakmem::verdict_name(bad.want.page_of));
+  return false;
+}
+
+void Judge::bad_free_end(const model::BadPointer& bad, const FreeOutcome& got) {
+  compare(got, bad.want, [&] { return bad.what(); });
+}
+
+void Judge::probe_around(const Block& b) {
+  if (b.kind == BlockKind::large) {
+    if (pool_.page_of(b.ptr) != Verdict::unknown)
+      find(FindingKind::page_of, "page_of of a large block is not unknown");
+    return;
+  }
+  const std::uintptr_t slab =
+      reinterpret_cast<std::uintptr_t>(b.ptr) & ~(std::uintptr_t{hakmem::kSlabSize} - 1);
+  for (std::uintptr_t a : model::probe_addresses(b)) {
+    const Verdict want = model::geometric_verdict(b, a);
+    if (want == Verdict::unknown) continue;  // fell into a neighbouring slab
+    const Verdict got = pool_.page_of(reinterpret_cast<void*>(a));
+    digest_.mix(static_cast<std::uint64_t>(got));
+    if (got != want)
+      return find(FindingKind::page_of, "page_of(slab+" + std::to_string(a - slab) + ") of class " +
+                                            std::to_string(b.cls) + " " + hakmem::block_kind_name(b.kind) +
+                                            " page is " + hakmem::verdict_name(got) + ", geometry says " +
+                                            hakmem::verdict_name(want));
+  }
+}
+
+void Judge::on_exit(int thread) {
+  live_.orphan_blocks_of(thread);
+  for (Block& b : freeing_)
+    if (b.owner == thread) b.orphaned = true;
+}
+
+void Judge::on_refresh(const hakmem::Config& config) {
+  routing_ = model::Routing(config);
+  pool_.set_env_source(program_env(config));
+  if (auto err = pool_.refresh_from_env())
+    return find(FindingKind::config, std::string("refresh_from_env failed: ") + err->what());
+  note([&] { return "refresh " + pool_.config().describe(); });
+}
+
+// The plan counts acquisitions from now on, as the pool's counter does.
+void Judge::on_fault(int nth, int count) {
+  hakmem::FaultPlan plan;
+  faults_ = {};
+  if (nth != 0) {
+    plan.fail_nth = faults_.nth = static_cast<std::uint64_t>(nth);
+    plan.fail_count = faults_.count = static_cast<std::uint64_t>(count);
+  }
+  pool_.set_fault_plan(plan);
+  note(faults_.nth ? "fault armed" : "fault disarmed");
+}
+
+// The allocation acquired `slab`: was it needed (model::check_commit)? One
+// thread's pages then never outnumber ceil(peak live / capacity).
+void Judge::check_commit(std::size_t size, std::uint32_t slab, BlockKind kind, int cls) {
+  quiesce();
+  pool_.census_into(census_);
+  quiesce();
+  if (auto wrong = model::check_commit(census_, slab))
+    return find(FindingKind::retained, "alloc(" + std::to_string(size) + "): " + *wrong);
+  if (options_.threads > 1) return;
+  const std::uint64_t pages = (kind == BlockKind::v2 ? census_.v2_slabs : census_.v1_slabs)[cls];
+  const std::uint64_t cap = hakmem::kGeometry[cls].capacity;
+  if (pages > (live_.peak(kind, cls) + cap - 1) / cap)
+    find(FindingKind::retained, std::to_string(pages) + " " + hakmem::block_kind_name(kind) + " pages of class " +
+                                    std::to_string(cls) + " for at most " + std::to_string(live_.peak(kind, cls)) +
+                                    " blocks ever live (" + std::to_string(cap) + " per page)");
+}
+
+void Judge::check() {
+  quiesce();
+  const hakmem::InvariantReport r = pool_.check();
+  pool_.census_into(census_);
+  quiesce();
+  note([&] { return "check live=" + std::to_string(r.live_blocks); });
+  const std::vector<Divergence> wrong = quiescent_divergences(r, census_, {live_.size(), live_.live_bytes()});
+  if (!wrong.empty()) find(wrong.front().kind, wrong.front().what);
+}
+
+void Judge::finish(bool recheck) {
+  if (found()) return;
+  for (std::size_t k = 0; k < live_.size(); ++k) live_.at(k).orphaned = true;
+  if (recheck) check();
+  while (!found() && live_.size() > 0) {
+    const BlockId id = live_.blocks().front().id;
+    if (void* p = free_begin(id)) free_end(id, 0, pool_.free(p));
+  }
+  if (!found()) check();
+  if (found()) return;
+  if (auto wrong = result_.tally.check_counters(pool_.stats())) return find(FindingKind::counter, *wrong);
+  if (auto kept = nothing_kept(pool_, routing_)) find(FindingKind::retained, *kept);
+}
+
+RunResult Judge::result() {
+  result_.stats = pool_.stats();
+  result_.digest = digest_.value();
+  if (options_.trace)
+    for (const Note& n : notes_) result_.trace.push_back("[" + std::to_string(n.op) + "] " + n.line);
+  return std::move(result_);
+}
+
+}  // namespace hakfuzz
