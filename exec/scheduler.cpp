@@ -14,11 +14,9 @@ namespace {
 using hakmem::sched::Point;
 using hakmem::sched::PointKind;
 
-// Relaxed under TSan: the hand-off must not synchronise (see controller.h).
-constexpr std::memory_order kPost =
-    support::kTsanBuild ? std::memory_order_relaxed : std::memory_order_release;
-constexpr std::memory_order kTake =
-    support::kTsanBuild ? std::memory_order_relaxed : std::memory_order_acquire;
+// Relaxed under TSan: the hand-off must not synchronise (see scheduler.h).
+constexpr std::memory_order kPost = support::kBatonPost;
+constexpr std::memory_order kTake = support::kBatonTake;
 
 enum PostKind : std::uint8_t { kAtPoint, kDecided, kDone, kExited };
 
@@ -68,7 +66,7 @@ std::string describe_step(const Step& s) {
 
 struct Scheduler::Worker {
   int id = 0;
-  std::thread os;
+  bool launched = false;  // its task runs on the crew
   // The controller's view; only the baton's holder touches it.
   State state = State::idle;
   std::uint32_t job = 0;
@@ -114,16 +112,6 @@ constexpr bool kDecideOnThreads = !support::kTsanBuild;
 thread_local Scheduler::Worker* tl_worker = nullptr;
 thread_local Scheduler* tl_controller = nullptr;
 
-// Destroyed after every other thread_local the thread made (it is built
-// first), so the allocator's exit notices run under control before it
-// reports the thread gone.
-struct GoneNotice {
-  Scheduler* controller = nullptr;
-  int thread = -1;
-  ~GoneNotice();
-};
-thread_local GoneNotice tl_gone;
-
 }  // namespace
 
 void Scheduler::post_driver(std::uint8_t kind, int thread, int point, const void* object,
@@ -144,16 +132,8 @@ void Scheduler::wait_driver() {
   std::atomic_signal_fence(std::memory_order_seq_cst);
 }
 
-namespace {
-GoneNotice::~GoneNotice() {
-  if (controller) controller->gone(thread);
-}
-}  // namespace
-
-void Scheduler::gone(int thread) { post_driver(kExited, thread); }
-
 Scheduler::Scheduler(int threads, ScheduledClient& client, PickRule& rule, std::size_t max_steps)
-    : client_(client), rule_(rule), max_steps_(max_steps) {
+    : client_(client), rule_(rule), max_steps_(max_steps), crew_(Crew::borrow()) {
   for (int t = 0; t < threads; ++t) {
     workers_.push_back(std::make_unique<Worker>());
     workers_.back()->id = t;
@@ -165,8 +145,7 @@ Scheduler::~Scheduler() {
     // The paused threads hold locks in a cycle: released, they would block
     // for good. They stay parked on their baton instead, their mailboxes
     // kept alive with them; the caller leaks what they reference.
-    for (auto& wp : workers_)
-      if (wp->os.joinable()) wp->os.detach();
+    Crew::abandon(crew_);
     static std::vector<std::unique_ptr<Worker>>* parked = new std::vector<std::unique_ptr<Worker>>;
     for (auto& wp : workers_) parked->push_back(std::move(wp));
     return;
@@ -176,7 +155,7 @@ Scheduler::~Scheduler() {
   support::tsan_release(&job_edge_);
   for (auto& wp : workers_) {
     Worker& w = *wp;
-    if (!w.os.joinable()) continue;
+    if (!w.launched) continue;
     if (w.state == State::idle || starting_ == w.id) w.job_in.store(kExitJob, std::memory_order_relaxed);
     for (;;) {
       grant(w);
@@ -185,21 +164,27 @@ Scheduler::~Scheduler() {
       if (kind == kExited) break;
       if (kind == kDone) w.job_in.store(kExitJob, std::memory_order_relaxed);
     }
-    w.os.join();
+    crew_->await_idle(w.id);
   }
+  Crew::give_back(crew_);
 }
 
 void Scheduler::serve(int thread) {
   Worker& w = *workers_[thread];
   tl_worker = &w;
   tl_controller = this;
-  tl_gone.controller = this;
-  tl_gone.thread = thread;
   w.wait_turn();
   for (;;) {
     const std::uint32_t job = w.job_in.load(std::memory_order_relaxed);
     support::tsan_acquire(&job_edge_);
-    if (job == kExitJob) return;  // thread_local destructors run under control
+    if (job == kExitJob) {
+      // The thread's exit, as the allocator sees it, under control.
+      client_.end_thread(thread);
+      tl_worker = nullptr;
+      tl_controller = nullptr;
+      post_driver(kExited, thread);
+      return;
+    }
     client_.run_job(thread, job);
     support::tsan_release(&w);
     post_driver(kDone, thread);
@@ -208,7 +193,9 @@ void Scheduler::serve(int thread) {
 }
 
 void Scheduler::spawn(int thread) {
-  workers_[thread]->os = std::thread([this, thread] { serve(thread); });
+  workers_[thread]->launched = true;
+  crew_->launch(
+      thread, [](void* self, int seat) { static_cast<Scheduler*>(self)->serve(seat); }, this);
 }
 
 void Scheduler::grant(Worker& w) {
@@ -226,7 +213,7 @@ void Scheduler::offer(int thread, std::uint32_t job, std::size_t age) {
 }
 
 bool Scheduler::idle(int thread) const { return workers_[thread]->state == State::idle; }
-bool Scheduler::alive(int thread) const { return workers_[thread]->os.joinable(); }
+bool Scheduler::alive(int thread) const { return workers_[thread]->launched; }
 
 void Scheduler::absorb_notes(Worker& w) {
   const std::uint32_t n = w.notes.load(std::memory_order_relaxed);
@@ -298,7 +285,7 @@ Scheduler::Outcome Scheduler::run() {
     w.job_in.store(w.job, std::memory_order_relaxed);
     support::tsan_release(&job_edge_);
     grant(w);
-    if (!w.os.joinable()) spawn(w.id);
+    if (!w.launched) spawn(w.id);
     waiting_ = true;
   }
   for (;;) {
@@ -321,7 +308,8 @@ Scheduler::Outcome Scheduler::run() {
           w.state = State::idle;
           return {Event::done, w.id};
         case kExited:
-          w.os.join();
+          crew_->await_idle(w.id);
+          w.launched = false;
           w.state = State::idle;
           steps_.push_back({w.id, kPointGone, 0, std::nullopt, w.job, false, false});
           return {Event::exited, w.id};

@@ -1,6 +1,7 @@
 // Real OS threads run one at a time, switched at the allocator's schedule
-// points (hakmem/sched.h): a Coyote-style controller on real threads, so
-// thread-local caches, thread exit and adoption stay real. Every logical
+// points (hakmem/sched.h): a Coyote-style controller on real threads (a
+// crew's, exec/crew.h), so thread-local caches, thread exit and adoption
+// stay real. Every logical
 // thread parks at each point and posts it to the driver (the thread that
 // owns the Scheduler); the driver asks a PickRule which thread runs next
 // and grants it. Locks are modelled: a thread at a lock point whose mutex a
@@ -12,7 +13,7 @@
 // context switch costs tens of microseconds on this kind of virtual
 // machine, and most steps go on with the same thread. Job starts, job ends
 // and dead ends go through the driver. The baton is release/acquire, so the
-// controller's state is only ever touched by the baton's holder.
+// scheduler's state is only ever touched by the baton's holder.
 //
 // Under ThreadSanitizer every point goes through the driver, and the
 // hand-off is relaxed so that it adds no happens-before: TSan still sees the
@@ -35,6 +36,7 @@
 #include <vector>
 
 #include "hakmem/sched.h"
+#include "exec/crew.h"
 #include "program/program.h"
 
 namespace hakfuzz {
@@ -80,8 +82,12 @@ std::string describe_step(const Step& s);
 class ScheduledClient {
  public:
   // On logical thread `thread`: perform job `job` (its inputs and outputs are
-  // the client's atomics; the controller reads none of them).
+  // the client's atomics; the scheduler reads none of them).
   virtual void run_job(int thread, std::uint32_t job) = 0;
+  // On logical thread `thread`, its last job: the thread's exit as the
+  // allocator sees it (PoolUnderTest::end_current_thread). Its OS thread
+  // goes back to the crew.
+  virtual void end_thread(int thread) = 0;
 
  protected:
   ~ScheduledClient() = default;
@@ -130,8 +136,6 @@ class Scheduler final : public hakmem::sched::Controller {
   void at(hakmem::sched::Point p, const void* object, std::uint64_t arg) override;
   void result(hakmem::sched::Point p, std::uint64_t value) override;
   void released(const void* mutex) override;
-  // From a controlled thread's last thread_local destructor.
-  void gone(int thread);
 
  private:
   enum class State : std::uint8_t { idle, offered, paused, running };
@@ -169,6 +173,7 @@ class Scheduler final : public hakmem::sched::Controller {
   PickRule& rule_;
   const std::size_t max_steps_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  Crew* crew_;  // the OS threads the logical threads run on
   int current_ = -1;
   std::vector<Step> steps_;
   std::size_t decisions_ = 0, preemptions_ = 0;

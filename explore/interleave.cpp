@@ -80,6 +80,8 @@ class Interleaver final : public ScheduledClient {
     return std::move(out_);
   }
 
+  void end_thread(int) override { pool_->end_current_thread(); }
+
   // On the logical thread: one op, its pool calls only.
   void run_job(int thread, std::uint32_t) override {
     Slot& s = slots_[thread];

@@ -23,6 +23,13 @@
 
 namespace support {
 
+// A baton hand-off's orders: release/acquire, so that the next holder sees
+// everything the last one did; relaxed under TSan, where a hand-off must
+// add no happens-before of its own (it would hide the allocator's races),
+// and the harness orders its own fields by other means.
+inline constexpr std::memory_order kBatonPost = kTsanBuild ? std::memory_order_relaxed : std::memory_order_release;
+inline constexpr std::memory_order kBatonTake = kTsanBuild ? std::memory_order_relaxed : std::memory_order_acquire;
+
 template <class T>
 void baton_wait(const std::atomic<T>& word, T seen, std::memory_order order) {
   static_assert(sizeof(T) == sizeof(std::uint32_t) && std::atomic<T>::is_always_lock_free);

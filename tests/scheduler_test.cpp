@@ -58,7 +58,8 @@ class Client final : public ScheduledClient {
       }
     }
   }
-  std::atomic<int> counter{0};
+  void end_thread(int) override { ++ended; }
+  std::atomic<int> counter{0}, ended{0};
   PointMutex a, b;
 };
 
