@@ -31,7 +31,8 @@ std::uint32_t await_state(const std::atomic<std::uint32_t>& state, Ready ready, 
     if (const std::uint32_t seen = state.load(std::memory_order_acquire); ready(seen)) return seen;
     std::this_thread::yield();
   }
-  for (std::uint32_t seen = state.load(std::memory_order_acquire);; seen = state.load(std::memory_order_acquire)) {
+  for (std::uint32_t seen = state.load(std::memory_order_acquire);;
+       seen = state.load(std::memory_order_acquire)) {
     if (ready(seen)) return seen;
     support::baton_wait(state, seen, std::memory_order_acquire);
   }
@@ -80,7 +81,8 @@ void Crew::abandon(Crew* crew) {
 
 Crew::~Crew() {
   for (int i = 0; i < kMaxThreads; ++i) {
-    if (seats_[i].state.load(std::memory_order_acquire) == kLaunched && seats_[i].evict) seats_[i].evict(*this, i);
+    if (seats_[i].state.load(std::memory_order_acquire) == kLaunched && seats_[i].evict)
+      seats_[i].evict(*this, i);
     retire(i);
   }
 }
@@ -114,13 +116,15 @@ void Crew::launch(int index, Task task, void* context, Evict evict) {
 }
 
 void Crew::await_idle(int index) {
-  await_state(seats_[index].state, [](std::uint32_t v) { return v == kIdle; }, kEndPatience);
+  await_state(
+      seats_[index].state, [](std::uint32_t v) { return v == kIdle; }, kEndPatience);
 }
 
 void Crew::serve(Seat& s, int index) {
   s.id.store(std::this_thread::get_id(), std::memory_order_relaxed);
   for (;;) {
-    const std::uint32_t seen = await_state(s.state, [](std::uint32_t v) { return v != kIdle; }, kLaunchPatience);
+    const std::uint32_t seen = await_state(
+        s.state, [](std::uint32_t v) { return v != kIdle; }, kLaunchPatience);
     if (seen == kQuit) return;
     s.task(s.context, index);
     s.state.store(kIdle, std::memory_order_release);

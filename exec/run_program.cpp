@@ -11,8 +11,7 @@ class ProgramRun {
   ProgramRun(const Program& program, const RunOptions& options)
       : program_(program),
         options_(options),
-        pool_(make_run_pool(program.config,
-                            {options.flavour, options.env, options.report, options.plant})),
+        pool_(make_run_pool(program.config, {options.flavour, options.env, options.report, options.plant})),
         judge_(*pool_, program.config,
                {.trace = options.trace,
                 .probe_page_of = options.probe_page_of,

@@ -67,7 +67,7 @@ std::string describe_step(const Step& s) {
 struct Scheduler::Worker {
   int id = 0;
   bool launched = false;  // its task runs on the crew
-  // The controller's view; only the baton's holder touches it.
+  // The scheduler's view; only the baton's holder touches it.
   State state = State::idle;
   std::uint32_t job = 0;
   std::size_t age = 0;
@@ -106,16 +106,15 @@ bool is_lock(int point) {
          hakmem::sched::point_info(static_cast<Point>(point)).kind == PointKind::lock;
 }
 
-// Outside TSan a thread decides at its own points (see controller.h).
+// Outside TSan a thread decides at its own points (see scheduler.h).
 constexpr bool kDecideOnThreads = !support::kTsanBuild;
 
 thread_local Scheduler::Worker* tl_worker = nullptr;
-thread_local Scheduler* tl_controller = nullptr;
+thread_local Scheduler* tl_scheduler = nullptr;
 
 }  // namespace
 
-void Scheduler::post_driver(std::uint8_t kind, int thread, int point, const void* object,
-                             std::uint64_t arg) {
+void Scheduler::post_driver(std::uint8_t kind, int thread, int point, const void* object, std::uint64_t arg) {
   post_kind_.store(kind, std::memory_order_relaxed);
   post_thread_.store(thread, std::memory_order_relaxed);
   post_point_.store(point, std::memory_order_relaxed);
@@ -172,7 +171,7 @@ Scheduler::~Scheduler() {
 void Scheduler::serve(int thread) {
   Worker& w = *workers_[thread];
   tl_worker = &w;
-  tl_controller = this;
+  tl_scheduler = this;
   w.wait_turn();
   for (;;) {
     const std::uint32_t job = w.job_in.load(std::memory_order_relaxed);
@@ -181,7 +180,7 @@ void Scheduler::serve(int thread) {
       // The thread's exit, as the allocator sees it, under control.
       client_.end_thread(thread);
       tl_worker = nullptr;
-      tl_controller = nullptr;
+      tl_scheduler = nullptr;
       post_driver(kExited, thread);
       return;
     }
@@ -346,7 +345,7 @@ std::string Scheduler::blocked_report() const {
 
 void Scheduler::at(Point p, const void* object, std::uint64_t arg) {
   Worker* w = tl_worker;
-  if (!w || tl_controller != this) return;
+  if (!w || tl_scheduler != this) return;
   if constexpr (kDecideOnThreads) {
     w->state = State::paused;
     w->point = static_cast<int>(p);
@@ -371,7 +370,7 @@ void Scheduler::at(Point p, const void* object, std::uint64_t arg) {
 
 void Scheduler::result(Point, std::uint64_t value) {
   Worker* w = tl_worker;
-  if (!w || tl_controller != this) return;
+  if (!w || tl_scheduler != this) return;
   if constexpr (kDecideOnThreads) {
     if (w->last_step < steps_.size() && !steps_[w->last_step].result) steps_[w->last_step].result = value;
   } else {
@@ -381,7 +380,7 @@ void Scheduler::result(Point, std::uint64_t value) {
 
 void Scheduler::released(const void* mutex) {
   Worker* w = tl_worker;
-  if (!w || tl_controller != this) return;
+  if (!w || tl_scheduler != this) return;
   if constexpr (kDecideOnThreads)
     std::erase_if(holders_, [&](const auto& h) { return h.first == mutex; });
   else

@@ -35,8 +35,8 @@
 #include <thread>
 #include <vector>
 
-#include "hakmem/sched.h"
 #include "exec/crew.h"
+#include "hakmem/sched.h"
 #include "program/program.h"
 
 namespace hakfuzz {
@@ -58,7 +58,7 @@ class PickRule {
   virtual std::size_t choose(const Decision& d) = 0;
 };
 
-// Pseudo-points the controller adds to the allocator's: a job begins, a
+// Pseudo-points the scheduler adds to the allocator's: a job begins, a
 // thread exits for good.
 inline constexpr int kPointJobBegin = hakmem::sched::kNumPoints;
 inline constexpr int kPointGone = hakmem::sched::kNumPoints + 1;
@@ -129,7 +129,7 @@ class Scheduler final : public hakmem::sched::Controller {
   // they reference (the pool) must outlive the process.
   bool deadlocked() const { return deadlocked_; }
 
-  // A logical thread's OS thread and mailbox (controller.cpp).
+  // A logical thread's OS thread and mailbox (scheduler.cpp).
   struct Worker;
 
   // hakmem::sched::Controller: on the controlled threads.
@@ -180,7 +180,7 @@ class Scheduler final : public hakmem::sched::Controller {
   std::vector<std::pair<const void*, int>> holders_;  // mutex -> holding thread
 };
 
-// Installs a controller as the process's for its lifetime.
+// Installs a scheduler as the process's controller for its lifetime.
 class SchedulerInstall {
  public:
   explicit SchedulerInstall(Scheduler& c) { hakmem::sched::install(&c); }

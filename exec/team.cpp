@@ -163,8 +163,11 @@ void ThreadTeam::serve(void* crew, int seat) {
   for (;;) {
     const auto job = static_cast<Job>(await(
         m.job, [](std::uint32_t seen) { return seen != kIdle && seen != kDone; }, kBatonTake, kWorker));
+    // The synchronising jobs' posts are release: a real acquire load (TSan
+    // ignores fences) before anything the poster wrote is read, the team
+    // pointer of a join's sync included.
+    if (job == kSync || job == kEnd || job == kLeave) (void)m.job.load(std::memory_order_acquire);
     if (job == kLeave) {
-      (void)m.job.load(std::memory_order_acquire);
       m.job.store(kIdle, std::memory_order_relaxed);
       return;  // the crew's idle store answers
     }
@@ -172,7 +175,6 @@ void ThreadTeam::serve(void* crew, int seat) {
     switch (job) {
       case kSync:
       case kEnd:
-        (void)m.job.load(std::memory_order_acquire);  // TSan ignores fences: a real acquire load
         if (job == kEnd) team.pool_.end_current_thread();
         post(m, kDone, std::memory_order_release);
         continue;

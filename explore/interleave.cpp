@@ -43,8 +43,8 @@ class Interleaver final : public ScheduledClient {
         rule_(rule),
         options_(o),
         pool_(make_run_pool(p.config, {.flavour = o.flavour, .plant = o.plant})),
-        judge_(std::make_unique<Judge>(*pool_, p.config,
-                                       Judge::Options{.trace = o.trace, .overlapping = true, .threads = p.threads})),
+        judge_(std::make_unique<Judge>(
+            *pool_, p.config, Judge::Options{.trace = o.trace, .overlapping = true, .threads = p.threads})),
         slots_(kMaxThreads) {}
 
   InterleaveResult run() {
@@ -72,7 +72,8 @@ class Interleaver final : public ScheduledClient {
     if (pool_) {
       at(plan_.size()).finish();
       for (const Step& s : steps_)
-        judge_->mix(std::uint64_t(s.thread) | std::uint64_t(s.point) << 8 | (s.arg << 16 ^ s.result.value_or(0)));
+        judge_->mix(std::uint64_t(s.thread) | std::uint64_t(s.point) << 8 |
+                    (s.arg << 16 ^ s.result.value_or(0)));
       out_.run = judge_->result();
       if (options_.trace) build_trace();
     }
@@ -150,8 +151,8 @@ class Interleaver final : public ScheduledClient {
           ++next;
           continue;
         }
-        scheduler_->offer(t, p.op.code() == OpCode::exit ? Scheduler::kExitJob : static_cast<std::uint32_t>(next),
-                          next);
+        scheduler_->offer(
+            t, p.op.code() == OpCode::exit ? Scheduler::kExitJob : static_cast<std::uint32_t>(next), next);
         running_op_[t] = next++;
         offered = true;
       }
@@ -178,7 +179,8 @@ class Interleaver final : public ScheduledClient {
           return at(next).find(FindingKind::livelock,
                                "no end after " + std::to_string(options_.max_steps) + " schedule steps");
         case Scheduler::Event::idle:
-          if (next < plan_.size() && !offered) return at(next).find(FindingKind::harness, "the program stalled");
+          if (next < plan_.size() && !offered)
+            return at(next).find(FindingKind::harness, "the program stalled");
           break;
       }
     }
@@ -253,7 +255,8 @@ class Interleaver final : public ScheduledClient {
       }
       case OpCode::free:
         blocks_[p.block].life = Life::freed;
-        return at(i).free_end(blocks_[p.block].id, t, hakmem::unpack(s.out_outcome.load(std::memory_order_relaxed)));
+        return at(i).free_end(blocks_[p.block].id, t,
+                              hakmem::unpack(s.out_outcome.load(std::memory_order_relaxed)));
       case OpCode::bad_free:
         if (at(i).check_page_of(bad_[t], static_cast<Verdict>(s.out_page_of.load(std::memory_order_relaxed))))
           at(i).bad_free_end(bad_[t], hakmem::unpack(s.out_outcome.load(std::memory_order_relaxed)));

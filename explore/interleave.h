@@ -1,4 +1,4 @@
-// A schedule program run under the controller: the ops of each logical
+// A schedule program run under the scheduler: the ops of each logical
 // thread start in program order, but a strategy may switch threads at every
 // schedule point inside allocator calls, so two ops can overlap anywhere the
 // allocator touches shared state. The reference model judges each op when it

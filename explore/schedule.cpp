@@ -64,7 +64,7 @@ std::size_t PctPicks::pick(const Decision& d) {
 }
 
 std::unique_ptr<RecordingRule> make_pick_rule(const ScheduleSpec& s, std::size_t expected_decisions,
-                                                 int threads) {
+                                              int threads) {
   switch (s.mode) {
     case ScheduleKind::random:
       return std::make_unique<RandomPicks>(s.seed);

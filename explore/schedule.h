@@ -1,5 +1,5 @@
-// How a controlled run picks the next thread at each decision (fuzz/
-// controller.h), and the record of what it picked, which is the schedule a
+// How a controlled run picks the next thread at each decision
+// (exec/scheduler.h), and the record of what it picked, which is the schedule a
 // finding's file replays:
 //   choices  replay recorded picks (an index into the runnable set, modulo
 //            its size); once they run out, the non-preemptive pick
@@ -100,6 +100,6 @@ class PctPicks final : public RecordingRule {
 
 // The strategy a ScheduleSpec names.
 std::unique_ptr<RecordingRule> make_pick_rule(const ScheduleSpec& s, std::size_t expected_decisions,
-                                                 int threads);
+                                              int threads);
 
 }  // namespace hakfuzz

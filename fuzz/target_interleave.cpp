@@ -1,4 +1,4 @@
-// `interleave`: a schedule program plus a schedule, run under the controller
+// `interleave`: a schedule program plus a schedule, run under the scheduler
 // (explore/interleave.h), so threads switch inside allocator calls at its
 // schedule points; on the tester's flavour, the one with the points. The
 // schedule is explicit choices (libFuzzer mutates them, so coverage guides it

@@ -29,8 +29,8 @@ std::unique_ptr<PoolUnderTest> make_run_pool(const hakmem::Config& config, const
                      : make_pool(setup.flavour, std::move(po));
 }
 
-std::vector<Divergence> quiescent_divergences(const hakmem::InvariantReport& walk, const hakmem::Census& census,
-                                              const Holdings& held) {
+std::vector<Divergence> quiescent_divergences(const hakmem::InvariantReport& walk,
+                                              const hakmem::Census& census, const Holdings& held) {
   std::vector<Divergence> out;
   if (!walk.ok) {
     out.push_back({FindingKind::invariant, "invariant walk: " + walk.first_error});
@@ -38,10 +38,12 @@ std::vector<Divergence> quiescent_divergences(const hakmem::InvariantReport& wal
   }
   if (walk.live_blocks != held.blocks)
     out.push_back({FindingKind::accounting, "accounting: pool has " + std::to_string(walk.live_blocks) +
-                                                " live blocks, the harness holds " + std::to_string(held.blocks)});
+                                                " live blocks, the harness holds " +
+                                                std::to_string(held.blocks)});
   if (walk.live_bytes != held.bytes)
     out.push_back({FindingKind::accounting, "accounting: pool has " + std::to_string(walk.live_bytes) +
-                                                " live bytes, the harness holds " + std::to_string(held.bytes)});
+                                                " live bytes, the harness holds " +
+                                                std::to_string(held.bytes)});
   if (auto kept = model::check_retention(census)) out.push_back({FindingKind::retained, *kept});
   return out;
 }
@@ -219,8 +221,8 @@ std::optional<model::BadPointer> Judge::craft_bad_free(const Op& op, std::option
 
 bool Judge::check_page_of(const model::BadPointer& bad, Verdict seen) {
   if (seen == bad.want.page_of) return true;
-  find(FindingKind::page_of, bad.what() + ": page_of says " + hakmem::verdict_name(seen) + ", model expects " +
-                                 hakmem::verdict_name(bad.want.page_of));
+  find(FindingKind::page_of, bad.what() + ": page_of says " + hakmem::verdict_name(seen) +
+                                 ", model expects " + hakmem::verdict_name(bad.want.page_of));
   return false;
 }
 
@@ -287,9 +289,10 @@ void Judge::check_commit(std::size_t size, std::uint32_t slab, BlockKind kind, i
   const std::uint64_t pages = (kind == BlockKind::v2 ? census_.v2_slabs : census_.v1_slabs)[cls];
   const std::uint64_t cap = hakmem::kGeometry[cls].capacity;
   if (pages > (live_.peak(kind, cls) + cap - 1) / cap)
-    find(FindingKind::retained, std::to_string(pages) + " " + hakmem::block_kind_name(kind) + " pages of class " +
-                                    std::to_string(cls) + " for at most " + std::to_string(live_.peak(kind, cls)) +
-                                    " blocks ever live (" + std::to_string(cap) + " per page)");
+    find(FindingKind::retained, std::to_string(pages) + " " + hakmem::block_kind_name(kind) +
+                                    " pages of class " + std::to_string(cls) + " for at most " +
+                                    std::to_string(live_.peak(kind, cls)) + " blocks ever live (" +
+                                    std::to_string(cap) + " per page)");
 }
 
 void Judge::check() {

@@ -68,8 +68,8 @@ struct Divergence {
   FindingKind kind;
   std::string what;
 };
-std::vector<Divergence> quiescent_divergences(const hakmem::InvariantReport& walk, const hakmem::Census& census,
-                                              const Holdings& held);
+std::vector<Divergence> quiescent_divergences(const hakmem::InvariantReport& walk,
+                                              const hakmem::Census& census, const Holdings& held);
 
 // Every block freed, every other thread gone: collected by the calling
 // thread, the pool must be empty (model::check_empty), and each class that

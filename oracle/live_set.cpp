@@ -7,7 +7,6 @@ namespace hakfuzz::model {
 
 using hakmem::BlockKind;
 
-
 std::optional<std::string> LiveSet::add(Block b) {
   const auto start = reinterpret_cast<std::uintptr_t>(b.ptr);
   auto next = extents_.lower_bound(start);

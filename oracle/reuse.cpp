@@ -6,7 +6,6 @@ namespace hakfuzz::model {
 
 using hakmem::BlockKind;
 
-
 std::string describe(const hakmem::SlabCensus& s) {
   return "slab " + std::to_string(s.slab) + " (" + hakmem::block_kind_name(s.kind) + ", class " +
          std::to_string(s.cls) + ", " + hakmem::slab_queue_name(s.queue) + ", owner " +

@@ -7,7 +7,6 @@ using hakmem::FreeRoute;
 using hakmem::V2Stat;
 using hakmem::Verdict;
 
-
 void Tally::alloc(int cls, bool routed, BlockKind landed, bool refill_failed) {
   if (routed) ++counters[cls][static_cast<int>(V2Stat::alloc_calls)];
   if (refill_failed) {

@@ -1,8 +1,8 @@
-// Stress under the controller: seeded stress-shaped schedule programs
+// Stress under the scheduler: seeded stress-shaped schedule programs
 // (program/seeded_program.h: allocations on every thread, most frees remote,
 // exits) run one after another, each under one seeded random or PCT
 // schedule that switches threads inside allocator calls. Unlike the
-// parallel engine, a finding is an exact schedule: shrunk and written as an
+// parallel run, a finding is an exact schedule: shrunk and written as an
 // `interleave` input, it replays every time.
 #pragma once
 #include <cstdint>

@@ -1,8 +1,8 @@
-// The stress modes (modes.def) as small strategies the engine composes: how
+// The stress modes (modes.def) as small handovers the parallel run composes: how
 // a worker hands a block to another worker, how it receives one and what it
 // does when its round ends; the table row says which threads run the
 // workers. Everything else (sizes, canaries, logs, lockstep, the checks) is
-// the engine's.
+// the run's.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -29,7 +29,7 @@ std::optional<StressMode> parse_stress_mode(std::string_view s);
 // "exchange (doc) | handoff (doc) | churn (doc)", for --help.
 std::string stress_mode_help();
 
-// A worker as a mode sees it: who it is, its generator, and the engine's
+// A worker as a mode sees it: who it is, its generator, and the run's
 // checked free of a block it received (canary, free, route, tally, log).
 class Hands {
  public:

@@ -46,9 +46,9 @@ std::uint64_t block_tag(std::uint64_t usable, BlockKind kind) {
 std::uint64_t tag_usable(std::uint64_t tag) { return tag & ((std::uint64_t{1} << kKindShift) - 1); }
 BlockKind tag_kind(std::uint64_t tag) { return static_cast<BlockKind>(tag >> kKindShift); }
 
-class Engine {
+class ParallelRun {
  public:
-  Engine(PoolUnderTest& pool, const StressSpec& spec)
+  ParallelRun(PoolUnderTest& pool, const StressSpec& spec)
       : pool_(pool),
         spec_(spec),
         routing_(pool.config()),
@@ -97,12 +97,12 @@ class Engine {
 
  private:
   struct StressWorker final : Hands {
-    StressWorker(Engine& e, int id, std::uint64_t seed) : engine(e), index(id), generator(seed) {}
+    StressWorker(ParallelRun& e, int id, std::uint64_t seed) : run(e), index(id), generator(seed) {}
     int id() const override { return index; }
     support::SplitMix64& rng() override { return generator; }
-    void release(void* block) override { engine.release(*this, block); }
+    void release(void* block) override { run.release(*this, block); }
 
-    Engine& engine;
+    ParallelRun& run;
     const int index;
     support::SplitMix64 generator;
     model::Tally tally;
@@ -304,7 +304,8 @@ class Engine {
     rr.live_bytes = rep.live_bytes;
     rr.remote_pending = rep.remote_pending;
     const hakmem::Census census = pool_.census();
-    for (const Divergence& d : quiescent_divergences(rep, census, {rr.allocs - rr.frees, bytes_in - bytes_out}))
+    for (const Divergence& d :
+         quiescent_divergences(rep, census, {rr.allocs - rr.frees, bytes_in - bytes_out}))
       finding(d.kind, ticket, where + ": " + d.what);
     if (held != rr.allocs - rr.frees)
       finding(
@@ -390,7 +391,7 @@ StressResult run_parallel(PoolUnderTest& pool, const StressSpec& spec) {
     throw std::invalid_argument(fmt::format("threads must be in 1..{}", kMaxStressThreads));
   if (spec.rounds < 1) throw std::invalid_argument("rounds must be at least 1");
   if (spec.working_set < 1) throw std::invalid_argument("the working set needs at least one slot");
-  return Engine(pool, spec).run();
+  return ParallelRun(pool, spec).run();
 }
 
 }  // namespace hakfuzz::stress

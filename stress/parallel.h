@@ -1,6 +1,6 @@
-// The stress engine: truly parallel workers on one pool, trading blocks so
+// The parallel stress run: truly parallel workers on one pool, trading blocks so
 // that most frees are remote, in rounds separated by quiescent checks. One
-// engine serves `hakfuzz stress` (any mode, rounds, time- or op-bounded) and
+// run serves `hakfuzz stress` (any mode, rounds, time- or op-bounded) and
 // the sweep's short parallel phase (exchange, one round).
 //
 // Workers move in lockstep epochs; every block carries a canary any thread

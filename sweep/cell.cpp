@@ -77,7 +77,7 @@ RunResult run_program_phase(const hakmem::Config& cfg, Flavour flavour, const Ce
   return wr;
 }
 
-// The parallel phase: the stress engine, exchange mode, one round, class
+// The parallel phase: the parallel stress run, exchange mode, one round, class
 // sizes only: it is there for v2's remote frees, and a large block's free
 // takes the same path from any thread (the program phase covers large
 // blocks). A run whose workers fell out of lockstep (TBB did not run them
@@ -160,7 +160,7 @@ void run_controlled_phase(const hakmem::Config& cfg, const Cell& cell, const Cel
   }
 }
 
-// The seed's lesson: a cell passes only if the path its config enables ran,
+// Phase 29's lesson: a cell passes only if the path its config enables ran,
 // and a path its config disables never ran.
 void prove_paths(const hakmem::Config& cfg, const RunResult& wr, const stress::StressResult& sr,
                  CellResult& res) {

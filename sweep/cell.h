@@ -1,6 +1,6 @@
 // One sweep cell: its config realised (the pool flavour from the build
 // switch, an in-memory environment for the env flags), the seeded program
-// through the runner, the parallel stress on the engine, a few controlled
+// through the runner, the parallel stress run, a few controlled
 // interleavings inside allocator calls, and the proof that every enabled
 // path actually ran.
 #pragma once

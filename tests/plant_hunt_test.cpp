@@ -1,8 +1,8 @@
 // Each bug planted inside the allocator (hakmem/plants.def) is found by the
 // checker meant for it, and the same inputs are clean on the real allocator:
-//   the intra-call races by dfs exploration of a seed schedule program,
+//   the intra-call races by dfs exploration of a corpus schedule program,
 //   the same run twice, minimized to at most 2 preemptions, replayed 10/10;
-//   the retention and fault-path bugs by the ops and remote targets' seeds.
+//   the retention and fault-path bugs by the ops and remote targets' corpus inputs.
 #include <filesystem>
 #include <fstream>
 
@@ -14,7 +14,7 @@
 namespace hakfuzz {
 namespace {
 
-std::vector<std::uint8_t> read_seed(const std::string& relative) {
+std::vector<std::uint8_t> read_corpus_file(const std::string& relative) {
   std::ifstream in(HAKFUZZ_SOURCE_DIR "/corpus/" + relative, std::ios::binary);
   EXPECT_TRUE(in) << relative;
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
@@ -22,13 +22,14 @@ std::vector<std::uint8_t> read_seed(const std::string& relative) {
 
 struct RaceHunt {
   const char* plant;
-  const char* seed;  // corpus/interleave/
+  const char* program;  // corpus/interleave/
 };
 
 class IntraCallRace : public ::testing::TestWithParam<RaceHunt> {};
 
 TEST_P(IntraCallRace, DfsFindsItTheSameWayTwiceMinimizedAndReplayed) {
-  const Program program = decode_interleave(read_seed(std::string("interleave/") + GetParam().seed)).program;
+  const Program program =
+      decode_interleave(read_corpus_file(std::string("interleave/") + GetParam().program)).program;
   ExploreOptions clean;
   const Exploration real = explore(program, clean);
   ASSERT_FALSE(real.finding) << real.finding->describe();
@@ -59,17 +60,17 @@ INSTANTIATE_TEST_SUITE_P(Plants, IntraCallRace,
                                            RaceHunt{"no_owner_reread", "free-races-adoption"}),
                          [](const auto& info) { return std::string(info.param.plant); });
 
-struct SeedHunt {
+struct CorpusHunt {
   const char* plant;
   const char* target;
   FindingKind kind;
 };
 
-class PlantInSeeds : public ::testing::TestWithParam<SeedHunt> {};
+class PlantInCorpus : public ::testing::TestWithParam<CorpusHunt> {};
 
-// Some seed of the target finds the plant, with the kind of finding its
-// checker raises; without the plant every seed is clean.
-TEST_P(PlantInSeeds, SomeSeedFindsIt) {
+// Some corpus input of the target finds the plant, with the kind of finding its
+// checker raises; without the plant every one is clean.
+TEST_P(PlantInCorpus, SomeCorpusInputFindsIt) {
   const Target& target = *find_target(GetParam().target);
   const PlantSpec* plant = find_plant(GetParam().plant);
   ASSERT_TRUE(plant->reaches_checker(target.name));
@@ -77,25 +78,25 @@ TEST_P(PlantInSeeds, SomeSeedFindsIt) {
   for (const auto& e :
        std::filesystem::directory_iterator(HAKFUZZ_SOURCE_DIR "/corpus/" + std::string(target.name))) {
     const std::vector<std::uint8_t> bytes =
-        read_seed(std::string(target.name) + "/" + e.path().filename().string());
+        read_corpus_file(std::string(target.name) + "/" + e.path().filename().string());
     ASSERT_FALSE(target.run(bytes, false).finding) << e.path();
     setenv(kPlantEnv, plant->name, 1);
     const RunResult r = target.run(bytes, false);
     unsetenv(kPlantEnv);
     if (r.finding && r.finding->kind == GetParam().kind) found = e.path().filename().string();
   }
-  EXPECT_FALSE(found.empty()) << "no seed of " << target.name << " finds " << plant->name;
+  EXPECT_FALSE(found.empty()) << "no corpus input of " << target.name << " finds " << plant->name;
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Plants, PlantInSeeds,
-    ::testing::Values(SeedHunt{"empty_page_kept", "ops", FindingKind::retained},
-                      SeedHunt{"drain_skips_word", "remote", FindingKind::retained},
-                      SeedHunt{"exit_keeps_pages", "remote", FindingKind::retained},
-                      SeedHunt{"adopt_without_drain", "remote", FindingKind::retained},
-                      SeedHunt{"cold_pages_ignored", "ops", FindingKind::retained},
-                      SeedHunt{"refill_fail_returns_null", "ops", FindingKind::alloc_null},
-                      SeedHunt{"refill_retries", "ops", FindingKind::alloc_route}),
+    Plants, PlantInCorpus,
+    ::testing::Values(CorpusHunt{"empty_page_kept", "ops", FindingKind::retained},
+                      CorpusHunt{"drain_skips_word", "remote", FindingKind::retained},
+                      CorpusHunt{"exit_keeps_pages", "remote", FindingKind::retained},
+                      CorpusHunt{"adopt_without_drain", "remote", FindingKind::retained},
+                      CorpusHunt{"cold_pages_ignored", "ops", FindingKind::retained},
+                      CorpusHunt{"refill_fail_returns_null", "ops", FindingKind::alloc_null},
+                      CorpusHunt{"refill_retries", "ops", FindingKind::alloc_route}),
     [](const auto& info) { return std::string(info.param.plant) + "_" + info.param.target; });
 
 }  // namespace

@@ -85,12 +85,12 @@ void expect_schedules_alike(std::uint64_t seed, const RunOptions& options_a, con
   EXPECT_GT(findings, 50);  // the verdicts compared include findings
 }
 
-TEST(Runner, OpsJudgedOnTheirOwnThreadsOrFromTheControllerAlike) {
-  if (support::kTsanBuild) GTEST_SKIP() << "under TSan only the controller judges (exec/team.h)";
+TEST(Runner, OpsJudgedOnTheirOwnThreadsOrFromTheDriverAlike) {
+  if (support::kTsanBuild) GTEST_SKIP() << "under TSan only the driver judges (exec/team.h)";
   expect_schedules_alike(20261130, {.oracle = OracleOn::op_thread}, {.oracle = OracleOn::driver});
 }
 
-TEST(Runner, UnderTsanOnlyTheControllerJudges) {
+TEST(Runner, UnderTsanOnlyTheDriverJudges) {
   if (!support::kTsanBuild) GTEST_SKIP() << "outside TSan both seats judge (see above)";
   const Program p = parse_text(
       "config HAKMEM_POOL_V2_ENABLED=1 HAKMEM_POOL_V2_CLASSES=0x7F HAKMEM_POOL_V2_STATS=0 threads=2\n"

@@ -1,8 +1,8 @@
-// The controller on its own, over a client of plain atomics and two mutexes
+// The scheduler on its own, over a client of plain atomics and two mutexes
 // reached through schedule points (no pool): one thread runs at a time,
 // every pick is recorded and replays exactly, a preemption is counted only
 // when the thread that ran could have gone on, and a lock-order inversion is
-// a deadlock the controller reports instead of hanging.
+// a deadlock the scheduler reports instead of hanging.
 #include <atomic>
 #include <mutex>
 
@@ -87,8 +87,7 @@ Outcomes run(RecordingRule& s, const std::vector<std::uint32_t>& jobs) {
     if (out.events.back() == Scheduler::Event::idle) {
       for (std::size_t t = 0; t < jobs.size(); ++t)
         c.offer(static_cast<int>(t), Scheduler::kExitJob, jobs.size() + t);
-      for (std::size_t exited = 0; exited < jobs.size();)
-        exited += c.run().event == Scheduler::Event::exited;
+      for (std::size_t exited = 0; exited < jobs.size();) exited += c.run().event == Scheduler::Event::exited;
     }
     out.steps = c.steps();
     out.preemptions = c.preemptions();

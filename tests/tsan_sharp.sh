@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ThreadSanitizer stays sharp under controlled scheduling: the controller's
+# ThreadSanitizer stays sharp under controlled scheduling: the scheduler's
 # hand-offs add no happens-before of their own, so a data race planted in a
 # remote free (remote_reads_used, which changes no outcome) is reported by
 # TSan while `explore` switches threads inside allocator calls, and the
