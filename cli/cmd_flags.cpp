@@ -1,5 +1,5 @@
 // `hakfuzz flags`: the allocator's one flag table, as text or as the
-// Markdown table the README embeds.
+// Markdown table docs/allocator.md embeds.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -12,7 +12,7 @@ namespace hakfuzz::cli {
 
 po::options_description flags_options() {
   po::options_description d("flags options");
-  d.add_options()("markdown", po::bool_switch(), "print a GitHub Markdown table (the README's)");
+  d.add_options()("markdown", po::bool_switch(), "print a GitHub Markdown table (docs/allocator.md's)");
   return d;
 }
 

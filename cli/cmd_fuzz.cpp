@@ -98,7 +98,7 @@ void run_engine_child(int argc, char** argv) {
 int run_fuzz(const std::vector<std::string>& args) {
   po::options_description ours("fuzz options (libFuzzer's -flag=value words and corpus paths pass through)");
   ours.add_options()("help,h", "show this help")("list", "print the target names, one per line")(
-      "markdown", "print the target table as Markdown (the README's)")(
+      "markdown", "print the target table as Markdown (docs/fuzzing.md's)")(
       "engine", po::value<std::string>(),
       have_libfuzzer() ? "libfuzzer (default in this build) or builtin"
                        : "builtin (the only engine in this build)")("plant", po::value<std::string>(),

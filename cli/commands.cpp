@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <iostream>
 
+#include "fuzz/targets.h"
 #include "hakmem/types.h"
+#include "oracle/plants.h"
 
 namespace hakfuzz::cli {
 
@@ -18,8 +20,8 @@ const std::vector<Command>& commands() {
        stress_options, run_stress},
       {"flags", "print the allocator's flag table (environment flags and build switches)", flags_options,
        run_flags},
-      {"fuzz", "fuzz a target (libFuzzer in clang builds, the built-in engine in g++ builds)", nullptr,
-       nullptr, nullptr, run_fuzz},
+      {"fuzz", "fuzz a target (libFuzzer in the clang-asan build, the built-in engine in every build)",
+       nullptr, nullptr, nullptr, run_fuzz},
       {"explore",
        "every interleaving of a schedule program within a preemption bound (dfs), or seeded PCT / random "
        "runs",
@@ -36,13 +38,29 @@ const std::vector<Command>& commands() {
       {"bench", "throughput of the pool's v1 and v2 routes against glibc and peer allocators (W1-W4)",
        bench_options, run_bench},
       {"ab",
-       "the seed's A/B: stats compiled out vs in, interleaved, with a confidence interval and a verdict",
+       "the Phase 29 A/B: stats compiled out vs in, interleaved, with a confidence interval and a verdict",
        ab_options, run_ab},
   };
   return table;
 }
 
+std::string commands_markdown() {
+  std::string out = "| command | what it does |\n|---|---|\n";
+  for (const Command& c : commands()) out += fmt::format("| `hakfuzz {}` | {} |\n", c.name, c.summary);
+  return out;
+}
+
 namespace {
+
+// `hakfuzz --markdown[=TABLE]`: the tables the README and docs/ embed, each
+// generated from the table it documents (tests/docs_tables.py diffs them).
+std::string markdown_table(const std::string& name) {
+  if (name == "commands") return commands_markdown();
+  if (name == "flags") return hakmem::flag_table_markdown();
+  if (name == "targets") return targets_markdown();
+  if (name == "plants") return plants_markdown();
+  throw UsageError("--markdown=" + name + ": no such table (commands, flags, targets, plants)");
+}
 
 void print_general_help(std::ostream& os, const po::options_description& global) {
   os << "usage: hakfuzz [--help] <command> [options]\n\n"
@@ -90,7 +108,9 @@ int run_command(const Command& cmd, std::vector<std::string> args, bool help) {
 
 int dispatch(int argc, char** argv) {
   po::options_description global("global options");
-  global.add_options()("help,h", "show this help");
+  global.add_options()("help,h", "show this help")(
+      "markdown", po::value<std::string>()->implicit_value("commands")->value_name("TABLE"),
+      "print a table as Markdown: commands (the default), flags, targets or plants");
   po::options_description hidden;
   hidden.add_options()("command", po::value<std::string>())("args", po::value<std::vector<std::string>>());
   po::options_description all;
@@ -113,6 +133,12 @@ int dispatch(int argc, char** argv) {
         po::command_line_parser(argc, argv).options(all).positional(pos).allow_unregistered().run();
     po::variables_map vm;
     po::store(parsed, vm);
+    if (vm.count("markdown")) {
+      if (vm.count("command"))
+        throw UsageError("--markdown takes no command (name its table as --markdown=TABLE)");
+      std::cout << markdown_table(vm["markdown"].as<std::string>());
+      return kExitClean;
+    }
     if (!vm.count("command")) {
       if (vm.count("help")) {
         print_general_help(std::cout, global);

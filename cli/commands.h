@@ -37,6 +37,8 @@ struct Command {
 };
 
 const std::vector<Command>& commands();
+// The command table as Markdown (the README's; `hakfuzz --markdown`).
+std::string commands_markdown();
 
 // Parses argv in two passes (command, then that command's options) and runs
 // it; every usage or configuration error becomes one line on stderr and

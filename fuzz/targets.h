@@ -27,7 +27,7 @@ struct Target {
 
 const std::vector<Target>& targets();
 const Target* find_target(std::string_view name);
-// The table as Markdown (the README's target table).
+// The table as Markdown (docs/fuzzing.md's target table).
 std::string targets_markdown();
 
 #define HAKFUZZ_TARGET(name, input, doc) RunResult run_##name##_target(Bytes input_bytes, bool trace);

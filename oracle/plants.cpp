@@ -1,5 +1,6 @@
 #include "oracle/plants.h"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdlib>
@@ -109,6 +110,25 @@ const PlantSpec* find_plant(std::string_view name) {
 std::string plant_help() {
   std::string out = "(testing) run over a deliberately broken pool:";
   for (const PlantSpec& p : plant_table()) out += std::string(" ") + p.name + " (" + p.doc + ");";
+  return out;
+}
+
+std::string plants_markdown() {
+  std::string out = "| plant | where | reached by | what it breaks |\n|---|---|---|---|\n";
+  for (const PlantSpec& p : plant_table()) {
+    std::string reaches;
+    if (std::string_view(p.reaches) == "*")
+      reaches = "every checker";
+    else
+      for (std::string_view list = p.reaches; !list.empty();) {
+        const std::size_t comma = std::min(list.find(','), list.size());
+        reaches += (reaches.empty() ? "`" : ", `") + std::string(list.substr(0, comma)) + "`";
+        list.remove_prefix(std::min(comma + 1, list.size()));
+      }
+    out += std::string("| `") + p.name + "` | " +
+           (p.wrap ? "a wrapper around the pool" : "inside the allocator") + " | " + reaches + " | " + p.doc +
+           " |\n";
+  }
   return out;
 }
 

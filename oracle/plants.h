@@ -29,6 +29,8 @@ const std::vector<PlantSpec>& plant_table();
 const PlantSpec* find_plant(std::string_view name);
 // One line per plant, for --help.
 std::string plant_help();
+// The table as Markdown (docs/plants.md; `hakfuzz --markdown=plants`).
+std::string plants_markdown();
 
 // The plant named in HAKFUZZ_PLANT (read once), or nullptr. Throws
 // std::invalid_argument for a name that is not in the table.

@@ -112,7 +112,7 @@ enum class EnvFlag : std::uint8_t {
 // Env flags first, then build switches, in .def order.
 const std::vector<FlagSpec>& flag_table();
 const FlagSpec& env_flag_spec(EnvFlag f);
-// The flag table as a Markdown table (README, `hakfuzz flags --markdown`).
+// The flag table as a Markdown table (docs/allocator.md, `hakfuzz flags --markdown`).
 std::string flag_table_markdown();
 
 enum class InvalidFreePolicy : std::uint8_t { report = 0, abort = 1, quiet = 2 };
