@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # oneTBB built with ThreadSanitizer, for the clang-tsan preset. Debian's
 # libtbb is not instrumented: TSan cannot see its synchronisation and reports
-# false races in TBB headers and in user code after a join (measured, see the
-# research note "oneTBB under ThreadSanitizer"). This fetches Debian's own
-# oneTBB source package, builds it with -fsanitize=thread and installs it
-# under build/tsan-tbb/install, where CMakePresets.json's clang-tsan finds it.
+# false races in TBB headers and in user code after a join (measured). This
+# fetches Debian's own oneTBB source package, builds it with
+# -fsanitize=thread and installs it under build/tsan-tbb/install, where
+# CMakePresets.json's clang-tsan finds it.
 # Idempotent: a finished install is reused. Called by ci/test; run it by hand
 # before `cmake --preset clang-tsan` on a fresh clone.
 set -euo pipefail
