@@ -4,7 +4,7 @@ HAKFUZZ_PACKAGES=(g++ clang-14 libclang-rt-14-dev cmake ninja-build ccache jq
   libtbb-dev libboost-program-options-dev nlohmann-json3-dev libfmt-dev
   libgtest-dev googletest clang-format
   libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev
-  python3 sqlite3)
+  python3 python3-markdown-it sqlite3)
 
 hakfuzz_install_deps() {
   local missing=()
