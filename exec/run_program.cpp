@@ -21,6 +21,7 @@ class ProgramRun {
                 }}) {}
 
   RunResult run() {
+    block_of_op_.assign(program_.ops.size(), 0);
     std::optional<ThreadTeam> team;
     if (program_.threads > 1) team.emplace(*pool_, options_.oracle, options_.os_thread_exits);
     team_ = team ? &*team : nullptr;
@@ -81,13 +82,22 @@ class ProgramRun {
         const std::uint64_t before = pool_->os_counters().acquisitions;
         void* p = pool_alloc(thread, size);
         const std::uint64_t made = pool_->os_counters().acquisitions - before;
-        judge_.on_alloc(thread, size, p, p ? pool_->block_info(p) : hakmem::BlockInfo{},
-                        Judge::Acquisitions{before, made});
+        block_of_op_[i] = judge_
+                              .on_alloc(thread, size, p, p ? pool_->block_info(p) : hakmem::BlockInfo{},
+                                        Judge::Acquisitions{before, made})
+                              .value_or(0);
         return;
       }
       case OpCode::free: {
-        if (judge_.live_count() == 0) return judge_.note("free (nothing live)");
-        const Judge::BlockId id = judge_.live_pick(op.pick());
+        Judge::BlockId id = 0;
+        if (const std::optional<std::size_t> same = op.same_as()) {
+          if (*same >= i || block_of_op_[*same] == 0) return judge_.note("free same (names no block)");
+          id = block_of_op_[*same];
+        } else {
+          if (judge_.live_count() == 0) return judge_.note("free (nothing live)");
+          id = judge_.live_pick(op.pick());
+        }
+        block_of_op_[i] = id;
         if (void* p = judge_.free_begin(id)) judge_.free_end(id, thread, pool_free(thread, p));
         return;
       }
@@ -116,6 +126,7 @@ class ProgramRun {
   std::unique_ptr<PoolUnderTest> pool_;
   ThreadTeam* team_ = nullptr;
   Judge judge_;
+  std::vector<Judge::BlockId> block_of_op_;  // the block each alloc made and each free named
 };
 
 }  // namespace

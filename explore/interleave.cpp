@@ -232,7 +232,7 @@ class Interleaver final : public ScheduledClient {
     Tracked& b = blocks_[p.block];
     // From here its range may be handed out again.
     slots_[t].ptr.store(at(i).free_begin(b.id), std::memory_order_relaxed);
-    b.life = Life::freeing;
+    if (b.life == Life::live) b.life = Life::freeing;
   }
 
   void done(int t, std::size_t i) {

@@ -32,17 +32,30 @@ std::vector<PlannedOp> plan_interleaving(const Program& program, std::size_t max
         live.push_back(p.block);
         break;
       case OpCode::free:
-        if (live.empty()) {
+        if (const std::optional<std::size_t> same = p.op.same_as()) {
+          // Named, not picked: it may race the named op's own free of the block.
+          const bool names_block =
+              *same < i && plan[*same].block != kNoBlock && plan[*same].skip.empty() &&
+              (plan[*same].op.code() == OpCode::alloc || plan[*same].op.code() == OpCode::free);
+          if (!names_block) {
+            p.skip = "names no block";
+            break;
+          }
+          p.block = plan[*same].block;
+        } else if (live.empty()) {
           p.skip = "nothing live";
           break;
+        } else {
+          p.block = live[p.op.pick() % live.size()];
         }
-        p.block = live[p.op.pick() % live.size()];
         std::erase(live, p.block);
         break;
       case OpCode::bad_free:
         p.block = bad_free_target(p.op, live, sizes);
         if (p.op.bad_kind() == BadKind::double_free)
-          p.skip = "a double free would race the block's reuse: not run here";
+          p.skip =
+              "a double free of a picked block would race its reuse (a racing free names its block: free "
+              "same=N)";
         else if (p.block == kNoBlock && p.op.bad_kind() != BadKind::stack &&
                  p.op.bad_kind() != BadKind::unused_slab)
           p.skip = "no block to aim at";

@@ -16,7 +16,8 @@ inline constexpr std::uint32_t kNoBlock = UINT32_MAX;
 struct PlannedOp {
   Op op;
   // alloc: the block it makes (blocks are numbered by allocation order);
-  // free, bad_free: the block it aims at; kNoBlock otherwise.
+  // free, bad_free: the block it aims at (a racing free: the block the op
+  // it names allocates or frees); kNoBlock otherwise.
   std::uint32_t block = kNoBlock;
   bool barrier = false;  // check, refresh: run alone, with every other op done
   std::string skip{};    // why the op does not run ("" when it does)

@@ -10,6 +10,7 @@ namespace hakfuzz {
 
 using hakmem::BlockKind;
 using hakmem::FreeOutcome;
+using hakmem::FreeRoute;
 using hakmem::Verdict;
 using model::Block;
 using model::Expected;
@@ -139,28 +140,93 @@ std::optional<Judge::BlockId> Judge::on_alloc(int thread, std::size_t size, void
   if (acq && got != BlockKind::large && acq->made > (refill_failed ? 1u : 0u))
     check_commit(size, *info.arena_offset >> hakmem::kSlabShift, got, info.cls);
   const Block& added = live_.blocks().back();
+  all_.push_back(added);
   model::fill(added);
   if (options_.probe_page_of) probe_around(added);
   return added.id;
 }
 
+Judge::Freeing* Judge::freeing(BlockId id) {
+  const auto it = std::ranges::find(freeing_, id, [](const Freeing& f) { return f.block.id; });
+  return it == freeing_.end() ? nullptr : &*it;
+}
+
 void* Judge::free_begin(BlockId id) {
+  if (Freeing* f = freeing(id)) {  // another free of this life is in flight
+    ++f->in_flight;
+    return f->block.ptr;
+  }
   const std::size_t k = live_.index_of(id);
+  if (k == live_.size() || live_.blocks()[k].id != id) {  // its life ended: a double free of its pointer
+    freeing_.push_back({all_[id - 1], 1, true});
+    return freeing_.back().block.ptr;
+  }
   if (!model::contents_intact(live_.at(k))) {
     find(FindingKind::contents, "contents of block " + std::to_string(id) + " changed while it was live");
     return nullptr;
   }
-  freeing_.push_back(live_.take(k));
-  return freeing_.back().ptr;
+  freeing_.push_back({live_.take(k), 1, false});
+  return freeing_.back().block.ptr;
 }
 
 void Judge::free_end(BlockId id, int thread, const FreeOutcome& got) {
-  const auto it = std::ranges::find(freeing_, id, &Block::id);
-  const Block b = *it;
-  freeing_.erase(it);
-  compare(got, model::expect_free(b, thread, routing_),
-          [&] { return who(thread) + "free block " + std::to_string(b.id); });
+  Freeing& f = *freeing(id);
+  --f.in_flight;
+  const Block b = f.block;
+  const bool succeeded = got.route != FreeRoute::rejected && got.route != FreeRoute::null;
+  if (succeeded && !f.claimed) {
+    f.claimed = true;
+    compare(got, model::expect_free(b, thread, routing_), [&] { return free_name(thread, id); });
+  } else if (succeeded) {
+    claim_newer_life(b, thread, got);
+  } else {
+    static int outside_every_arena = 0;
+    const model::BadPointer twice = model::craft_bad_free(
+        BadKind::double_free, &b, 0, pool_.arena_base() + kRunArenaBytes, &outside_every_arena, routing_);
+    compare(got, twice.want, [&] { return free_name(thread, id); });
+  }
+  settle(b.ptr, thread);
   if (options_.probe_page_of && !found()) probe_around(b);
+}
+
+// Once no free of an address is in flight, every life at it whose free
+// began must have been freed by one of them.
+void Judge::settle(const void* address, int thread) {
+  for (const Freeing& f : freeing_)
+    if (f.block.ptr == address && f.in_flight > 0) return;
+  for (const Freeing& f : freeing_)
+    if (f.block.ptr == address && !f.claimed)
+      find(FindingKind::free_outcome,
+           free_name(thread, f.block.id) +
+               ": every free of the block was rejected while it was live (the pool "
+               "lost it)");
+  std::erase_if(freeing_, [&](const Freeing& f) { return f.block.ptr == address; });
+}
+
+// A free whose block's life had already ended succeeded: it must have
+// freed a newer block at the same address, live (or being freed by its
+// holder, and not yet) while this free ran.
+void Judge::claim_newer_life(const Block& named, int thread, const FreeOutcome& got) {
+  auto name = [&](BlockId newer) {
+    return free_name(thread, named.id) + " (its address now block " + std::to_string(newer) + ")";
+  };
+  // The oldest first: a life whose free began, then the live one.
+  for (Freeing& other : freeing_)
+    if (!other.claimed && other.block.ptr == named.ptr) {
+      other.claimed = true;
+      return compare(got, model::expect_free(other.block, thread, routing_),
+                     [&] { return name(other.block.id); });
+    }
+  const std::size_t k = live_.index_at(named.ptr);
+  if (k != live_.size()) {
+    const Block newer = live_.take(k);
+    return compare(got, model::expect_free(newer, thread, routing_), [&] { return name(newer.id); });
+  }
+  note([&] { return free_name(thread, named.id) + " -> " + model::describe(got); });
+  find(FindingKind::free_outcome,
+       free_name(thread, named.id) + ": pool says " + model::describe(got) +
+           ", but the block's life had ended and no newer block was at its address "
+           "(a double free accepted: the block can be handed out twice)");
 }
 
 template <class What>
@@ -253,8 +319,8 @@ void Judge::probe_around(const Block& b) {
 
 void Judge::on_exit(int thread) {
   live_.orphan_blocks_of(thread);
-  for (Block& b : freeing_)
-    if (b.owner == thread) b.orphaned = true;
+  for (Freeing& f : freeing_)
+    if (f.block.owner == thread) f.block.orphaned = true;
 }
 
 void Judge::on_refresh(const hakmem::Config& config) {

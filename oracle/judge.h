@@ -128,9 +128,15 @@ class Judge {
   BlockId live_pick(std::size_t pick) const { return live_.blocks()[pick % live_.size()].id; }
   // A free of block `id` starts: its contents are checked and, from here,
   // its range may be handed out again. The pointer to free, or null after a
-  // finding.
+  // finding. The block may be freed already, or being freed by another op
+  // (a racing free, Op::free_same): then this is a double free of its
+  // pointer, judged at its end.
   void* free_begin(BlockId id);
-  // ... and ends with `got`, judged against the model for a free by `thread`.
+  // ... and ends with `got`, judged against the model for a free by
+  // `thread`, as a linearizable pool must answer: of the frees of one life
+  // of a block, exactly one succeeds and the others are rejected as double
+  // frees; a free that succeeds after that life ended freed a newer block
+  // at the same address, which was live while the free ran.
   void free_end(BlockId id, int thread, const hakmem::FreeOutcome& got);
 
   // A crafted bad pointer for a bad_free op, aimed at a live or freed block
@@ -185,8 +191,22 @@ class Judge {
   model::Routing routing_;
   model::FaultWindow faults_;
   model::LiveSet live_;
-  std::vector<model::Block> freeing_;  // frees begun and not ended
-  hakmem::Census census_;              // the last census taken, its storage reused
+  // A life of a block whose free began: the frees of it in flight, and
+  // whether one of them succeeded.
+  struct Freeing {
+    model::Block block;
+    int in_flight = 0;
+    bool claimed = false;
+  };
+  Freeing* freeing(BlockId id);
+  void claim_newer_life(const model::Block& named, int thread, const hakmem::FreeOutcome& got);
+  void settle(const void* address, int thread);
+  std::string free_name(int thread, BlockId id) const {
+    return who(thread) + "free block " + std::to_string(id);
+  }
+  std::vector<Freeing> freeing_;
+  std::vector<model::Block> all_;  // every block the run made, by id - 1
+  hakmem::Census census_;          // the last census taken, its storage reused
   support::Digest digest_;
   std::vector<Note> notes_;
   std::size_t op_ = 0, stamp_ = 0;

@@ -62,6 +62,11 @@ std::size_t LiveSet::index_of(std::uint64_t id) const {
   return static_cast<std::size_t>(std::ranges::lower_bound(live, id, {}, &Block::id) - live.begin());
 }
 
+std::size_t LiveSet::index_at(const void* ptr) const {
+  const auto live = blocks();
+  return static_cast<std::size_t>(std::ranges::find(live, ptr, &Block::ptr) - live.begin());
+}
+
 std::uint64_t LiveSet::live_bytes() const {
   std::uint64_t bytes = 0;
   for (const Block& b : blocks()) bytes += b.usable;

@@ -32,6 +32,8 @@ class LiveSet {
   // The live block with this id (it must be live): ids grow in allocation
   // order, which the live blocks keep.
   std::size_t index_of(std::uint64_t id) const;
+  // The live block that starts at `ptr`, or size().
+  std::size_t index_at(const void* ptr) const;
   // Removes live block k (about to be freed) and keeps it as freed.
   Block take(std::size_t k);
   std::uint64_t live_bytes() const;

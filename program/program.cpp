@@ -122,6 +122,9 @@ Op Op::alloc_of_size(int thread, std::size_t size) {
                static_cast<std::uint16_t>(std::min<std::size_t>((size - kLargeBase + 15) / 16, 0xFFFF)));
 }
 Op Op::free(int thread, std::uint8_t pick) { return OpCodec::make(OpCode::free, thread, pick); }
+Op Op::free_same(int thread, std::uint16_t op_index) {
+  return OpCodec::make(OpCode::free, thread, 0, static_cast<std::uint16_t>((op_index & ~kSameFlag) + 1));
+}
 Op Op::bad_free(int thread, BadKind kind, std::uint16_t pick, std::uint16_t offset) {
   return OpCodec::make(OpCode::bad_free, thread, static_cast<std::uint8_t>(kind), pick, offset);
 }
@@ -215,10 +218,15 @@ Program decode(std::span<const std::uint8_t> bytes, bool multi_thread) {
       case OpCode::free:
         p.ops.push_back(Op::free(thread, q[0]));
         break;
-      case OpCode::bad_free:
-        p.ops.push_back(
-            Op::bad_free(thread, static_cast<BadKind>(q[0] % kNumBadKinds), u16(q + 1), u16(q + 3)));
+      case OpCode::bad_free: {
+        const auto kind = static_cast<BadKind>(q[0] % kNumBadKinds);
+        const std::uint16_t pick = u16(q + 1);
+        if (kind == BadKind::double_free && (pick & Op::kSameFlag))
+          p.ops.push_back(Op::free_same(thread, pick & ~Op::kSameFlag));
+        else
+          p.ops.push_back(Op::bad_free(thread, kind, pick, u16(q + 3)));
         break;
+      }
       case OpCode::refresh:
         p.ops.push_back(Op::refresh(thread, config_from_bits(read_bits(q))));
         break;
@@ -246,6 +254,13 @@ std::vector<std::uint8_t> encode(const Program& p) {
     out.push_back(static_cast<std::uint8_t>(v >> 8));
   };
   for (const Op& op : p.ops) {
+    if (const std::optional<std::size_t> same = op.same_as()) {  // a double-free bad_free, flagged
+      out.push_back(static_cast<std::uint8_t>(static_cast<int>(OpCode::bad_free) + codes * op.thread()));
+      out.push_back(static_cast<std::uint8_t>(BadKind::double_free));
+      u16(static_cast<std::uint16_t>(*same | Op::kSameFlag));
+      u16(0);
+      continue;
+    }
     out.push_back(static_cast<std::uint8_t>(static_cast<int>(op.code()) + codes * op.thread()));
     switch (op.code()) {
       case OpCode::alloc:
@@ -288,7 +303,10 @@ std::string to_text(const Program& p) {
             << op.alloc_size();
         break;
       case OpCode::free:
-        out << " block=" << int(op.pick());
+        if (op.same_as())
+          out << " same=" << *op.same_as();
+        else
+          out << " block=" << int(op.pick());
         break;
       case OpCode::bad_free:
         out << " " << bad_kind_name(op.bad_kind()) << " block=" << op.bad_pick()
@@ -358,7 +376,14 @@ Program parse_text(const std::string& text) {
       const auto sel = static_cast<std::uint8_t>(field(ls, "sel=", 255));
       p.ops.push_back(Op::alloc(thread, sel, static_cast<std::uint16_t>(field(ls, "n=", 65535))));
     } else if (word == "free") {
-      p.ops.push_back(Op::free(thread, static_cast<std::uint8_t>(field(ls, "block=", 255))));
+      std::string operand;
+      ls >> operand;
+      std::istringstream one(operand);
+      if (operand.rfind("same=", 0) == 0)
+        p.ops.push_back(
+            Op::free_same(thread, static_cast<std::uint16_t>(field(one, "same=", Op::kSameFlag - 1))));
+      else
+        p.ops.push_back(Op::free(thread, static_cast<std::uint8_t>(field(one, "block=", 255))));
     } else if (word == "bad_free") {
       std::string kind;
       ls >> kind;

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -21,7 +22,8 @@ namespace hakfuzz {
 
 enum class OpCode : std::uint8_t {
   alloc,     // a request size (see Op::alloc_size)
-  free,      // a live block, picked by index (mod the live count)
+  free,      // a live block, picked by index (mod the live count), or the
+             // block another op names (a racing free, Op::free_same)
   bad_free,  // a crafted pointer the pool must reject
   refresh,   // new flag values, then refresh_from_env()
   fault,     // arm or disarm page-acquisition failures
@@ -54,6 +56,12 @@ class Op {
   // (the same size for every pool class; large sizes in 16-byte steps).
   static Op alloc_of_size(int thread, std::size_t size);
   static Op free(int thread, std::uint8_t pick);
+  // A free of the block op `op_index` allocates or frees, whatever became of
+  // it: on another thread it may overlap that op's own free (a double free
+  // racing the first; of the two, one may succeed). Its binary form is a
+  // double-free bad_free whose pick has the top bit set (kSameFlag).
+  static Op free_same(int thread, std::uint16_t op_index);
+  static constexpr std::uint16_t kSameFlag = 0x8000;
   static Op bad_free(int thread, BadKind kind, std::uint16_t pick, std::uint16_t offset);
   static Op refresh(int thread, const hakmem::Config& config);
   static Op fault(int thread, int nth, int count);  // nth 0 disarms
@@ -69,6 +77,11 @@ class Op {
   std::uint8_t alloc_selector() const { return a_; }
   std::uint16_t alloc_operand() const { return b_; }
   std::uint8_t pick() const { return a_; }  // free
+  // free_same: the op whose block it frees.
+  std::optional<std::size_t> same_as() const {
+    if (code_ != OpCode::free || b_ == 0) return std::nullopt;
+    return std::size_t{b_ - 1u};
+  }
   BadKind bad_kind() const { return static_cast<BadKind>(a_); }
   std::uint16_t bad_pick() const { return b_; }
   std::uint16_t bad_offset() const { return c_; }

@@ -57,7 +57,8 @@ TEST_P(IntraCallRace, DfsFindsItTheSameWayTwiceMinimizedAndReplayed) {
 INSTANTIATE_TEST_SUITE_P(Plants, IntraCallRace,
                          ::testing::Values(RaceHunt{"remote_bit_torn", "remote-frees-race-the-drain"},
                                            RaceHunt{"hint_before_bit", "free-races-adoption"},
-                                           RaceHunt{"no_owner_reread", "free-races-adoption"}),
+                                           RaceHunt{"no_owner_reread", "free-races-adoption"},
+                                           RaceHunt{"owner_claim_torn", "owner-free-races-a-double-free"}),
                          [](const auto& info) { return std::string(info.param.plant); });
 
 struct CorpusHunt {

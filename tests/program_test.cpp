@@ -22,6 +22,32 @@ TEST(Program, BinaryAndTextRoundTripExactly) {
   }
 }
 
+// `free same=N` names the block op N allocates or frees; in the binary it is
+// a double-free bad_free whose pick has the top bit set, so the inputs
+// written before it decode as they did.
+TEST(Program, ARacingFreeNamesAnOpAndKeepsOldInputsMeaning) {
+  const Program p = parse_text(
+      "config HAKMEM_POOL_V2_ENABLED=1 HAKMEM_POOL_V2_CLASSES=0x7F HAKMEM_POOL_V2_STATS=0 threads=2\n"
+      "t0 alloc sel=2 n=4096\nt0 free block=0\nt1 free same=1\nt1 bad_free double_free block=0 off=0\n");
+  ASSERT_EQ(p.ops.size(), 4u);
+  EXPECT_EQ(p.ops[2].code(), OpCode::free);
+  EXPECT_EQ(p.ops[2].same_as(), std::optional<std::size_t>(1));
+  EXPECT_FALSE(p.ops[1].same_as());
+  EXPECT_EQ(p.ops[3].code(), OpCode::bad_free);
+  EXPECT_EQ(decode(encode(p), true), p);
+  EXPECT_NE(to_text(p).find("t1 free same=1\n"), std::string::npos) << to_text(p);
+  const std::vector<std::uint8_t> bytes = encode(p);
+  const std::vector<std::uint8_t> plain = encode(Program{p.config, p.threads, {p.ops[3]}});
+  // The racing free's five operand bytes: kind double_free, then the flagged op index.
+  const std::size_t header = plain.size() - 6;
+  const std::size_t racing = header + 4 + 2;  // after alloc (1 + 3) and free (1 + 1)
+  EXPECT_EQ(bytes[racing] % kNumOpCodes, static_cast<int>(OpCode::bad_free));
+  EXPECT_EQ(bytes[racing + 1] % kNumBadKinds, static_cast<int>(BadKind::double_free));
+  EXPECT_EQ(bytes[racing + 2] | bytes[racing + 3] << 8, 0x8001);
+  EXPECT_THROW(parse_text("config HAKMEM_POOL_V2_ENABLED=1 threads=2\nt0 free same=x\n"),
+               std::invalid_argument);
+}
+
 TEST(Program, ConfigHeaderCarriesEverySweptEnvFlag) {
   std::vector<std::string> names;
   for (const hakmem::FlagSpec* f : program_flags()) names.push_back(f->name);

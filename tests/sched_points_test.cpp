@@ -106,7 +106,8 @@ TEST(SchedPoints, TheTestersFlavourFiresEveryPoint) {
     Installed installed(rec);
     workload<PoolTester>();
   }
-  std::set<Point> planted_only = {Point::remote_free_bit_load, Point::remote_free_store};
+  std::set<Point> planted_only = {Point::remote_free_bit_load, Point::remote_free_store,
+                                  Point::owner_free_store};
   for (int i = 0; i < sched::kNumPoints; ++i) {
     const auto p = static_cast<Point>(i);
     if (planted_only.count(p)) continue;

@@ -40,6 +40,24 @@ HAKMEM_COLD PackedOutcome Pool::Impl::v2_free_uncached(PageDesc* d, std::uint32_
   return remote_free(d, block, owner, entered_v2);
 }
 
+// allocated -> free, or false for a double free (or the loser of a race).
+HAKMEM_HOT bool Pool::Impl::owner_claim(PageDesc* d, std::uint32_t block) {
+#if HAKMEM_POOL_SCHED_POINTS
+  if (options.plant == Plant::owner_claim_torn) {
+    // Planted owner_claim_torn: a check, then a store. A remote free that
+    // claims the block in between is overwritten: both frees succeed.
+    if (HAKMEM_SCHED_VALUE(owner_free_claim, &d->meta[block], sched_arg(d->index, block), d->state(block)) !=
+        BlockState::allocated)
+      return false;
+    HAKMEM_SCHED(owner_free_store, &d->meta[block], sched_arg(d->index, block));
+    d->set_state(block, BlockState::free);
+    return true;
+  }
+#endif
+  return HAKMEM_SCHED_VALUE(owner_free_claim, &d->meta[block], sched_arg(d->index, block),
+                            d->claim(block, BlockState::free, std::memory_order_relaxed));
+}
+
 HAKMEM_HOT PackedOutcome Pool::Impl::owner_free(PageDesc* d, std::uint32_t block, ThreadCtx* me,
                                                 bool entered_v2) {
   const int cls = d->cls;
@@ -47,8 +65,7 @@ HAKMEM_HOT PackedOutcome Pool::Impl::owner_free(PageDesc* d, std::uint32_t block
   // a plain check-then-store would let both frees succeed, and the loser's
   // remote bit would later free the block's next life. Relaxed: only the
   // owner hands the block out again, so the claim publishes nothing.
-  if (!HAKMEM_SCHED_VALUE(owner_free_claim, &d->meta[block], sched_arg(d->index, block),
-                          d->claim(block, BlockState::free, std::memory_order_relaxed)))
+  if (!owner_claim(d, block))
     return report_rejection(arena.block_address(d, block),
                             v2_outcome(FreeRoute::rejected, entered_v2, cls, Verdict::double_free));
   if (entered_v2) HAKMEM_V2_COUNT(*this, cls, free_fast);

@@ -138,6 +138,7 @@ struct Pool::Impl final : ThreadExitListener {
   // ------------------------------------------------------------ v2_remote.cpp
   PackedOutcome remote_free(PageDesc* d, std::uint32_t block, ThreadCtx* owner, bool entered_v2);
   void publish_remote_bit(PageDesc* d, std::uint32_t block);
+  bool owner_claim(PageDesc* d, std::uint32_t block);
   PageDesc* drain_owned_pages(ThreadCtx* ctx, int cls);
   void on_thread_exit(std::uint32_t slot) override;
 
