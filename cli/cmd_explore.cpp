@@ -43,6 +43,9 @@ po::options_description explore_options() {
       ("strategy", po::value<std::string>()->default_value("dfs")->value_name("S"),
        "dfs (every schedule within --preemptions) | pct | random")
       ("preemptions", number<int>("preemptions", 2, 0, 8, "P"), "dfs: at most P preemptions per schedule")
+      ("reduction", po::value<std::string>()->default_value("dpor")->value_name("R"),
+       "dfs: none (every schedule) | sleep (sleep sets) | dpor (sleep sets and dynamic partial-order "
+       "reduction: one schedule per order of dependent steps, as far as the bound allows)")
       ("depth", number<int>("depth", 3, 1, 8, "D"), "pct: D-1 priority change points per run")
       ("runs", number<std::uint64_t>("runs", 0, 0, 100'000'000), "runs per input; 0: dfs until exhausted, 1000 for pct/random")
       ("seconds", number<double>("seconds", 0, 0, 86400, "S"), "stop each input after S seconds; 0: no limit")
@@ -60,6 +63,11 @@ int run_explore(const po::variables_map& vm) {
   ExploreOptions o;
   o.strategy = parse_strategy(vm["strategy"].as<std::string>());
   o.preemptions = get<int>(vm, "preemptions");
+  const std::string reduction = vm["reduction"].as<std::string>();
+  if (const std::optional<Reduction> r = parse_reduction(reduction))
+    o.reduction = *r;
+  else
+    throw UsageError("--reduction '" + reduction + "': expected none, sleep or dpor");
   o.depth = get<int>(vm, "depth");
   o.max_runs = get<std::uint64_t>(vm, "runs");
   o.max_seconds = get<double>(vm, "seconds");
@@ -72,7 +80,8 @@ int run_explore(const po::variables_map& vm) {
   std::cout << fmt::format("hakfuzz explore: {} input(s), strategy {}{}; {}\n", files.size(),
                            explore_strategy_name(o.strategy),
                            o.strategy == ExploreStrategy::dfs
-                               ? fmt::format(" (at most {} preemptions)", o.preemptions)
+                               ? fmt::format(" (at most {} preemptions, reduction {})", o.preemptions,
+                                             reduction_name(o.reduction))
                            : o.strategy == ExploreStrategy::pct
                                ? fmt::format(" (depth {}, seed {})", o.depth, o.seed)
                                : fmt::format(" (seed {})", o.seed),
@@ -96,8 +105,10 @@ int run_explore(const po::variables_map& vm) {
     const double rate = e.seconds > 0 ? static_cast<double>(e.steps) / e.seconds : 0;
     if (!e.finding) {
       std::cout << fmt::format(
-          "{}: {} interleavings explored{}, all clean ({} steps, {:.1f} s, {:.0f} steps/s)\n", file.string(),
-          e.runs, e.exhausted ? " (every one within the bound)" : "", e.steps, e.seconds, rate);
+          "{}: {} interleavings explored{}{}, all clean ({} steps, {:.1f} s, {:.0f} steps/s)\n",
+          file.string(), e.runs, e.exhausted ? " (every one within the bound)" : "",
+          e.sleep_blocked ? fmt::format(", {} cut short asleep", e.sleep_blocked) : "", e.steps, e.seconds,
+          rate);
       continue;
     }
     ++failed;

@@ -49,6 +49,19 @@ std::string describe_arg(int point, std::uint64_t arg) {
 
 }  // namespace
 
+bool dependent(const Access& a, const Access& b) {
+  if (a.point >= hakmem::sched::kNumPoints || b.point >= hakmem::sched::kNumPoints) return false;
+  const PointKind ka = hakmem::sched::point_info(static_cast<Point>(a.point)).kind;
+  const PointKind kb = hakmem::sched::point_info(static_cast<Point>(b.point)).kind;
+  auto memory = [](PointKind k) {
+    return k == PointKind::load || k == PointKind::store || k == PointKind::rmw;
+  };
+  if (memory(ka) && memory(kb))
+    return a.object == b.object && !(ka == PointKind::load && kb == PointKind::load);
+  if (ka != kb) return false;
+  return ka == PointKind::lock ? a.object == b.object : true;  // os with os, exit with exit
+}
+
 std::string describe_step(const Step& s) {
   std::string line = "t" + std::to_string(s.thread) + " " + point_name(s.point);
   if (s.point == kPointJobBegin)
@@ -248,9 +261,18 @@ Scheduler::Pick Scheduler::choose() {
   }
   std::size_t chosen = 0;
   if (runnable.size() > 1) {
+    std::vector<Access> pending;
+    for (int t : runnable) {
+      const Worker& w = *workers_[t];
+      pending.push_back(w.state == State::offered
+                            ? Access{kPointJobBegin, 0}
+                            : Access{w.point, reinterpret_cast<std::uintptr_t>(w.object)});
+    }
     Decision d;
     d.index = decisions_++;
     d.runnable = runnable;
+    d.pending = pending;
+    d.steps = steps_;
     d.current = current_;
     std::size_t oldest = 0;
     for (std::size_t i = 0; i < runnable.size(); ++i) {
@@ -271,7 +293,7 @@ Scheduler::Pick Scheduler::choose() {
 void Scheduler::commit(Worker& w, const Pick& pk) {
   const bool starting = pk.kind == Pick::start;
   steps_.push_back({w.id, starting ? kPointJobBegin : w.point, starting ? w.job : w.arg, std::nullopt, w.job,
-                    pk.decision, pk.preemption});
+                    pk.decision, pk.preemption, starting ? 0 : reinterpret_cast<std::uintptr_t>(w.object)});
   w.last_step = steps_.size() - 1;
   if (!starting && is_lock(w.point)) holders_.emplace_back(w.object, w.id);
   w.state = State::running;

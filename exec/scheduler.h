@@ -41,14 +41,26 @@
 
 namespace hakfuzz {
 
+// A step's access: its point and the object the point touches (0 for the
+// pseudo-points). Two steps of different threads are dependent when the
+// order between them can change what either does (see dependent()).
+struct Access {
+  int point = 0;
+  std::uintptr_t object = 0;
+};
+
+struct Step;
+
 // What the strategy decides on: the threads that may run (ascending ids),
 // the one that ran last, and the non-preemptive pick.
 struct Decision {
   std::size_t index = 0;  // decisions so far in this run
   std::span<const int> runnable;
-  int current = -1;               // the thread that ran last; -1 before the first
-  bool current_runnable = false;  // picking another thread preempts it
-  std::size_t fallback = 0;       // runnable[fallback]: the current thread, else the oldest op's
+  std::span<const Access> pending;  // runnable[i]'s next step
+  std::span<const Step> steps;      // every step taken so far
+  int current = -1;                 // the thread that ran last; -1 before the first
+  bool current_runnable = false;    // picking another thread preempts it
+  std::size_t fallback = 0;         // runnable[fallback]: the current thread, else the oldest op's
 };
 
 class PickRule {
@@ -73,10 +85,20 @@ struct Step {
   std::uint32_t job = 0;                // the client's job the thread was running
   bool decision = false;                // two or more threads could have run
   bool preemption = false;              // the thread that ran last could have gone on
+  std::uintptr_t object = 0;            // what the point touches (Access)
 };
 
 // "t2 remote_free.fetch_or slab 3 block 5 -> 0x20  (preemption)"
 std::string describe_step(const Step& s);
+inline Access access_of(const Step& s) { return {s.point, s.object}; }
+
+// Whether two steps of different threads may not commute: loads, stores and
+// read-modify-writes of one object unless both only load; acquisitions of
+// one mutex; two page acquisitions (a fault plan counts them in order); two
+// exit notices. A job's start (kPointJobBegin) and a thread's end
+// (kPointGone) touch nothing of the pool: the order the driver imposes on
+// them is the client's to report (explore/interleave.h).
+bool dependent(const Access& a, const Access& b);
 
 // Runs the client's jobs on logical threads; the client owns what they do.
 class ScheduledClient {

@@ -9,40 +9,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// The order a dfs tries a decision's alternatives in: the non-preemptive
-// pick first, then the others by index.
-std::vector<std::uint8_t> alternatives(const DecisionRecord& d) {
-  std::vector<std::uint8_t> order = {d.fallback};
-  for (std::uint8_t i = 0; i < d.size; ++i)
-    if (i != d.fallback) order.push_back(i);
-  return order;
-}
-
 InterleaveResult run_choices(const Program& p, const std::vector<std::uint8_t>& choices,
                              const InterleaveOptions& o) {
   ChoicePicks s(choices);
   return run_interleaved(p, s, o);
-}
-
-// The next dfs prefix after a run that made `rec`, or nullopt when every
-// schedule within the bound has run.
-std::optional<std::vector<std::uint8_t>> next_prefix(const std::vector<DecisionRecord>& rec, int bound) {
-  std::vector<int> before(rec.size() + 1, 0);
-  for (std::size_t i = 0; i < rec.size(); ++i) before[i + 1] = before[i] + rec[i].preemptive();
-  for (std::size_t i = rec.size(); i-- > 0;) {
-    const std::vector<std::uint8_t> order = alternatives(rec[i]);
-    std::size_t pos = 0;
-    while (order[pos] != rec[i].chosen) ++pos;
-    for (std::size_t k = pos + 1; k < order.size(); ++k) {
-      const int cost = rec[i].current_runnable && order[k] != rec[i].fallback;
-      if (before[i] + cost > bound) continue;
-      std::vector<std::uint8_t> prefix;
-      for (std::size_t j = 0; j < i; ++j) prefix.push_back(rec[j].chosen);
-      prefix.push_back(order[k]);
-      return prefix;
-    }
-  }
-  return std::nullopt;
 }
 
 bool same_kind(const InterleaveResult& r, const Finding& f) {
@@ -67,31 +37,29 @@ Exploration explore(const Program& program, const ExploreOptions& o) {
   Exploration out;
   const auto start = Clock::now();
   auto last_report = start;
-  const std::size_t max_runs = o.max_runs ? o.max_runs : o.strategy == ExploreStrategy::dfs ? SIZE_MAX : 1000;
+  const bool dfs = o.strategy == ExploreStrategy::dfs;
+  const std::size_t max_runs = o.max_runs ? o.max_runs : dfs ? SIZE_MAX : 1000;
   std::size_t longest = 0;  // decisions of the longest run so far (pct)
-  std::vector<std::uint8_t> prefix;
+  DecisionTree tree(o.reduction, o.preemptions);
   for (;;) {
     std::unique_ptr<RecordingRule> s;
-    if (o.strategy == ExploreStrategy::dfs)
-      s = std::make_unique<ChoicePicks>(prefix);
+    if (dfs)
+      s = tree.next_rule();
     else if (o.strategy == ExploreStrategy::random)
       s = std::make_unique<RandomPicks>(o.seed + out.runs);
     else
       s = std::make_unique<PctPicks>(o.seed + out.runs, o.depth, longest, program.threads);
     InterleaveResult r = run_interleaved(program, *s, o.run);
+    if (o.each_run) o.each_run(r);
     ++out.runs;
     out.steps += r.steps;
     longest = std::max(longest, r.decisions.size());
-    if (o.strategy == ExploreStrategy::dfs) {
-      // A replayed prefix must meet the same decisions.
-      const bool fits = r.decisions.size() >= prefix.size() &&
-                        std::equal(prefix.begin(), prefix.end(), r.decisions.begin(),
-                                   [](std::uint8_t c, const DecisionRecord& d) { return c == d.chosen; });
-      if (!fits && !r.run.finding)
-        r.run.finding =
-            Finding{FindingKind::nondeterministic, 0,
-                    "a replayed schedule prefix met different decisions: the run is not deterministic"};
-    }
+    // A replayed prefix must meet the same decisions.
+    if (dfs && !tree.record(r) && !r.run.finding)
+      r.run.finding =
+          Finding{FindingKind::nondeterministic, 0,
+                  "a replayed schedule prefix met different decisions: the run is not deterministic"};
+    out.sleep_blocked = tree.sleep_blocked();
     out.seconds = std::chrono::duration<double>(Clock::now() - start).count();
     if (r.run.finding) {
       out.finding = r.run.finding;
@@ -104,13 +72,9 @@ Exploration explore(const Program& program, const ExploreOptions& o) {
       o.progress({out.runs, out.steps, out.seconds});
     }
     if (out.runs >= max_runs || (o.max_seconds > 0 && out.seconds >= o.max_seconds)) return out;
-    if (o.strategy == ExploreStrategy::dfs) {
-      auto next = next_prefix(r.decisions, o.preemptions);
-      if (!next) {
-        out.exhausted = true;
-        return out;
-      }
-      prefix = std::move(*next);
+    if (dfs && !tree.advance()) {
+      out.exhausted = true;
+      return out;
     }
   }
 }

@@ -51,6 +51,7 @@ class Interleaver final : public ScheduledClient {
     plan_ = plan_interleaving(program_, options_.max_ops);
     for (const PlannedOp& p : plan_)
       if (p.op.code() == OpCode::alloc) blocks_.push_back({.size = p.op.alloc_size()});
+    alloc_end_.assign(blocks_.size(), kNone);
     {
       Scheduler c(program_.threads, *this, rule_, options_.max_steps);
       SchedulerInstall installed(c);
@@ -61,6 +62,7 @@ class Interleaver final : public ScheduledClient {
       exit_all();
       out_.steps = c.steps().size();
       out_.preemptions = c.preemptions();
+      out_.trail = c.steps();
       steps_ = c.steps();
       scheduler_ = nullptr;
       if (c.deadlocked()) {
@@ -71,6 +73,7 @@ class Interleaver final : public ScheduledClient {
     }
     if (pool_) {
       at(plan_.size()).finish();
+      out_.outcome = judge_->outcome();
       for (const Step& s : steps_)
         judge_->mix(std::uint64_t(s.thread) | std::uint64_t(s.point) << 8 |
                     (s.arg << 16 ^ s.result.value_or(0)));
@@ -163,6 +166,7 @@ class Interleaver final : public ScheduledClient {
         case Scheduler::Event::started:
           offered = false;
           ++in_progress_;
+          order_start(running_op_[o.thread]);
           started(o.thread, running_op_[o.thread]);
           break;
         case Scheduler::Event::done:
@@ -189,6 +193,7 @@ class Interleaver final : public ScheduledClient {
   // Every thread still alive exits, under control: exits interleave too.
   void exit_all() {
     if (judge_->found()) return;
+    fence_ = scheduler_->steps().size();
     for (int t = 0; t < program_.threads; ++t)
       if (scheduler_->alive(t) && scheduler_->idle(t)) {
         scheduler_->offer(t, Scheduler::kExitJob, plan_.size() + t);
@@ -200,6 +205,7 @@ class Interleaver final : public ScheduledClient {
       if (o.event == Scheduler::Event::exited) {
         --in_progress_;
       } else if (o.event == Scheduler::Event::started) {
+        out_.job_orders.push_back({fence_, scheduler_->steps().size() - 1, true});
         at(plan_.size()).on_exit(o.thread);
       } else if (o.event == Scheduler::Event::deadlock) {
         at(plan_.size()).find(FindingKind::deadlock, "deadlock at exit: " + scheduler_->blocked_report());
@@ -225,6 +231,19 @@ class Interleaver final : public ScheduledClient {
     return true;
   }
 
+  // What the driver waited for before op i's job began (its step is the
+  // last one taken): the previous op's start, the last barrier, the end of
+  // the allocation of the block it frees.
+  void order_start(std::size_t i) {
+    const std::size_t begin = scheduler_->steps().size() - 1;
+    if (last_begin_ != kNone) out_.job_orders.push_back({last_begin_, begin});
+    if (fence_ > 0) out_.job_orders.push_back({fence_, begin, true});
+    const PlannedOp& p = plan_[i];
+    if (p.block != kNoBlock && p.op.code() != OpCode::alloc && alloc_end_[p.block] != kNone)
+      out_.job_orders.push_back({alloc_end_[p.block], begin});
+    last_begin_ = begin;
+  }
+
   void started(int t, std::size_t i) {
     const PlannedOp& p = plan_[i];
     if (p.op.code() == OpCode::exit) return at(i).on_exit(t);
@@ -247,6 +266,7 @@ class Interleaver final : public ScheduledClient {
         info.cls = s.out_cls.load(std::memory_order_relaxed);
         info.live = s.out_live.load(std::memory_order_relaxed);
         Tracked& b = blocks_[p.block];
+        alloc_end_[p.block] = scheduler_->steps().size() - 1;
         if (std::optional<Judge::BlockId> id = at(i).on_alloc(t, b.size, ptr, info, std::nullopt)) {
           b.id = *id;
           b.life = Life::live;
@@ -267,6 +287,7 @@ class Interleaver final : public ScheduledClient {
   }
 
   void run_barrier(std::size_t i) {
+    fence_ = scheduler_->steps().size();
     const PlannedOp& p = plan_[i];
     if (p.op.code() == OpCode::refresh) return at(i).on_refresh(p.op.refresh_config());
     at(i).check();
@@ -296,6 +317,10 @@ class Interleaver final : public ScheduledClient {
   Scheduler* scheduler_ = nullptr;
   std::vector<PlannedOp> plan_;
   std::vector<Tracked> blocks_;
+  static constexpr std::size_t kNone = SIZE_MAX;
+  std::vector<std::size_t> alloc_end_;  // per block: its allocation's last step
+  std::size_t last_begin_ = kNone;      // the last job start's step
+  std::size_t fence_ = 0;               // steps before the last barrier
   std::vector<Slot> slots_;
   std::array<std::size_t, kMaxThreads> running_op_{};
   std::array<model::BadPointer, kMaxThreads> bad_{};

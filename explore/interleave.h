@@ -32,10 +32,26 @@ struct InterleaveOptions {
   std::size_t max_steps = 1 << 20;  // a run longer than this is a finding (a livelock)
 };
 
+// An order the driver imposes on a job's start besides its thread's own:
+// the job began (step `after`) only once step `before` was taken (a job
+// starts after the previous op's start, in program order, and a free after
+// its block's allocation ended), or, with `every_before`, once every step
+// before `before` was (a barrier, or the end of the program, waited for
+// every job).
+struct JobOrder {
+  std::size_t before = 0, after = 0;
+  bool every_before = false;
+};
+
 struct InterleaveResult {
   RunResult run;
   std::vector<DecisionRecord> decisions;  // what the strategy picked, in order
   std::size_t steps = 0, preemptions = 0;
+  std::vector<Step> trail;           // every step, in order
+  std::vector<JobOrder> job_orders;  // what the driver ordered (explore's reduction reads both)
+  // The ops' results and the finding's kind, by op, not by when they came:
+  // the same for every interleaving equivalent to this one.
+  std::uint64_t outcome = 0;
 };
 
 InterleaveResult run_interleaved(const Program& program, RecordingRule& strategy,

@@ -110,6 +110,7 @@ std::optional<Judge::BlockId> Judge::on_alloc(int thread, std::size_t size, void
   note([&] { return who(thread) + "alloc " + std::to_string(size) + " -> " + where(p); });
   const auto off = p ? pool_.arena_offset(p) : std::nullopt;
   digest_.mix(p ? (off ? *off : 1ull << 63) : 0);
+  results_.push_back({op_, 0, p ? (off ? *off : 1ull << 63) : 0});
   const bool refill_failed = acq && model::v2_refill_failed(want, acq->before + 1, acq->made, faults_);
   result_.tally.alloc(cls, routing_.routed(cls), got, refill_failed);
   const std::string call = "alloc(" + std::to_string(size) + ")";
@@ -173,6 +174,7 @@ void Judge::free_end(BlockId id, int thread, const FreeOutcome& got) {
   Freeing& f = *freeing(id);
   --f.in_flight;
   const Block b = f.block;
+  results_.push_back({op_, pool_.arena_offset(b.ptr).value_or(1ull << 63), hakmem::pack(got)});
   const bool succeeded = got.route != FreeRoute::rejected && got.route != FreeRoute::null;
   if (succeeded && !f.claimed) {
     f.claimed = true;
@@ -293,6 +295,7 @@ bool Judge::check_page_of(const model::BadPointer& bad, Verdict seen) {
 }
 
 void Judge::bad_free_end(const model::BadPointer& bad, const FreeOutcome& got) {
+  results_.push_back({op_, pool_.arena_offset(bad.ptr).value_or(1ull << 63), hakmem::pack(got)});
   compare(got, bad.want, [&] { return bad.what(); });
 }
 
@@ -383,6 +386,17 @@ void Judge::finish(bool recheck) {
   if (found()) return;
   if (auto wrong = result_.tally.check_counters(pool_.stats())) return find(FindingKind::counter, *wrong);
   if (auto kept = nothing_kept(pool_, routing_)) find(FindingKind::retained, *kept);
+}
+
+std::uint64_t Judge::outcome() const {
+  std::vector<OpResult> by_op = results_;
+  // The end's frees come in allocation order, which is not the program's:
+  // by address there.
+  std::ranges::sort(by_op, {}, [](const OpResult& r) { return std::pair(r.op, r.where); });
+  support::Digest d;
+  for (const OpResult& r : by_op) d.mix(r.op), d.mix(r.where), d.mix(r.value);
+  d.mix(result_.finding ? 1 + static_cast<std::uint64_t>(result_.finding->kind) : 0);
+  return d.value();
 }
 
 RunResult Judge::result() {

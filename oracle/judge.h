@@ -163,6 +163,10 @@ class Judge {
   // (the threads' exits changed the pool since the last check).
   void finish(bool recheck = true);
 
+  // The ops' results (where each allocation landed, each free's outcome)
+  // and the finding's kind, in op order: what an interleaving came to,
+  // whatever order its independent steps took.
+  std::uint64_t outcome() const;
   // The digest goes on with what the driver saw (an interleaved run's steps).
   void mix(std::uint64_t v) { digest_.mix(v); }
   const model::Routing& routing() const { return routing_; }
@@ -209,6 +213,11 @@ class Judge {
   hakmem::Census census_;          // the last census taken, its storage reused
   support::Digest digest_;
   std::vector<Note> notes_;
+  struct OpResult {
+    std::size_t op;
+    std::uint64_t where, value;  // the block's arena offset (a free's), what the op returned
+  };
+  std::vector<OpResult> results_;  // for outcome()
   std::size_t op_ = 0, stamp_ = 0;
   RunResult result_;
 };

@@ -11,8 +11,10 @@
 // acquisitions, thread exit. Fields only the owner touches are not points.
 //
 //   HAKMEM_SCHED(point, object, arg)   before the operation; object is what
-//                                      it touches, arg what a trace shows
-//                                      (sched_points.def says which)
+//                                      it touches (a page's whole remote
+//                                      bitmap for any of its words: a walk
+//                                      reads them all), arg what a trace
+//                                      shows (sched_points.def says which)
 //   HAKMEM_SCHED_RESULT(point, value)  after it: what it read or returned,
 //                                      never an address, so that a trace is
 //                                      the same in every run

@@ -33,14 +33,14 @@ HAKMEM_HOT void Pool::Impl::publish_remote_bit(PageDesc* d, std::uint32_t block)
     // bit set. A racing remote free in the same word can come between the
     // two; one of the bits is lost (its block is neither free nor pending).
     std::atomic<std::uint64_t>& word = d->remote_bits[block / 64];
-    const std::uint64_t seen = HAKMEM_SCHED_VALUE(remote_free_bit_load, &word, sched_arg(d->index, block),
+    const std::uint64_t seen = HAKMEM_SCHED_VALUE(remote_free_bit_load, d->remote_bits, sched_arg(d->index, block),
                                                   word.load(std::memory_order_seq_cst));
-    HAKMEM_SCHED(remote_free_store, &word, sched_arg(d->index, block));
+    HAKMEM_SCHED(remote_free_store, d->remote_bits, sched_arg(d->index, block));
     word.store(seen | bit, std::memory_order_seq_cst);
     return;
   }
 #endif
-  HAKMEM_SCHED(remote_free_fetch_or, &d->remote_bits[block / 64], sched_arg(d->index, block));
+  HAKMEM_SCHED(remote_free_fetch_or, d->remote_bits, sched_arg(d->index, block));
   d->remote_bits[block / 64].fetch_or(bit, std::memory_order_seq_cst);
 }
 
@@ -113,10 +113,10 @@ std::uint32_t PageDesc::drain_remote(bool owner_changed) {
     if (w > 0 && plant == Plant::drain_skips_word) break;
 #endif
     // A new owner must not skip a word on a stale zero (see remote_free).
-    if (!owner_changed && HAKMEM_SCHED_VALUE(drain_load, &remote_bits[w], sched_arg(index, w),
+    if (!owner_changed && HAKMEM_SCHED_VALUE(drain_load, remote_bits, sched_arg(index, w),
                                              remote_bits[w].load(std::memory_order_seq_cst)) == 0)
       continue;
-    std::uint64_t bits = HAKMEM_SCHED_VALUE(drain_exchange, &remote_bits[w], sched_arg(index, w),
+    std::uint64_t bits = HAKMEM_SCHED_VALUE(drain_exchange, remote_bits, sched_arg(index, w),
                                             remote_bits[w].exchange(0, std::memory_order_seq_cst));
     while (bits) {
       std::uint32_t block = w * 64 + static_cast<std::uint32_t>(__builtin_ctzll(bits));

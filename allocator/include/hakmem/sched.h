@@ -21,7 +21,7 @@ inline constexpr int kNumPoints = 0
 #undef HAKMEM_SCHED_POINT
     ;
 
-enum class PointKind : std::uint8_t { atomic, lock, os, exit };
+enum class PointKind : std::uint8_t { load, store, rmw, lock, os, exit };
 enum class PointArg : std::uint8_t { block, word, slab, cls, none };
 struct PointInfo {
   const char* name;  // "remote_free.fetch_or"

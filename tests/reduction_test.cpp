@@ -1,0 +1,159 @@
+// The reductions of explore's dfs lose nothing: on every schedule program
+// of the corpus small enough to enumerate without reduction, the outcomes
+// (every op's result and the finding's kind, InterleaveResult::outcome)
+// that sleep sets and DPOR reach are exactly those every interleaving
+// within the bound reaches, at 1 and 2 preemptions; and each planted race
+// inside a call is still found, by each reduction, in fewer interleavings
+// than without.
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "explore/explore.h"
+#include "fuzz/targets.h"
+#include "oracle/plants.h"
+#include "pool_test_util.h"
+
+namespace hakfuzz {
+namespace {
+
+// Programs whose unreduced exploration at 2 preemptions is at most this
+// many interleavings (all of the corpus's but churn-4-threads, ~175,000).
+constexpr std::size_t kEnumerable = 25'000;
+
+std::vector<std::uint8_t> read_file(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::vector<std::pair<std::string, Program>> schedule_programs() {
+  std::vector<std::pair<std::string, Program>> out;
+  for (const char* dir : {"interleave", "remote", "regressions/interleave", "regressions/remote"}) {
+    const std::filesystem::path path = std::filesystem::path(HAKFUZZ_SOURCE_DIR) / "corpus" / dir;
+    if (!std::filesystem::exists(path)) continue;
+    for (const auto& e : std::filesystem::directory_iterator(path)) {
+      const std::vector<std::uint8_t> bytes = read_file(e.path());
+      const bool interleave = std::string(dir).find("interleave") != std::string::npos;
+      out.emplace_back(std::string(dir) + "/" + e.path().filename().string(),
+                       interleave ? decode_interleave(bytes).program : decode(bytes, true));
+    }
+  }
+  return out;
+}
+
+struct Outcomes {
+  std::set<std::uint64_t> seen;
+  Exploration e;
+};
+
+Outcomes explore_all(const Program& p, Reduction r, int bound, std::size_t max_runs = 0) {
+  Outcomes out;
+  ExploreOptions o;
+  o.reduction = r;
+  o.preemptions = bound;
+  o.max_runs = max_runs;
+  o.each_run = [&](const InterleaveResult& run) { out.seen.insert(run.outcome); };
+  out.e = explore(p, o);
+  return out;
+}
+
+TEST(Reduction, SameOutcomesAsEveryInterleavingOnTheCorpus) {
+  std::size_t compared = 0;
+  for (const auto& [name, program] : schedule_programs()) {
+    for (int bound : {1, 2}) {
+      const Outcomes all = explore_all(program, Reduction::none, bound, kEnumerable + 1);
+      if (!all.e.exhausted) continue;  // too big to enumerate
+      ASSERT_FALSE(all.e.finding) << name;
+      for (Reduction r : {Reduction::sleep, Reduction::dpor}) {
+        const Outcomes reduced = explore_all(program, r, bound);
+        ASSERT_TRUE(reduced.e.exhausted) << name;
+        EXPECT_EQ(reduced.seen, all.seen)
+            << name << " at " << bound << " preemptions, reduction " << reduction_name(r) << ": "
+            << reduced.e.runs << " vs " << all.e.runs << " interleavings";
+        EXPECT_LE(reduced.e.runs, all.e.runs) << name;
+      }
+      ++compared;
+    }
+  }
+  EXPECT_GE(compared, 20u) << "the corpus's schedule programs were not found";
+}
+
+struct PlantedRace {
+  const char* plant;
+  const char* program;  // corpus/interleave/
+};
+
+class ReductionFinds : public ::testing::TestWithParam<PlantedRace> {};
+
+TEST_P(ReductionFinds, EveryPlantedRaceUnderEveryReduction) {
+  const Program program = decode_interleave(read_file(std::filesystem::path(HAKFUZZ_SOURCE_DIR) /
+                                                      "corpus/interleave" / GetParam().program))
+                              .program;
+  std::size_t unreduced = 0;
+  for (Reduction r : {Reduction::none, Reduction::sleep, Reduction::dpor}) {
+    ExploreOptions o;
+    o.reduction = r;
+    o.run.plant = find_plant(GetParam().plant);
+    const Exploration e = explore(program, o);
+    ASSERT_TRUE(e.finding) << GetParam().plant << " not found with reduction " << reduction_name(r) << " in "
+                           << e.runs << " interleavings";
+    if (r == Reduction::none)
+      unreduced = e.runs;
+    else
+      EXPECT_LE(e.runs, unreduced) << reduction_name(r);
+    RecordProperty(std::string("runs_") + reduction_name(r), static_cast<int>(e.runs));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Plants, ReductionFinds,
+                         ::testing::Values(PlantedRace{"remote_bit_torn", "remote-frees-race-the-drain"},
+                                           PlantedRace{"hint_before_bit", "free-races-adoption"},
+                                           PlantedRace{"no_owner_reread", "free-races-adoption"},
+                                           PlantedRace{"owner_claim_torn", "owner-free-races-a-double-free"}),
+                         [](const auto& info) { return std::string(info.param.plant); });
+
+}  // namespace
+}  // namespace hakfuzz
+namespace hakfuzz {
+namespace {
+TEST(ReductionDebug, Missing) {
+  const char* which = getenv("DBG_PROGRAM");
+  if (!which) GTEST_SKIP();
+  const Program program = decode(read_file(std::filesystem::path(HAKFUZZ_SOURCE_DIR) / "corpus" / which), true);
+  const int bound = atoi(getenv("DBG_BOUND"));
+  std::map<std::uint64_t, std::vector<std::uint8_t>> all;
+  {
+    ExploreOptions o;
+    o.reduction = Reduction::none;
+    o.preemptions = bound;
+    o.each_run = [&](const InterleaveResult& r) {
+      std::vector<std::uint8_t> c;
+      for (auto& d : r.decisions) c.push_back(d.chosen);
+      all.emplace(r.outcome, c);
+    };
+    explore(program, o);
+  }
+  std::set<std::uint64_t> red;
+  {
+    ExploreOptions o;
+    o.reduction = Reduction::sleep;
+    o.preemptions = bound;
+    o.each_run = [&](const InterleaveResult& r) { red.insert(r.outcome); };
+    explore(program, o);
+  }
+  for (auto& [out, c] : all)
+    if (!red.count(out)) {
+      std::string s;
+      for (auto x : c) s += std::to_string(x) + " ";
+      printf("MISSING outcome %llx choices: %s\n", (unsigned long long)out, s.c_str());
+      ChoicePicks p(c);
+      InterleaveOptions io;
+      io.trace = true;
+      auto r = run_interleaved(program, p, io);
+      for (auto& l : r.run.trace) printf("%s\n", l.c_str());
+      break;
+    }
+}
+}  // namespace
+}  // namespace hakfuzz
