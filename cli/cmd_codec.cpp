@@ -5,7 +5,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
-#include "cli/target_paths.h"
+#include "fuzz/inputs.h"
 
 namespace hakfuzz::cli {
 
@@ -43,7 +43,7 @@ int run_encode(const po::variables_map& vm) {
   const Target* t = nullptr;
   try {
     t = &resolve_target(flag, output);
-  } catch (const UsageError&) {
+  } catch (const UserError&) {
     if (flag) throw;
     t = &resolve_target(std::nullopt, trace);
   }

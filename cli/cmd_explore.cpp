@@ -11,8 +11,9 @@
 #include "cli/build_info.h"
 #include "cli/commands.h"
 #include "cli/options.h"
-#include "cli/target_paths.h"
 #include "explore/explore.h"
+#include "fuzz/inputs.h"
+#include "fuzz/interleave_input.h"
 #include "fuzz/targets.h"
 
 namespace hakfuzz::cli {

@@ -24,7 +24,7 @@
 
 #include "cli/build_info.h"
 #include "cli/commands.h"
-#include "cli/target_paths.h"
+#include "cli/options.h"
 #include "fuzz/engine.h"
 #include "oracle/plants.h"
 #include "support/sanitizer.h"

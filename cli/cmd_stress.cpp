@@ -11,7 +11,7 @@
 #include "cli/build_info.h"
 #include "cli/commands.h"
 #include "cli/options.h"
-#include "cli/target_paths.h"
+#include "fuzz/interleave_input.h"
 #include "oracle/plants.h"
 #include "program/program.h"
 #include "stress/controlled.h"

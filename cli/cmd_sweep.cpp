@@ -20,7 +20,6 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "cli/progress.h"
-#include "cli/target_paths.h"
 #include "oracle/plants.h"
 #include "support/digest.h"
 #include "support/parse.h"

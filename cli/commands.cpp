@@ -132,7 +132,7 @@ int dispatch(int argc, char** argv) {
     return run_command(*it, rest, vm.count("help") > 0);
   } catch (const po::error& e) {
     std::cerr << where << ": error: " << e.what() << " (see '" << where << " --help')\n";
-  } catch (const UsageError& e) {
+  } catch (const UserError& e) {  // UsageError, and what the layers below blame on the user
     std::cerr << where << ": error: " << e.what() << " (see '" << where << " --help')\n";
   } catch (const hakmem::ConfigError& e) {
     std::cerr << where << ": configuration error: " << e.what() << "\n";

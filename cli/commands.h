@@ -3,9 +3,10 @@
 // description parses argv and prints `hakfuzz <command> --help`.
 #pragma once
 #include <boost/program_options.hpp>
-#include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "fuzz/user_error.h"
 
 namespace hakfuzz::cli {
 
@@ -18,9 +19,9 @@ inline constexpr int kExitUsage = 2;     // usage or configuration error
 inline constexpr int kExitInternal = 3;  // a bug in hakfuzz itself
 
 // A bad option value the parser could not catch (ranges, formats).
-class UsageError : public std::runtime_error {
+class UsageError : public UserError {
  public:
-  using std::runtime_error::runtime_error;
+  using UserError::UserError;
 };
 
 struct Command {
