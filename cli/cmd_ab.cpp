@@ -3,13 +3,13 @@
 // file reads its options and prints the proof, the runs and the verdict).
 #include <fmt/format.h>
 
-#include <fstream>
 #include <iostream>
 
 #include "bench/ab.h"
 #include "cli/build_info.h"
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/output_paths.h"
 #include "hakmem/variants.h"
 
 namespace hakfuzz::cli {
@@ -66,6 +66,8 @@ int run_ab(const po::variables_map& vm) {
     throw UsageError("--workload: unknown workload '" + vm["workload"].as<std::string>() + "'");
   spec.env = hakmem::map_env(resolve_env(vm));
   spec.config = hakmem::parse_config(spec.env);  // ConfigError: exit 2 in dispatch
+  const std::string json_path = vm.count("json") ? vm["json"].as<std::string>() : "";
+  if (!json_path.empty()) probe_output_file(json_path, "--json " + json_path, ParentDir::must_exist);
   const std::string build = build_info();
   std::cout << fmt::format("hakfuzz ab: seed={} workload={} ({}) steps={} runs={} env: {} build {}\n",
                            spec.seed, spec.workload->key, spec.workload->title, spec.steps, spec.runs,
@@ -78,8 +80,8 @@ int run_ab(const po::variables_map& vm) {
     print_outcome(*report.outcome);
   else
     std::cout << "refused: no A/B without an active path: " << report.proof.why << "\n";
-  if (vm.count("json"))
-    std::ofstream(vm["json"].as<std::string>()) << bench::ab_json(spec, report, build).dump(2) << "\n";
+  if (!json_path.empty())
+    write_output_file(json_path, bench::ab_json(spec, report, build).dump(2) + "\n", "--json " + json_path);
   return report.outcome ? kExitClean : kExitFinding;
 }
 

@@ -5,9 +5,6 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <iostream>
 #include <sstream>
 
@@ -15,6 +12,7 @@
 #include "cli/build_info.h"
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/output_paths.h"
 
 namespace hakfuzz::cli {
 
@@ -89,8 +87,7 @@ po::options_description bench_options() {
 int run_bench(const po::variables_map& vm) {
   const bench::BenchSpec spec = bench_spec(vm);
   const std::string json_path = vm.count("json") ? vm["json"].as<std::string>() : "";
-  if (!json_path.empty() && !std::ofstream(json_path, std::ios::app))
-    throw UsageError(fmt::format("--json {}: cannot write: {}", json_path, std::strerror(errno)));
+  if (!json_path.empty()) probe_output_file(json_path, "--json " + json_path, ParentDir::must_exist);
   bench::reexec_for_static_tls(spec);
 
   std::vector<std::string> wnames, anames;
@@ -119,7 +116,9 @@ int run_bench(const po::variables_map& vm) {
 
   std::cout << "\n" << bench::bench_table(report);
   print_footnotes(report);
-  if (!json_path.empty()) std::ofstream(json_path) << bench::bench_json(spec, report, build).dump(2) << "\n";
+  if (!json_path.empty())
+    write_output_file(json_path, bench::bench_json(spec, report, build).dump(2) + "\n",
+                      "--json " + json_path);
   return report.clean() ? kExitClean : kExitFinding;
 }
 

@@ -28,6 +28,7 @@
 #include "cli/build_info.h"
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/output_paths.h"
 #include "fuzz/engine.h"
 #include "oracle/plants.h"
 #include "support/sanitizer.h"
@@ -135,7 +136,9 @@ void make_artifact_dirs(const std::vector<std::string>& engine_words) {
       if (a.rfind(flag, 0) == 0) {
         std::filesystem::path p = a.substr(std::strlen(flag));
         std::filesystem::path dir = a.back() == '/' && flag[1] == 'a' ? p : p.parent_path();
-        if (!dir.empty()) std::filesystem::create_directories(dir);
+        if (dir.empty()) continue;
+        create_output_dir(dir, a);
+        probe_output_dir(dir, a);
       }
 }
 
