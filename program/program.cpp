@@ -90,7 +90,8 @@ hakmem::Config parse_config_words(std::istringstream& words, hakmem::Config base
 }  // namespace
 
 const char* op_code_name(OpCode c) {
-  static const char* const kNames[kNumOpCodes] = {"alloc", "free", "bad_free", "refresh", "fault", "check", "exit"};
+  static const char* const kNames[kNumOpCodes] = {"alloc", "free",  "bad_free", "refresh",
+                                                  "fault", "check", "exit"};
   return kNames[static_cast<int>(c)];
 }
 

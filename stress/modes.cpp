@@ -154,9 +154,7 @@ std::string stress_mode_help() {
   return out;
 }
 
-std::unique_ptr<Handover> make_mode(StressMode m, const ModeParams& params) {
-  return row(m).make(params);
-}
+std::unique_ptr<Handover> make_mode(StressMode m, const ModeParams& params) { return row(m).make(params); }
 
 void run_workers(StressMode m, int workers, const std::function<void(int)>& body) {
   if (row(m).threads == Threads::tbb) return run_on_tbb(workers, body);

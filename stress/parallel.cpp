@@ -304,7 +304,8 @@ class Engine {
     rr.live_bytes = rep.live_bytes;
     rr.remote_pending = rep.remote_pending;
     const hakmem::Census census = pool_.census();
-    for (const Divergence& d : quiescent_divergences(rep, census, {rr.allocs - rr.frees, bytes_in - bytes_out}))
+    for (const Divergence& d :
+         quiescent_divergences(rep, census, {rr.allocs - rr.frees, bytes_in - bytes_out}))
       finding(d.kind, ticket, where + ": " + d.what);
     if (held != rr.allocs - rr.frees)
       finding(

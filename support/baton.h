@@ -27,8 +27,10 @@ namespace support {
 // everything the last one did; relaxed under TSan, where a hand-off must
 // add no happens-before of its own (it would hide the allocator's races),
 // and the harness orders its own fields by other means.
-inline constexpr std::memory_order kBatonPost = kTsanBuild ? std::memory_order_relaxed : std::memory_order_release;
-inline constexpr std::memory_order kBatonTake = kTsanBuild ? std::memory_order_relaxed : std::memory_order_acquire;
+inline constexpr std::memory_order kBatonPost =
+    kTsanBuild ? std::memory_order_relaxed : std::memory_order_release;
+inline constexpr std::memory_order kBatonTake =
+    kTsanBuild ? std::memory_order_relaxed : std::memory_order_acquire;
 
 template <class T>
 void baton_wait(const std::atomic<T>& word, T seen, std::memory_order order) {

@@ -87,8 +87,7 @@ Outcomes run(RecordingRule& s, const std::vector<std::uint32_t>& jobs) {
     if (out.events.back() == Scheduler::Event::idle) {
       for (std::size_t t = 0; t < jobs.size(); ++t)
         c.offer(static_cast<int>(t), Scheduler::kExitJob, jobs.size() + t);
-      for (std::size_t exited = 0; exited < jobs.size();)
-        exited += c.run().event == Scheduler::Event::exited;
+      for (std::size_t exited = 0; exited < jobs.size();) exited += c.run().event == Scheduler::Event::exited;
     }
     out.steps = c.steps();
     out.preemptions = c.preemptions();
