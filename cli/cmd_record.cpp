@@ -112,7 +112,8 @@ int run_record(const std::vector<std::string>& args) {
   po::notify(vm);
   const int threads = get<int>(vm, "threads");
   const auto max_ops = get<std::size_t>(vm, "max-ops");
-  // Both are written after the program ran, however long that took.
+  // --remote and -o are written after the program ran, however long that
+  // took: both are proven writable before it starts.
   if (vm.count("remote"))
     probe_output_file(vm["remote"].as<std::string>(), "--remote " + vm["remote"].as<std::string>(),
                       ParentDir::created_by_writer);
