@@ -100,8 +100,9 @@ int dispatch(int argc, char** argv) {
 
   std::string where = "hakfuzz";
   try {
-    // Pass-through commands skip Boost entirely: it would read libFuzzer's
-    // `-help=1` as `-h` and `-jobs=4` as a short-option group.
+    // Pass-through commands skip the two-pass parse, whose short options
+    // would read libFuzzer's `-help=1` as `-h` and `-jobs=4` as a
+    // short-option group; they parse their own words.
     if (argc >= 2)
       for (const Command& c : commands())
         if (c.run_raw && std::string(argv[1]) == c.name) {

@@ -32,8 +32,9 @@ struct Command {
   // Positional words are collected under "inputs" and shown as this in usage
   // (nullptr: a stray word is an error).
   const char* positional = nullptr;
-  // Pass-through commands get their raw words, unparsed (fuzz: libFuzzer's
-  // -flag=value words must never meet Boost).
+  // Pass-through commands get their raw words and parse them themselves
+  // (fuzz: libFuzzer's -flag=value words must never meet Boost's short
+  // options; run, record: the program's words after `--`).
   int (*run_raw)(const std::vector<std::string>& args) = nullptr;
 };
 
