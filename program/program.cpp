@@ -327,16 +327,43 @@ std::string to_text(const Program& p) {
   return out.str();
 }
 
-Program parse_text(const std::string& text) {
-  Program p;
-  std::istringstream in(text);
-  std::string line;
-  int lineno = 0;
-  bool have_config = false;
-  auto fail = [&](const std::string& why) {
-    throw std::invalid_argument("trace line " + std::to_string(lineno) + ": " + why + ": '" + line + "'");
-  };
-  auto field = [&](std::istringstream& ls, const std::string& key, unsigned max) -> unsigned {
+namespace {
+
+// One trace, line by line; every error names its line.
+class TraceParser {
+ public:
+  Program parse(const std::string& text) {
+    std::istringstream in(text);
+    while (std::getline(in, line_)) {
+      ++lineno_;
+      std::istringstream ls(line_.substr(0, line_.find('#')));  // '#' starts a comment
+      std::string word;
+      if (!(ls >> word)) continue;
+      if (word == "config") {
+        config_line(ls);
+        continue;
+      }
+      if (!have_config_) fail("the first line must be 'config ...'");
+      int thread = 0;
+      if (p_.threads > 1) {
+        if (word.size() < 2 || word[0] != 't' ||
+            word.find_first_not_of("0123456789", 1) != std::string::npos || word.size() > 3 ||
+            std::stoul(word.substr(1)) >= p_.threads)
+          fail("expected a thread 't0'..'t" + std::to_string(p_.threads - 1) + "'");
+        thread = static_cast<int>(std::stoul(word.substr(1)));
+        if (!(ls >> word)) fail("missing op");
+      }
+      if (op(thread, word, ls) && ls >> word) fail("trailing words");
+    }
+    if (!have_config_) throw std::invalid_argument("trace: empty (no 'config' line)");
+    return std::move(p_);
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& why) const {
+    throw std::invalid_argument("trace line " + std::to_string(lineno_) + ": " + why + ": '" + line_ + "'");
+  }
+  unsigned field(std::istringstream& ls, const std::string& key, unsigned max) const {
     std::string word;
     if (!(ls >> word) || word.rfind(key, 0) != 0) fail("expected " + key);
     std::string digits = word.substr(key.size());
@@ -345,45 +372,37 @@ Program parse_text(const std::string& text) {
     unsigned v = static_cast<unsigned>(std::stoul(digits));
     if (v > max) fail(key + " out of range (max " + std::to_string(max) + ")");
     return v;
-  };
-  while (std::getline(in, line)) {
-    ++lineno;
-    std::istringstream ls(line.substr(0, line.find('#')));  // '#' starts a comment
-    std::string word;
-    if (!(ls >> word)) continue;
-    if (word == "config") {
-      if (have_config) fail("a second config line");
-      std::string threads;
-      p.config = parse_config_words(ls, hakmem::Config{}, &threads, fail);
-      if (!threads.empty()) {
-        std::istringstream rest(threads);
-        p.threads = static_cast<std::uint8_t>(field(rest, "threads=", kMaxThreads));
-        if (p.threads < 2) fail("threads= must be 2..8 (omit it for a single-thread program)");
-      }
-      have_config = true;
-      continue;
+  }
+  std::function<void(const std::string&)> failer() const {
+    return [this](const std::string& why) { fail(why); };
+  }
+
+  void config_line(std::istringstream& ls) {
+    if (have_config_) fail("a second config line");
+    std::string threads;
+    p_.config = parse_config_words(ls, hakmem::Config{}, &threads, failer());
+    if (!threads.empty()) {
+      std::istringstream rest(threads);
+      p_.threads = static_cast<std::uint8_t>(field(rest, "threads=", kMaxThreads));
+      if (p_.threads < 2) fail("threads= must be 2..8 (omit it for a single-thread program)");
     }
-    if (!have_config) fail("the first line must be 'config ...'");
-    int thread = 0;
-    if (p.threads > 1) {
-      if (word.size() < 2 || word[0] != 't' || word.find_first_not_of("0123456789", 1) != std::string::npos ||
-          word.size() > 3 || std::stoul(word.substr(1)) >= p.threads)
-        fail("expected a thread 't0'..'t" + std::to_string(p.threads - 1) + "'");
-      thread = static_cast<int>(std::stoul(word.substr(1)));
-      if (!(ls >> word)) fail("missing op");
-    }
+    have_config_ = true;
+  }
+
+  // One op; false when it took the whole line.
+  bool op(int thread, const std::string& word, std::istringstream& ls) {
     if (word == "alloc") {
       const auto sel = static_cast<std::uint8_t>(field(ls, "sel=", 255));
-      p.ops.push_back(Op::alloc(thread, sel, static_cast<std::uint16_t>(field(ls, "n=", 65535))));
+      p_.ops.push_back(Op::alloc(thread, sel, static_cast<std::uint16_t>(field(ls, "n=", 65535))));
     } else if (word == "free") {
       std::string operand;
       ls >> operand;
       std::istringstream one(operand);
       if (operand.rfind("same=", 0) == 0)
-        p.ops.push_back(
+        p_.ops.push_back(
             Op::free_same(thread, static_cast<std::uint16_t>(field(one, "same=", Op::kSameFlag - 1))));
       else
-        p.ops.push_back(Op::free(thread, static_cast<std::uint8_t>(field(one, "block=", 255))));
+        p_.ops.push_back(Op::free(thread, static_cast<std::uint8_t>(field(one, "block=", 255))));
     } else if (word == "bad_free") {
       std::string kind;
       ls >> kind;
@@ -391,27 +410,34 @@ Program parse_text(const std::string& text) {
       while (k < kNumBadKinds && kind != kBadNames[k]) ++k;
       if (k == kNumBadKinds) fail("unknown bad_free kind");
       const auto pick = static_cast<std::uint16_t>(field(ls, "block=", 65535));
-      p.ops.push_back(Op::bad_free(thread, static_cast<BadKind>(k), pick,
-                                   static_cast<std::uint16_t>(field(ls, "off=", 65535))));
+      p_.ops.push_back(Op::bad_free(thread, static_cast<BadKind>(k), pick,
+                                    static_cast<std::uint16_t>(field(ls, "off=", 65535))));
     } else if (word == "refresh") {
-      p.ops.push_back(Op::refresh(thread, parse_config_words(ls, hakmem::Config{}, nullptr, fail)));
-      continue;  // the config words took the whole line
+      p_.ops.push_back(Op::refresh(thread, parse_config_words(ls, hakmem::Config{}, nullptr, failer())));
+      return false;  // the config words took the whole line
     } else if (word == "fault") {
       const int nth = static_cast<int>(field(ls, "nth=", kMaxFaultNth));
       const int count = static_cast<int>(field(ls, "count=", kMaxFaultCount));
       if (count == 0) fail("count= must be 1..8");
-      p.ops.push_back(Op::fault(thread, nth, count));
+      p_.ops.push_back(Op::fault(thread, nth, count));
     } else if (word == "check") {
-      p.ops.push_back(Op::check(thread));
-    } else if (word == "exit" && p.threads > 1) {
-      p.ops.push_back(Op::exit(thread));
+      p_.ops.push_back(Op::check(thread));
+    } else if (word == "exit" && p_.threads > 1) {
+      p_.ops.push_back(Op::exit(thread));
     } else {
       fail("unknown op");
     }
-    if (ls >> word) fail("trailing words");
+    return true;
   }
-  if (!have_config) throw std::invalid_argument("trace: empty (no 'config' line)");
-  return p;
-}
+
+  Program p_;
+  std::string line_;
+  int lineno_ = 0;
+  bool have_config_ = false;
+};
+
+}  // namespace
+
+Program parse_text(const std::string& text) { return TraceParser().parse(text); }
 
 }  // namespace hakfuzz
