@@ -110,7 +110,7 @@ Expectation expect(const std::vector<std::optional<std::string>>& values, hakmem
   auto flags = env_flags();
   hakmem::Config fresh;  // unset flags take table defaults, as at construction
   for (std::size_t f = 0; f < flags.size(); ++f) {
-    auto field = static_cast<hakmem::EnvFlag>(flags[f] - hakmem::flag_table().data());
+    auto field = hakmem::env_flag_of(*flags[f]);
     if (!values[f]) continue;
     std::optional<std::uint32_t> v = reference_parse(*flags[f], *values[f]);
     if (!v) {
