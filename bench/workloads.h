@@ -1,5 +1,5 @@
-// The seeded mid-size workloads W1-W4 of the peer-allocator study
-// (shared/research/peer-allocators.md), run against any allocator reached
+// The seeded mid-size workloads W1-W4 (docs/bench.md), run against any
+// allocator reached
 // through two function pointers, so the pool and every peer get the
 // identical op sequence and the same indirect-call cost.
 #pragma once

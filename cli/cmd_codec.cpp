@@ -5,7 +5,8 @@
 #include <iostream>
 
 #include "cli/commands.h"
-#include "cli/target_paths.h"
+#include "cli/output_paths.h"
+#include "fuzz/inputs.h"
 
 namespace hakfuzz::cli {
 
@@ -43,7 +44,7 @@ int run_encode(const po::variables_map& vm) {
   const Target* t = nullptr;
   try {
     t = &resolve_target(flag, output);
-  } catch (const UsageError&) {
+  } catch (const UserError&) {
     if (flag) throw;
     t = &resolve_target(std::nullopt, trace);
   }
@@ -53,7 +54,7 @@ int run_encode(const po::variables_map& vm) {
   } catch (const std::invalid_argument& e) {
     throw UsageError(trace.string() + ": " + e.what());
   }
-  if (output.has_parent_path()) std::filesystem::create_directories(output.parent_path());
+  if (output.has_parent_path()) create_output_dir(output.parent_path(), "-o " + output.string());
   std::ofstream out(output, std::ios::binary);
   out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
   if (!out.flush()) throw UsageError("cannot write '" + output.string() + "'");

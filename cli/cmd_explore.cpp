@@ -11,8 +11,10 @@
 #include "cli/build_info.h"
 #include "cli/commands.h"
 #include "cli/options.h"
-#include "cli/target_paths.h"
+#include "cli/output_paths.h"
 #include "explore/explore.h"
+#include "fuzz/inputs.h"
+#include "fuzz/interleave_input.h"
 #include "fuzz/targets.h"
 
 namespace hakfuzz::cli {
@@ -77,6 +79,10 @@ int run_explore(const po::variables_map& vm) {
   std::optional<std::string> target_flag;
   if (vm.count("target")) target_flag = vm["target"].as<std::string>();
   const auto files = collect_inputs(vm["inputs"].as<std::vector<std::string>>());
+  // A finding is written after its minimization: a directory the user named
+  // is proven writable first. The default one is only needed for a finding.
+  if (!vm["out"].defaulted())
+    probe_output_dir(vm["out"].as<std::string>(), "--out " + vm["out"].as<std::string>());
   std::cout << fmt::format("hakfuzz explore: {} input(s), strategy {}{}; {}\n", files.size(),
                            explore_strategy_name(o.strategy),
                            o.strategy == ExploreStrategy::dfs

@@ -1,7 +1,8 @@
 // `hakfuzz fuzz TARGET [--engine=E] [--] [libFuzzer flags] [corpus dirs]`.
 //
-// Words starting with `--` (before a bare `--`) are ours; every other word
-// reaches the engine untouched, so Boost never sees `-jobs=4` or `-help=1`.
+// Our `--name` options (and `-h`) are parsed with Boost, short options off;
+// every other word, and every word after a bare `--`, reaches the engine
+// untouched, so Boost never interprets `-jobs=4` or `-help=1`.
 //
 // libFuzzer runs in a supervised child: it `_Exit`s with its own codes (77
 // finding, 70 timeout, 71 OOM, 72 interrupt, 1 sanitizer report) and
@@ -15,16 +16,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <utility>
 
 #include "cli/build_info.h"
 #include "cli/commands.h"
-#include "cli/target_paths.h"
+#include "cli/options.h"
+#include "cli/output_paths.h"
 #include "fuzz/engine.h"
 #include "oracle/plants.h"
 #include "support/sanitizer.h"
@@ -61,6 +65,83 @@ int map_libfuzzer_status(int status) {
   return kExitFinding;
 }
 
+po::options_description fuzz_options() {
+  po::options_description ours("fuzz options (libFuzzer's -flag=value words and corpus paths pass through)");
+  ours.add_options()("help,h", "show this help")("list", "print the target names, one per line")(
+      "markdown", "print the target table as Markdown (docs/fuzzing.md's)")(
+      "engine", po::value<std::string>(),
+      have_libfuzzer() ? "libfuzzer (default in this build) or builtin"
+                       : "builtin (the only engine in this build)")("plant", po::value<std::string>(),
+                                                                    plant_help().c_str());
+  return ours;
+}
+
+void print_fuzz_help(const po::options_description& ours) {
+  std::cout
+      << "usage: hakfuzz fuzz TARGET [--engine=E] [--] [-flag=value ...] [CORPUS_DIR ...]\n\ntargets:\n";
+  for (const Target& t : targets()) std::cout << "  " << t.name << ": " << t.doc << "\n";
+  std::cout << "\n" << ours << "\nexit: 0 clean, 1 a finding (reproducer written first), 2 usage error\n";
+}
+
+// What `hakfuzz fuzz` was asked: our options, the target, and the engine's
+// words in their order.
+struct FuzzCommand {
+  po::variables_map vm;
+  std::string target;  // the first plain word before a bare `--`
+  std::vector<std::string> engine_words;
+};
+
+// libFuzzer's flags are single-dash words (`-help=1`, `-jobs=4`), which
+// Boost's short options would take apart, so those stay off and this
+// parser claims our one short option, `-h`, alone.
+std::pair<std::string, std::string> short_help(const std::string& word) {
+  if (word == "-h") return {"help", ""};
+  return {};
+}
+
+FuzzCommand parse_fuzz_command(const std::vector<std::string>& args, const po::options_description& ours) {
+  // The words after a bare `--` go to the engine untouched. They are split
+  // off here because Boost's own `--` handling would mix them with the plain
+  // words before it, where the target is looked for.
+  const auto separator = std::ranges::find(args, std::string("--"));
+  namespace style = po::command_line_style;
+  const po::parsed_options parsed =
+      po::command_line_parser(std::vector<std::string>(args.begin(), separator))
+          .options(ours)
+          .style(style::allow_long | style::long_allow_adjacent | style::long_allow_next)
+          .extra_parser(short_help)
+          .allow_unregistered()
+          .run();
+  // With short options off, the only unregistered options are `--name`
+  // words: ours misspelt, since libFuzzer has none.
+  if (const auto unknown = po::collect_unrecognized(parsed.options, po::exclude_positional); !unknown.empty())
+    throw po::unknown_option(unknown.front());
+  FuzzCommand cmd;
+  po::store(parsed, cmd.vm);
+  for (std::string& word : po::collect_unrecognized(parsed.options, po::include_positional)) {
+    if (cmd.target.empty() && !word.starts_with('-'))
+      cmd.target = std::move(word);
+    else
+      cmd.engine_words.push_back(std::move(word));
+  }
+  if (separator != args.end()) cmd.engine_words.insert(cmd.engine_words.end(), separator + 1, args.end());
+  return cmd;
+}
+
+// A finding must leave its reproducer on disk: libFuzzer does not create a
+// missing artifact directory (it would only log the failed write).
+void make_artifact_dirs(const std::vector<std::string>& engine_words) {
+  for (const std::string& a : engine_words)
+    for (const char* flag : {"-artifact_prefix=", "-exact_artifact_path="})
+      if (a.rfind(flag, 0) == 0) {
+        std::filesystem::path p = a.substr(std::strlen(flag));
+        std::filesystem::path dir = a.back() == '/' && flag[1] == 'a' ? p : p.parent_path();
+        if (dir.empty()) continue;
+        create_output_dir(dir, a);
+        probe_output_dir(dir, a);
+      }
+}
+
 // ASan's quarantine keeps 256 MiB of freed heap from reuse by default, so
 // nearly every allocation of a fuzz input (the pool's own objects, the
 // oracle's) lands on fresh pages: page faults were a quarter of an `ops`
@@ -73,6 +154,24 @@ void default_asan_quarantine() {
   if (options.find("quarantine_size_mb") != std::string::npos) return;
   options += std::string(options.empty() ? "" : ":") + "quarantine_size_mb=16";
   setenv("ASAN_OPTIONS", options.c_str(), 1);
+}
+
+int run_libfuzzer_child(const Target& target, const std::vector<std::string>& engine_words) {
+  std::string exe = self_exe();
+  std::vector<std::string> child_args = {exe};
+  child_args.insert(child_args.end(), engine_words.begin(), engine_words.end());
+  std::vector<char*> argv;
+  for (std::string& s : child_args) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  setenv(kTargetEnv, target.name, 1);
+  if (support::kAsanBuild) default_asan_quarantine();
+  pid_t pid;
+  if (int err = posix_spawn(&pid, exe.c_str(), nullptr, nullptr, argv.data(), environ))
+    throw std::runtime_error(std::string("cannot start the engine: ") + std::strerror(err));
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) throw std::runtime_error("waitpid failed");
+  return map_libfuzzer_status(status);
 }
 
 }  // namespace
@@ -96,40 +195,11 @@ void run_engine_child(int argc, char** argv) {
 }
 
 int run_fuzz(const std::vector<std::string>& args) {
-  po::options_description ours("fuzz options (libFuzzer's -flag=value words and corpus paths pass through)");
-  ours.add_options()("help,h", "show this help")("list", "print the target names, one per line")(
-      "markdown", "print the target table as Markdown (docs/fuzzing.md's)")(
-      "engine", po::value<std::string>(),
-      have_libfuzzer() ? "libfuzzer (default in this build) or builtin"
-                       : "builtin (the only engine in this build)")("plant", po::value<std::string>(),
-                                                                    plant_help().c_str());
-  std::vector<std::string> own, passthrough;
-  std::string target_name;
-  bool after_separator = false, value_next = false;
-  for (const std::string& a : args) {
-    if (value_next) {  // `--plant NAME`: the value of one of ours
-      own.push_back(a);
-      value_next = false;
-    } else if (after_separator)
-      passthrough.push_back(a);
-    else if (a == "--")
-      after_separator = true;
-    else if (a.rfind("--", 0) == 0 || a == "-h") {
-      own.push_back(a);
-      const auto* o = ours.find_nothrow(a.substr(2), false);
-      value_next = a.find('=') == std::string::npos && o && o->semantic()->max_tokens() > 0;
-    } else if (target_name.empty() && a[0] != '-')
-      target_name = a;
-    else
-      passthrough.push_back(a);
-  }
-  po::variables_map vm;
-  po::store(po::command_line_parser(own).options(ours).run(), vm);
+  const po::options_description ours = fuzz_options();
+  const FuzzCommand cmd = parse_fuzz_command(args, ours);
+  const po::variables_map& vm = cmd.vm;
   if (vm.count("help")) {
-    std::cout
-        << "usage: hakfuzz fuzz TARGET [--engine=E] [--] [-flag=value ...] [CORPUS_DIR ...]\n\ntargets:\n";
-    for (const Target& t : targets()) std::cout << "  " << t.name << ": " << t.doc << "\n";
-    std::cout << "\n" << ours << "\nexit: 0 clean, 1 a finding (reproducer written first), 2 usage error\n";
+    print_fuzz_help(ours);
     return kExitClean;
   }
   if (vm.count("markdown")) {
@@ -140,9 +210,9 @@ int run_fuzz(const std::vector<std::string>& args) {
     for (const Target& t : targets()) std::cout << t.name << "\n";
     return kExitClean;
   }
-  if (target_name.empty()) throw UsageError("name a target");
-  const Target* target = find_target(target_name);
-  if (!target) throw UsageError("unknown target '" + target_name + "'");
+  if (cmd.target.empty()) throw UsageError("name a target");
+  const Target* target = find_target(cmd.target);
+  if (!target) throw UsageError("unknown target '" + cmd.target + "'");
   std::string engine = vm.count("engine") ? vm["engine"].as<std::string>()
                        : have_libfuzzer() ? "libfuzzer"
                                           : "builtin";
@@ -151,35 +221,12 @@ int run_fuzz(const std::vector<std::string>& args) {
   if (engine == "libfuzzer" && !have_libfuzzer())
     throw UsageError("this build has no libFuzzer; build the clang-asan preset or use --engine=builtin");
 
-  // A finding must leave its reproducer on disk: libFuzzer does not create a
-  // missing artifact directory (it would only log the failed write).
-  for (const std::string& a : passthrough)
-    for (const char* flag : {"-artifact_prefix=", "-exact_artifact_path="})
-      if (a.rfind(flag, 0) == 0) {
-        std::filesystem::path p = a.substr(std::strlen(flag));
-        std::filesystem::path dir = a.back() == '/' && flag[1] == 'a' ? p : p.parent_path();
-        if (!dir.empty()) std::filesystem::create_directories(dir);
-      }
+  make_artifact_dirs(cmd.engine_words);
   std::cout << "hakfuzz fuzz: target " << target->name << ", engine " << engine << "; " << build_info()
             << "\n"
             << std::flush;
-  if (engine == "builtin") return run_builtin_engine(*target, passthrough);
-
-  std::string exe = self_exe();
-  std::vector<std::string> child_args = {exe};
-  child_args.insert(child_args.end(), passthrough.begin(), passthrough.end());
-  std::vector<char*> argv;
-  for (std::string& s : child_args) argv.push_back(s.data());
-  argv.push_back(nullptr);
-  setenv(kTargetEnv, target->name, 1);
-  if (support::kAsanBuild) default_asan_quarantine();
-  pid_t pid;
-  if (int err = posix_spawn(&pid, exe.c_str(), nullptr, nullptr, argv.data(), environ))
-    throw std::runtime_error(std::string("cannot start the engine: ") + std::strerror(err));
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) throw std::runtime_error("waitpid failed");
-  return map_libfuzzer_status(status);
+  if (engine == "builtin") return run_builtin_engine(*target, cmd.engine_words);
+  return run_libfuzzer_child(*target, cmd.engine_words);
 }
 
 }  // namespace hakfuzz::cli

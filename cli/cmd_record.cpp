@@ -13,6 +13,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/output_paths.h"
 #include "cli/preload_launch.h"
 #include "exec/run_program.h"
 #include "program/recorded_program.h"
@@ -78,7 +79,7 @@ void write_remote(const Recording& r, const fs::path& file, int threads, std::si
     throw UsageError(e.what());
   }
   const std::vector<std::uint8_t> bytes = encode(rp.program);
-  if (file.has_parent_path()) fs::create_directories(file.parent_path());
+  if (file.has_parent_path()) create_output_dir(file.parent_path(), "--remote " + file.string());
   std::ofstream out(file, std::ios::binary);
   out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
   if (!out.flush()) throw UsageError("cannot write '" + file.string() + "'");
@@ -111,6 +112,11 @@ int run_record(const std::vector<std::string>& args) {
   po::notify(vm);
   const int threads = get<int>(vm, "threads");
   const auto max_ops = get<std::size_t>(vm, "max-ops");
+  // --remote and -o are written after the program ran, however long that
+  // took: both are proven writable before it starts.
+  if (vm.count("remote"))
+    probe_output_file(vm["remote"].as<std::string>(), "--remote " + vm["remote"].as<std::string>(),
+                      ParentDir::created_by_writer);
   if (vm.count("from")) {
     if (!program.empty()) throw UsageError("--from converts a recording: give no program");
     if (!vm.count("remote")) throw UsageError("--from needs --remote FILE");
@@ -123,6 +129,7 @@ int run_record(const std::vector<std::string>& args) {
   const PreloadLaunch launch = preload_launch(program, vm, "hakfuzz record [options] -- PROGRAM [ARGS...]");
   const auto max_events = get<std::uint64_t>(vm, "max-events");
   const fs::path output = vm["output"].as<std::string>();
+  probe_output_file(output, "-o " + output.string(), ParentDir::created_by_writer);
 
   const fs::path dir = scratch_dir("record");
   const int status =
@@ -144,7 +151,7 @@ int run_record(const std::vector<std::string>& args) {
     std::cerr << "hakfuzz record: no process loaded the shim (a static or setuid program?)\n";
     return kExitFinding;
   }
-  if (output.has_parent_path()) fs::create_directories(output.parent_path());
+  if (output.has_parent_path()) create_output_dir(output.parent_path(), "-o " + output.string());
   std::error_code ec;
   fs::copy_file(kept->first, output, fs::copy_options::overwrite_existing, ec);
   fs::remove_all(dir);

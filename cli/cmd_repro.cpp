@@ -8,8 +8,8 @@
 #include "cli/build_info.h"
 #include "cli/commands.h"
 #include "cli/options.h"
-#include "cli/target_paths.h"
 #include "fuzz/engine.h"
+#include "fuzz/inputs.h"
 #include "oracle/plants.h"
 
 namespace hakfuzz::cli {

@@ -20,6 +20,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/output_paths.h"
 #include "cli/preload_launch.h"
 #include "oracle/judge.h"
 #include "preload/report.h"
@@ -131,7 +132,9 @@ int run_run(const std::vector<std::string>& args) {
   fs::path dir;
   if (keep) {
     dir = vm["reports"].as<std::string>();
-    fs::create_directories(dir);
+    const std::string named = "--reports " + dir.string();
+    create_output_dir(dir, named);
+    probe_output_dir(dir, named);  // the shim cannot say that it could not write its report
     for (const fs::directory_entry& e : fs::directory_iterator(dir))
       if (e.path().extension() == ".report") fs::remove(e.path());
   } else {

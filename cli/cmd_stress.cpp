@@ -11,7 +11,8 @@
 #include "cli/build_info.h"
 #include "cli/commands.h"
 #include "cli/options.h"
-#include "cli/target_paths.h"
+#include "cli/output_paths.h"
+#include "fuzz/interleave_input.h"
 #include "oracle/plants.h"
 #include "program/program.h"
 #include "stress/controlled.h"
@@ -41,12 +42,12 @@ void report_failure(const stress::StressResult& res, const hakmem::Config& confi
   const stress::Replay replay = stress::build_replay(res.window, config, spec.threads);
   const std::string replay_file = stress::replay_path_for(report_path);
   if (const auto dir = std::filesystem::path(report_path).parent_path(); !dir.empty())
-    std::filesystem::create_directories(dir);
+    create_output_dir(dir, "--report " + report_path);
   {
     const std::vector<std::uint8_t> bytes = encode(replay.program);
     std::ofstream out(replay_file, std::ios::binary);
     out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-    if (!out) throw std::runtime_error("cannot write " + replay_file);
+    if (!out) throw UsageError("--report " + report_path + ": cannot write " + replay_file);
   }
   const stress::ReplayVerdict verdict =
       crashed
@@ -112,7 +113,7 @@ po::options_description stress_options() {
        "JSON failure report; the replay input goes beside it as FILE with .remote")
       ("controlled", po::value<std::string>()->value_name("S"),
        "random | pct: instead of free-running threads, stress-shaped schedule programs (--threads 2..8) under "
-       "the controller, threads switched inside allocator calls; a finding is an exact interleave input")
+       "the scheduler, threads switched inside allocator calls; a finding is an exact interleave input")
       ("depth", number("depth", 3, 1, 8, "D"), "--controlled pct: D-1 priority change points per program")
       ("programs", number<std::uint64_t>("programs", 2000, 1, 1'000'000'000),
        "--controlled without --seconds: how many programs")
@@ -143,6 +144,12 @@ int run_controlled_stress(const po::variables_map& vm) {
   spec.config = resolve_config(vm);
   if (vm.count("plant")) set_plant(vm["plant"].as<std::string>(), "stress");
   const PlantSpec* plant = active_plant();
+  // The finding goes beside --report: a path the user named is proven
+  // writable before the run, the default only needed for a finding.
+  if (const std::string report = vm["report"].as<std::string>(); !vm["report"].defaulted()) {
+    const std::filesystem::path dir = std::filesystem::path(report).parent_path();
+    probe_output_dir(dir.empty() ? "." : dir, "--report " + report);
+  }
   std::cout
       << fmt::format(
              "hakfuzz stress --controlled {}: seed={} threads={} {} ops per program config: {}{} build: {}\n",
@@ -197,6 +204,8 @@ int run_stress(const po::variables_map& vm) {
   const Flavour flavour = flavour_of(get<int>(vm, "stats-compiled") != 0);
   const hakmem::Config config = resolve_config(vm);
   const std::string report_path = vm["report"].as<std::string>();
+  if (!vm["report"].defaulted())
+    probe_output_file(report_path, "--report " + report_path, ParentDir::created_by_writer);
 
   const stress::RunHeader header{spec.seed, config.describe(), flavour_name(flavour),
                                  plant ? plant->name : "", build_info()};

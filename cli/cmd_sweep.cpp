@@ -8,19 +8,16 @@
 #include <fmt/format.h>
 #include <tbb/info.h>
 
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <limits>
 
 #include "cli/build_info.h"
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/output_paths.h"
 #include "cli/progress.h"
-#include "cli/target_paths.h"
 #include "oracle/plants.h"
 #include "support/digest.h"
 #include "support/parse.h"
@@ -57,11 +54,12 @@ std::pair<int, int> parse_shard(const std::string& text) {
 
 // A report path that cannot be written is a usage error, found before the
 // sweep runs rather than after.
-void probe_writable(const po::variables_map& vm, const char* option) {
-  if (!vm.count(option)) return;
-  const std::string& path = vm[option].as<std::string>();
-  std::ofstream f(path, std::ios::app);
-  if (!f) throw UsageError(fmt::format("--{} {}: cannot write: {}", option, path, std::strerror(errno)));
+void probe_reports(const po::variables_map& vm) {
+  for (const char* option : {"json", "junit", "html"})
+    if (vm.count(option)) {
+      const std::string& path = vm[option].as<std::string>();
+      probe_output_file(path, fmt::format("--{} {}", option, path), ParentDir::must_exist);
+    }
 }
 
 // The matrix sets every flag per cell (in memory, or in an --exec child's
@@ -117,7 +115,7 @@ int report_verdict(const po::variables_map& vm, const sweep::Matrix& matrix, con
 
 int run_merge(const po::variables_map& vm) {
   refuse_run_options(vm);
-  for (const char* report : {"json", "junit", "html"}) probe_writable(vm, report);
+  probe_reports(vm);
   const std::vector<std::string> paths = vm["merge"].as<std::vector<std::string>>();
   sweep::Matrix matrix;
   sweep::MergedRun merged;
@@ -205,7 +203,7 @@ int run_sweep(const po::variables_map& vm) {
   const bool one_cell = vm.count("cell") > 0;
   if (one_cell && (quick || !vm["shard"].defaulted()))
     throw UsageError("--cell runs one cell of the full matrix; it takes no --quick or --shard");
-  for (const char* report : {"json", "junit", "html"}) probe_writable(vm, report);
+  probe_reports(vm);
 
   sweep::Matrix matrix;
   const std::vector<sweep::Cell> selection = quick ? matrix.quick() : matrix.all();

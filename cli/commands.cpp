@@ -120,8 +120,9 @@ int dispatch(int argc, char** argv) {
 
   std::string where = "hakfuzz";
   try {
-    // Pass-through commands skip Boost entirely: it would read libFuzzer's
-    // `-help=1` as `-h` and `-jobs=4` as a short-option group.
+    // Pass-through commands skip the two-pass parse, whose short options
+    // would read libFuzzer's `-help=1` as `-h` and `-jobs=4` as a
+    // short-option group; they parse their own words.
     if (argc >= 2)
       for (const Command& c : commands())
         if (c.run_raw && std::string(argv[1]) == c.name) {
@@ -158,7 +159,7 @@ int dispatch(int argc, char** argv) {
     return run_command(*it, rest, vm.count("help") > 0);
   } catch (const po::error& e) {
     std::cerr << where << ": error: " << e.what() << " (see '" << where << " --help')\n";
-  } catch (const UsageError& e) {
+  } catch (const UserError& e) {  // UsageError, and what the layers below blame on the user
     std::cerr << where << ": error: " << e.what() << " (see '" << where << " --help')\n";
   } catch (const hakmem::ConfigError& e) {
     std::cerr << where << ": configuration error: " << e.what() << "\n";

@@ -3,9 +3,10 @@
 // description parses argv and prints `hakfuzz <command> --help`.
 #pragma once
 #include <boost/program_options.hpp>
-#include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "fuzz/user_error.h"
 
 namespace hakfuzz::cli {
 
@@ -18,9 +19,9 @@ inline constexpr int kExitUsage = 2;     // usage or configuration error
 inline constexpr int kExitInternal = 3;  // a bug in hakfuzz itself
 
 // A bad option value the parser could not catch (ranges, formats).
-class UsageError : public std::runtime_error {
+class UsageError : public UserError {
  public:
-  using std::runtime_error::runtime_error;
+  using UserError::UserError;
 };
 
 struct Command {
@@ -31,8 +32,9 @@ struct Command {
   // Positional words are collected under "inputs" and shown as this in usage
   // (nullptr: a stray word is an error).
   const char* positional = nullptr;
-  // Pass-through commands get their raw words, unparsed (fuzz: libFuzzer's
-  // -flag=value words must never meet Boost).
+  // Pass-through commands get their raw words and parse them themselves
+  // (fuzz: libFuzzer's -flag=value words must never meet Boost's short
+  // options; run, record: the program's words after `--`).
   int (*run_raw)(const std::vector<std::string>& args) = nullptr;
 };
 

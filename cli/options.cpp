@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "cli/commands.h"
+#include "oracle/plants.h"
 #include "support/parse.h"
 
 namespace hakfuzz::cli {
@@ -85,6 +86,14 @@ std::vector<std::pair<std::string, std::string>> resolve_env(const po::variables
 
 hakmem::Config resolve_config(const po::variables_map& vm) {
   return hakmem::parse_config(hakmem::map_env(resolve_env(vm)));
+}
+
+void set_plant(const std::string& name, std::string_view checker) {
+  try {
+    activate_plant(name, checker);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
 }
 
 }  // namespace hakfuzz::cli

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -57,5 +58,12 @@ void add_env_option(po::options_description& d);
 std::vector<std::pair<std::string, std::string>> resolve_env(const po::variables_map& vm);
 // The same as a Config (validated).
 hakmem::Config resolve_config(const po::variables_map& vm);
+
+// ---------------------------------------------------------------- plant
+// --plant NAME: validates a planted-bug name for the checker (a target name,
+// `stress`, `sweep`) and exports it (HAKFUZZ_PLANT) to this process and the
+// engines it starts; UsageError for an unknown name or one the checker
+// cannot reach.
+void set_plant(const std::string& name, std::string_view checker);
 
 }  // namespace hakfuzz::cli

@@ -57,15 +57,4 @@ struct InterleaveResult {
 InterleaveResult run_interleaved(const Program& program, RecordingRule& strategy,
                                  const InterleaveOptions& options = {});
 
-// The `interleave` target's input: a schedule program and a schedule
-// (byte layout in target_interleave.cpp).
-struct InterleaveInput {
-  Program program;
-  ScheduleSpec schedule;
-};
-InterleaveInput decode_interleave(std::span<const std::uint8_t> bytes);
-std::vector<std::uint8_t> encode_interleave(const InterleaveInput& input);
-// The options the target runs with (the tester's flavour, the active plant).
-InterleaveOptions interleave_target_options(bool trace);
-
 }  // namespace hakfuzz

@@ -110,7 +110,7 @@ Expectation expect(const std::vector<std::optional<std::string>>& values, hakmem
   auto flags = env_flags();
   hakmem::Config fresh;  // unset flags take table defaults, as at construction
   for (std::size_t f = 0; f < flags.size(); ++f) {
-    auto field = static_cast<hakmem::EnvFlag>(flags[f] - hakmem::flag_table().data());
+    auto field = hakmem::env_flag_of(*flags[f]);
     if (!values[f]) continue;
     std::optional<std::uint32_t> v = reference_parse(*flags[f], *values[f]);
     if (!v) {
@@ -215,17 +215,26 @@ std::vector<std::uint8_t> env_strings_from_text(const std::string& text) {
   return join(e);
 }
 
-RunResult run_env_target(Bytes input, bool trace) {
-  EnvInput e = split(input);
-  RunResult out;
-  auto note = [&](const std::string& s) {
-    if (trace) out.trace.push_back(s);
-  };
-  auto find = [&](const std::string& what, FindingKind kind = FindingKind::config) {
-    if (!out.finding) out.finding = Finding{kind, 0, what};
-  };
+namespace {
 
-  Expectation at_init = expect(e.init, hakmem::Config{});
+// The env phase's result so far: the trace notes, the digest of the routes
+// and the first finding.
+struct EnvPhase {
+  bool trace = false;
+  RunResult out;
+  void note(const std::string& s) {
+    if (trace) out.trace.push_back(s);
+  }
+  void find(const std::string& what, FindingKind kind = FindingKind::config) {
+    if (!out.finding) out.finding = Finding{kind, 0, what};
+  }
+};
+
+// The pool built from the input's init values, judged against the
+// reference parser; nullptr when construction ends the input (a finding, or
+// a malformed value rightly rejected).
+std::unique_ptr<PoolUnderTest> construct_pool(const EnvInput& e, const Expectation& at_init,
+                                              EnvPhase& phase) {
   std::unique_ptr<PoolUnderTest> pool;
   hakmem::PoolOptions options;
   options.env = source(e.init);
@@ -234,60 +243,88 @@ RunResult run_env_target(Bytes input, bool trace) {
   options.report = nullptr;  // judged by its config, not its output
   try {
     pool = make_pool(Flavour::stats_on, options);
-    if (at_init.bad_variable) return find("construction accepted a malformed " + *at_init.bad_variable), out;
+    if (at_init.bad_variable)
+      return phase.find("construction accepted a malformed " + *at_init.bad_variable), nullptr;
   } catch (const hakmem::ConfigError& err) {
-    note(std::string("init rejected: ") + err.what());
+    phase.note(std::string("init rejected: ") + err.what());
     if (!at_init.bad_variable)
-      return find(std::string("construction rejected a valid env: ") + err.what()), out;
+      return phase.find(std::string("construction rejected a valid env: ") + err.what()), nullptr;
     if (err.variable != *at_init.bad_variable)
-      return find("construction blamed " + err.variable + ", the first malformed flag is " +
-                  *at_init.bad_variable),
-             out;
+      return phase.find("construction blamed " + err.variable + ", the first malformed flag is " +
+                        *at_init.bad_variable),
+             nullptr;
     if (std::string(err.what()).find("accepted") == std::string::npos)
-      find("error does not say what is accepted");
-    return out;
+      phase.find("error does not say what is accepted");
+    return nullptr;
   }
-  note("init " + pool->config().describe());
+  phase.note("init " + pool->config().describe());
   if (!(pool->config() == at_init.config))
-    return find("config after construction differs from the table"), out;
+    return phase.find("config after construction differs from the table"), nullptr;
+  return pool;
+}
 
-  // Route one block per class under the config, refresh, route again, then
-  // free everything: blocks of the old route must still find their way.
-  auto route_blocks = [&](const hakmem::Config& cfg, std::vector<void*>& blocks) {
-    for (int c = 0; c < hakmem::kNumClasses; ++c) {
-      void* p = pool->alloc(hakmem::kClassSizes[c]);
-      const hakmem::BlockKind want = model::Routing(cfg).kind_for(hakmem::kClassSizes[c]);
-      if (!p || pool->block_info(p).kind != want)
-        return find("class " + std::to_string(c) + " not routed as " + cfg.describe() + " says",
-                    FindingKind::alloc_route);
-      out.digest = out.digest * 31 + *pool->arena_offset(p);
-      blocks.push_back(p);
-    }
-  };
-  std::vector<void*> blocks;
-  route_blocks(at_init.config, blocks);
-  Expectation at_refresh = expect(e.refresh, pool->config());
-  pool->set_env_source(source(e.refresh));
-  std::optional<hakmem::ConfigError> err = pool->refresh_from_env();
-  note(err ? std::string("refresh rejected: ") + err->what() : "refresh " + pool->config().describe());
+// One block per class, each routed as `cfg` says.
+void route_blocks(PoolUnderTest& pool, const hakmem::Config& cfg, std::vector<void*>& blocks,
+                  EnvPhase& phase) {
+  for (int c = 0; c < hakmem::kNumClasses; ++c) {
+    void* p = pool.alloc(hakmem::kClassSizes[c]);
+    const hakmem::BlockKind want = model::Routing(cfg).kind_for(hakmem::kClassSizes[c]);
+    if (!p || pool.block_info(p).kind != want)
+      return phase.find("class " + std::to_string(c) + " not routed as " + cfg.describe() + " says",
+                        FindingKind::alloc_route);
+    phase.out.digest = phase.out.digest * 31 + *pool.arena_offset(p);
+    blocks.push_back(p);
+  }
+}
+
+// refresh_from_env() with the input's refresh values, judged against the
+// reference parser: the right variable blamed, nothing changed on failure.
+void judge_refresh(PoolUnderTest& pool, const EnvInput& e, const Expectation& at_refresh, EnvPhase& phase) {
+  pool.set_env_source(source(e.refresh));
+  std::optional<hakmem::ConfigError> err = pool.refresh_from_env();
+  phase.note(err ? std::string("refresh rejected: ") + err->what() : "refresh " + pool.config().describe());
   if (err.has_value() != at_refresh.bad_variable.has_value())
-    find(err ? std::string("refresh rejected a valid env: ") + err->what()
-             : "refresh accepted a malformed env");
+    phase.find(err ? std::string("refresh rejected a valid env: ") + err->what()
+                   : "refresh accepted a malformed env");
   else if (err && err->variable != *at_refresh.bad_variable)
-    find("refresh blamed " + err->variable + ", the first malformed flag is " + *at_refresh.bad_variable);
-  else if (!(pool->config() == at_refresh.config))
-    find("config after refresh_from_env differs from the table (a failed refresh must change nothing)");
-  if (out.finding) return out;
-  route_blocks(at_refresh.config, blocks);
+    phase.find("refresh blamed " + err->variable + ", the first malformed flag is " +
+               *at_refresh.bad_variable);
+  else if (!(pool.config() == at_refresh.config))
+    phase.find("config after refresh_from_env differs from the table (a failed refresh must change nothing)");
+}
+
+// Route one block per class under the config, refresh, route again, then
+// free everything: blocks of the old route must still find their way, and
+// the pool ends empty. False when a finding ends the input here.
+bool route_across_refresh(PoolUnderTest& pool, const EnvInput& e, const hakmem::Config& at_init,
+                          EnvPhase& phase) {
+  std::vector<void*> blocks;
+  route_blocks(pool, at_init, blocks, phase);
+  const Expectation at_refresh = expect(e.refresh, pool.config());
+  judge_refresh(pool, e, at_refresh, phase);
+  if (phase.out.finding) return false;
+  route_blocks(pool, at_refresh.config, blocks, phase);
   for (void* p : blocks)
-    if (pool->free(p).route == hakmem::FreeRoute::rejected)
-      return find("a block of the old route was rejected", FindingKind::free_outcome), out;
-  if (hakmem::InvariantReport r = pool->check(); !r.ok || r.live_blocks != 0)
-    return find("after the env phase: " + (r.ok ? std::string("blocks left live") : r.first_error),
-                r.ok ? FindingKind::accounting : FindingKind::invariant),
-           out;
+    if (pool.free(p).route == hakmem::FreeRoute::rejected)
+      return phase.find("a block of the old route was rejected", FindingKind::free_outcome), false;
+  if (hakmem::InvariantReport r = pool.check(); !r.ok || r.live_blocks != 0)
+    return phase.find("after the env phase: " + (r.ok ? std::string("blocks left live") : r.first_error),
+                      r.ok ? FindingKind::accounting : FindingKind::invariant),
+           false;
+  return true;
+}
+
+}  // namespace
+
+RunResult run_env_target(Bytes input, bool trace) {
+  const EnvInput e = split(input);
+  EnvPhase phase{trace, {}};
+  const Expectation at_init = expect(e.init, hakmem::Config{});
+  std::unique_ptr<PoolUnderTest> pool = construct_pool(e, at_init, phase);
+  if (!pool || !route_across_refresh(*pool, e, at_init.config, phase)) return phase.out;
   pool.reset();
 
+  RunResult& out = phase.out;
   RunResult program = run_program(decode(e.program), {.trace = trace});
   if (program.finding) {
     program.trace.insert(program.trace.begin(), out.trace.begin(), out.trace.end());

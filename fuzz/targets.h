@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "exec/run_program.h"
+#include "explore/interleave.h"
 
 namespace hakfuzz {
 
@@ -34,7 +35,12 @@ std::string targets_markdown();
 #include "fuzz/targets.def"
 #undef HAKFUZZ_TARGET
 
-// The input codecs the table names.
+// The options the `interleave` target runs an input with (the tester's
+// flavour, the active plant): explore and the controlled stress run theirs
+// with them, so a finding they write replays the same from its file.
+InterleaveOptions interleave_target_options(bool trace);
+
+// The input codecs the table names (the interleave input's: fuzz/interleave_input.h).
 std::string program_to_text(Bytes input);
 std::vector<std::uint8_t> program_from_text(const std::string& text);
 std::string schedule_to_text(Bytes input);

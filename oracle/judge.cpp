@@ -75,7 +75,7 @@ Judge::Judge(PoolUnderTest& pool, const hakmem::Config& config, Options options)
     : pool_(pool), options_(std::move(options)), routing_(config) {
   const hakmem::Config read = pool_.config();
   for (const hakmem::FlagSpec* f : program_flags()) {
-    const auto flag = static_cast<hakmem::EnvFlag>(f - hakmem::flag_table().data());
+    const auto flag = hakmem::env_flag_of(*f);
     if (read.get(flag) != config.get(flag))
       find(FindingKind::config,
            std::string("the pool read ") + read.describe() + ", the program sets " + config_text(config));

@@ -2,9 +2,6 @@
 
 #include <algorithm>
 #include <bit>
-#include <functional>
-#include <sstream>
-#include <stdexcept>
 
 namespace hakfuzz {
 
@@ -16,10 +13,6 @@ const char* const kBadNames[kNumBadKinds] = {"interior", "slab_header", "double_
 constexpr std::size_t kLargeBase = hakmem::kMaxClassSize + 1;
 
 int flag_width(const hakmem::FlagSpec& f) { return std::bit_width(f.max); }
-
-hakmem::EnvFlag env_flag_of(const hakmem::FlagSpec* f) {
-  return static_cast<hakmem::EnvFlag>(f - hakmem::flag_table().data());
-}
 
 std::size_t config_bytes() {
   static const std::size_t bytes = [] {
@@ -57,34 +50,6 @@ std::size_t operand_bytes(OpCode code) {
       return 0;
   }
   return 0;
-}
-
-// "NAME=VALUE ..." words of program flags over `base`; throws on anything else.
-hakmem::Config parse_config_words(std::istringstream& words, hakmem::Config base, std::string* rest,
-                                  const std::function<void(const std::string&)>& fail) {
-  std::vector<const hakmem::FlagSpec*> seen;
-  for (std::string word; words >> word;) {
-    const auto eq = word.find('=');
-    const std::string name = word.substr(0, eq);
-    const hakmem::FlagSpec* spec = nullptr;
-    for (const hakmem::FlagSpec* f : program_flags())
-      if (name == f->name) spec = f;
-    if (!spec || eq == std::string::npos) {
-      if (rest && rest->empty()) {
-        *rest = word;
-        continue;
-      }
-      fail("expected NAME=VALUE of a program flag (" + config_text(hakmem::Config{}) + ")");
-    }
-    if (std::ranges::find(seen, spec) != seen.end()) fail(name + " given twice");
-    seen.push_back(spec);
-    try {
-      base.set(env_flag_of(spec), hakmem::parse_flag_value(*spec, word.substr(eq + 1)));
-    } catch (const hakmem::ConfigError& e) {
-      fail(e.what());
-    }
-  }
-  return base;
 }
 
 }  // namespace
@@ -165,7 +130,7 @@ std::uint32_t config_bits(const hakmem::Config& c) {
   std::uint32_t bits = 0;
   int shift = 0;
   for (const hakmem::FlagSpec* f : program_flags()) {
-    bits |= c.get(env_flag_of(f)) << shift;
+    bits |= c.get(hakmem::env_flag_of(*f)) << shift;
     shift += flag_width(*f);
   }
   return bits;
@@ -178,7 +143,7 @@ hakmem::Config config_from_bits(std::uint32_t bits) {
     std::uint32_t v = bits & ((1u << width) - 1);
     bits >>= width;
     if (v < f->min || v > f->max) v = f->min + v % (f->max - f->min + 1);
-    c.set(env_flag_of(f), v);
+    c.set(hakmem::env_flag_of(*f), v);
   }
   return c;
 }
@@ -186,7 +151,8 @@ hakmem::Config config_from_bits(std::uint32_t bits) {
 std::string config_text(const hakmem::Config& c) {
   std::string out;
   for (const hakmem::FlagSpec* f : program_flags())
-    out += (out.empty() ? "" : " ") + std::string(f->name) + "=" + f->value_text(c.get(env_flag_of(f)));
+    out +=
+        (out.empty() ? "" : " ") + std::string(f->name) + "=" + f->value_text(c.get(hakmem::env_flag_of(*f)));
   return out;
 }
 
@@ -288,130 +254,6 @@ std::vector<std::uint8_t> encode(const Program& p) {
     }
   }
   return out;
-}
-
-std::string to_text(const Program& p) {
-  std::ostringstream out;
-  out << "config " << config_text(p.config)
-      << (p.threads > 1 ? " threads=" + std::to_string(p.threads) : std::string()) << "\n";
-  for (const Op& op : p.ops) {
-    if (p.threads > 1) out << "t" << op.thread() << " ";
-    out << op_code_name(op.code());
-    switch (op.code()) {
-      case OpCode::alloc:
-        out << " sel=" << int(op.alloc_selector()) << " n=" << op.alloc_operand() << "  # size "
-            << op.alloc_size();
-        break;
-      case OpCode::free:
-        if (op.same_as())
-          out << " same=" << *op.same_as();
-        else
-          out << " block=" << int(op.pick());
-        break;
-      case OpCode::bad_free:
-        out << " " << bad_kind_name(op.bad_kind()) << " block=" << op.bad_pick()
-            << " off=" << op.bad_offset();
-        break;
-      case OpCode::refresh:
-        out << " " << config_text(op.refresh_config());
-        break;
-      case OpCode::fault:
-        out << " nth=" << op.fault_nth() << " count=" << op.fault_count();
-        break;
-      case OpCode::check:
-      case OpCode::exit:
-        break;
-    }
-    out << "\n";
-  }
-  return out.str();
-}
-
-Program parse_text(const std::string& text) {
-  Program p;
-  std::istringstream in(text);
-  std::string line;
-  int lineno = 0;
-  bool have_config = false;
-  auto fail = [&](const std::string& why) {
-    throw std::invalid_argument("trace line " + std::to_string(lineno) + ": " + why + ": '" + line + "'");
-  };
-  auto field = [&](std::istringstream& ls, const std::string& key, unsigned max) -> unsigned {
-    std::string word;
-    if (!(ls >> word) || word.rfind(key, 0) != 0) fail("expected " + key);
-    std::string digits = word.substr(key.size());
-    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 6)
-      fail("bad number after " + key);
-    unsigned v = static_cast<unsigned>(std::stoul(digits));
-    if (v > max) fail(key + " out of range (max " + std::to_string(max) + ")");
-    return v;
-  };
-  while (std::getline(in, line)) {
-    ++lineno;
-    std::istringstream ls(line.substr(0, line.find('#')));  // '#' starts a comment
-    std::string word;
-    if (!(ls >> word)) continue;
-    if (word == "config") {
-      if (have_config) fail("a second config line");
-      std::string threads;
-      p.config = parse_config_words(ls, hakmem::Config{}, &threads, fail);
-      if (!threads.empty()) {
-        std::istringstream rest(threads);
-        p.threads = static_cast<std::uint8_t>(field(rest, "threads=", kMaxThreads));
-        if (p.threads < 2) fail("threads= must be 2..8 (omit it for a single-thread program)");
-      }
-      have_config = true;
-      continue;
-    }
-    if (!have_config) fail("the first line must be 'config ...'");
-    int thread = 0;
-    if (p.threads > 1) {
-      if (word.size() < 2 || word[0] != 't' || word.find_first_not_of("0123456789", 1) != std::string::npos ||
-          word.size() > 3 || std::stoul(word.substr(1)) >= p.threads)
-        fail("expected a thread 't0'..'t" + std::to_string(p.threads - 1) + "'");
-      thread = static_cast<int>(std::stoul(word.substr(1)));
-      if (!(ls >> word)) fail("missing op");
-    }
-    if (word == "alloc") {
-      const auto sel = static_cast<std::uint8_t>(field(ls, "sel=", 255));
-      p.ops.push_back(Op::alloc(thread, sel, static_cast<std::uint16_t>(field(ls, "n=", 65535))));
-    } else if (word == "free") {
-      std::string operand;
-      ls >> operand;
-      std::istringstream one(operand);
-      if (operand.rfind("same=", 0) == 0)
-        p.ops.push_back(
-            Op::free_same(thread, static_cast<std::uint16_t>(field(one, "same=", Op::kSameFlag - 1))));
-      else
-        p.ops.push_back(Op::free(thread, static_cast<std::uint8_t>(field(one, "block=", 255))));
-    } else if (word == "bad_free") {
-      std::string kind;
-      ls >> kind;
-      int k = 0;
-      while (k < kNumBadKinds && kind != kBadNames[k]) ++k;
-      if (k == kNumBadKinds) fail("unknown bad_free kind");
-      const auto pick = static_cast<std::uint16_t>(field(ls, "block=", 65535));
-      p.ops.push_back(Op::bad_free(thread, static_cast<BadKind>(k), pick,
-                                   static_cast<std::uint16_t>(field(ls, "off=", 65535))));
-    } else if (word == "refresh") {
-      p.ops.push_back(Op::refresh(thread, parse_config_words(ls, hakmem::Config{}, nullptr, fail)));
-      continue;  // the config words took the whole line
-    } else if (word == "fault") {
-      const int nth = static_cast<int>(field(ls, "nth=", kMaxFaultNth));
-      const int count = static_cast<int>(field(ls, "count=", kMaxFaultCount));
-      if (count == 0) fail("count= must be 1..8");
-      p.ops.push_back(Op::fault(thread, nth, count));
-    } else if (word == "check") {
-      p.ops.push_back(Op::check(thread));
-    } else if (word == "exit" && p.threads > 1) {
-      p.ops.push_back(Op::exit(thread));
-    } else {
-      fail("unknown op");
-    }
-    if (ls >> word) fail("trailing words");
-  }
-  if (!have_config) throw std::invalid_argument("trace: empty (no 'config' line)");
-  return p;
 }
 
 }  // namespace hakfuzz

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "fuzz/targets.h"
 #include "program/seeded_program.h"
 #include "support/rng.h"
 

@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "fuzz/user_error.h"
+
 namespace hakfuzz::stress {
 
 std::string replay_path_for(const std::string& report_path) {
@@ -69,9 +71,9 @@ void write_failure_report(const std::string& path, const RunHeader& header, cons
         {"how", "hakfuzz repro --target remote " + replay_file}}},
   };
   std::ofstream out(path);
-  if (!out) throw std::runtime_error("cannot write " + path);
+  if (!out) throw UserError("cannot write " + path);
   out << doc.dump(2) << "\n";
-  if (!out) throw std::runtime_error("cannot write " + path);
+  if (!out) throw UserError("cannot write " + path);
 }
 
 }  // namespace hakfuzz::stress

@@ -5,6 +5,7 @@
 #include <bit>
 #include <map>
 
+#include "fuzz/user_error.h"
 #include "support/digest.h"
 #include "sweep/report_files.h"
 
@@ -12,7 +13,7 @@ namespace hakfuzz::sweep {
 
 std::ofstream open_for_writing(const std::string& path) {
   std::ofstream f(path);
-  if (!f) throw std::runtime_error("cannot write " + path);
+  if (!f) throw UserError("cannot write " + path);
   return f;
 }
 

@@ -7,7 +7,7 @@
 
 namespace hakfuzz::sweep {
 
-// Throws std::runtime_error naming the path when it cannot be opened.
+// Throws a UserError (fuzz/user_error.h) naming the path when it cannot be opened.
 std::ofstream open_for_writing(const std::string& path);
 // & < > " and ' as entities: safe in element text and attribute values.
 std::string markup_escape(std::string_view text);

@@ -48,7 +48,7 @@ TEST(Config, StrictParsingTableDriven) {
       bool found = false;
       for (const FlagSpec& spec : flag_table())
         if (!spec.build_switch && std::string(spec.name) == c.name) {
-          EXPECT_EQ(cfg.get(static_cast<EnvFlag>(&spec - flag_table().data())), c.expect);
+          EXPECT_EQ(cfg.get(env_flag_of(spec)), c.expect);
           found = true;
         }
       EXPECT_TRUE(found);
@@ -89,7 +89,7 @@ TEST(Config, DefaultsComeFromTheTable) {
   EXPECT_EQ(cfg.invalid_free_policy(), InvalidFreePolicy::report);
   for (const FlagSpec& spec : flag_table()) {
     if (spec.build_switch) continue;
-    EXPECT_EQ(cfg.get(static_cast<EnvFlag>(&spec - flag_table().data())), spec.default_value) << spec.name;
+    EXPECT_EQ(cfg.get(env_flag_of(spec)), spec.default_value) << spec.name;
   }
 }
 
@@ -99,7 +99,7 @@ TEST(Config, EveryFlagIsReadByThePool) {
     if (spec.build_switch) continue;
     std::uint32_t other = spec.default_value == spec.max ? spec.min : spec.max;
     PoolStatsOff pool(testing::options_with({{spec.name, spec.value_text(other)}}));
-    EXPECT_EQ(pool.config().get(static_cast<EnvFlag>(&spec - flag_table().data())), other) << spec.name;
+    EXPECT_EQ(pool.config().get(env_flag_of(spec)), other) << spec.name;
   }
 }
 

@@ -50,6 +50,11 @@ grep -q "HAKMEM_POOL_V2_CLASSES='999': out of range" bad5.log || fail "malformed
 expect_rc 2 bad6.log "unknown planted bug" -- "$H" repro --plant nosuch --target ops "$SRC/corpus/ops/every-route"
 # libFuzzer's own flags pass through untouched (Boost must not read -help=1 as -h).
 expect_rc 0 help.log "-help=1 reaches the engine" -- "$H" fuzz ops -help=1
+expect_rc 0 h.log "-h is our help" -- "$H" fuzz -h
+grep -q "^usage: hakfuzz fuzz TARGET" h.log || fail "-h prints the usage"
+expect_rc 2 guess.log "a prefix of one of our options is not guessed" -- "$H" fuzz ops --plan=page_of_interior -runs=1
+expect_rc 2 plant_next.log "--plant NAME takes the next word" -- "$H" fuzz ops --plant nosuch -runs=1
+grep -q "nosuch: no such planted bug" plant_next.log || fail "--plant NAME names the bad plant"
 
 # A planted bug: found, reproducer written before exit, replayed 3/3; clean on the real pool.
 mkdir corpus_ops && cp "$SRC"/corpus/ops/* corpus_ops/

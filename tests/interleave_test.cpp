@@ -6,6 +6,7 @@
 #include <random>
 
 #include "explore/explore.h"
+#include "fuzz/interleave_input.h"
 #include "fuzz/targets.h"
 #include "pool_test_util.h"
 

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "explore/explore.h"
+#include "fuzz/interleave_input.h"
 #include "fuzz/targets.h"
 #include "oracle/plants.h"
 #include "pool_test_util.h"

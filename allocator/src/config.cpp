@@ -103,8 +103,7 @@ void Config::set(EnvFlag f, std::uint32_t v) {
 std::vector<std::pair<std::string, std::string>> Config::env_vars() const {
   std::vector<std::pair<std::string, std::string>> out;
   for (const FlagSpec& spec : flag_table())
-    if (!spec.build_switch)
-      out.emplace_back(spec.name, spec.value_text(get(static_cast<EnvFlag>(&spec - flag_table().data()))));
+    if (!spec.build_switch) out.emplace_back(spec.name, spec.value_text(get(env_flag_of(spec))));
   return out;
 }
 
@@ -170,7 +169,7 @@ Config parse_config(const EnvSource& env) {
   for (const FlagSpec& spec : flag_table()) {
     if (spec.build_switch) continue;
     if (std::optional<std::string> text = env(spec.name))
-      cfg.set(static_cast<EnvFlag>(&spec - flag_table().data()), parse_flag_value(spec, *text));
+      cfg.set(env_flag_of(spec), parse_flag_value(spec, *text));
   }
   return cfg;
 }
@@ -186,8 +185,7 @@ EnvSource process_env() {
 EnvSource config_env(const Config& config) {
   return [config](std::string_view name) -> std::optional<std::string> {
     for (const FlagSpec& spec : flag_table())
-      if (!spec.build_switch && name == spec.name)
-        return spec.value_text(config.get(static_cast<EnvFlag>(&spec - flag_table().data())));
+      if (!spec.build_switch && name == spec.name) return spec.value_text(config.get(env_flag_of(spec)));
     return std::nullopt;
   };
 }

@@ -66,108 +66,158 @@ __attribute__((no_sanitize("address"))) BlockBytes read_block_bytes(const std::u
   return r;
 }
 
-}  // namespace
+// Where each v2 page is expected to be, by slab: list and owner.
+struct Placement {
+  PageList list = PageList::none;  // none: on no queue
+  const ThreadCtx* owner = nullptr;
+};
 
-InvariantReport Pool::Impl::check() const {
-  InvariantReport r;
-  auto fail = [&](const std::string& what) {
-    if (r.ok) {
-      r.ok = false;
-      r.first_error = what;
+// Blocks in a thread's free cache, as (slab, block).
+using CachedBlocks = std::vector<std::pair<std::uint32_t, std::uint32_t>>;
+
+// The walk of one pool, in named parts that check() runs in order. Each
+// records the first inconsistency in the report (later ones are dropped);
+// the slab walk stops at the first slab found inconsistent.
+class InvariantWalk {
+ public:
+  InvariantWalk(const Pool::Impl& pool, std::vector<Placement>& placed, CachedBlocks& cached)
+      : pool_(pool),
+        arena_(pool.arena),
+        used_slabs_(pool.arena.slabs_used()),
+        placed_(placed),
+        cached_(cached) {
+    placed_.assign(used_slabs_, Placement{});
+    cached_.clear();
+  }
+
+  InvariantReport run() {
+    walk_thread_contexts();
+    walk_shared_queues();
+    std::sort(cached_.begin(), cached_.end());
+    cached_at_ = cached_.begin();
+    for (std::uint32_t i = 0; i < used_slabs_ && r_.ok; ++i)
+      if (!walk_slab(i)) break;
+    pool_.large.count_live(r_);
+    return r_;
+  }
+
+ private:
+  void fail(const std::string& what) {
+    if (r_.ok) {
+      r_.ok = false;
+      r_.first_error = what;
     }
-  };
+  }
+  // The failure paths build text and are rare: out of line, so the parts
+  // that call them stay small enough to be inlined into the slab walk.
+  [[gnu::cold]] void fail_page(const PageDesc* d, const char* what) { fail(page_name(d) + ": " + what); }
+  [[gnu::cold]] void fail_block(const PageDesc* d, std::uint32_t b, const char* what) {
+    fail(page_name(d) + ": block " + std::to_string(b) + " " + what);
+  }
 
-  // The walk runs at every check of a fuzz input: it allocates nothing but
-  // text for a failure. Its arrays are the calling thread's, kept from one
-  // walk to the next (under ASan a fresh allocation costs more than the
-  // walk of a small pool).
-  const std::uint32_t used_slabs = arena.slabs_used();
-  // Where each v2 page is expected to be, by slab: list and owner.
-  struct Placement {
-    PageList list = PageList::none;  // none: on no queue
-    const ThreadCtx* owner = nullptr;
-  };
-  thread_local std::vector<Placement> placed;
-  placed.assign(used_slabs, Placement{});
-  // Blocks in a thread's free cache, as (slab, block), sorted before the slab walk.
-  thread_local std::vector<std::pair<std::uint32_t, std::uint32_t>> cached;
-  cached.clear();
-  auto slab_of_desc = [&](const PageDesc* d) { return static_cast<std::size_t>(d - arena.desc(0)); };
-  auto note_cache = [&](const ThreadCtx::ClassPages& pages, int cls, const ThreadCtx* ctx) {
+  std::size_t slab_of_desc(const PageDesc* d) const { return static_cast<std::size_t>(d - arena_.desc(0)); }
+
+  // ------------------------------------------------ thread contexts and free caches
+  // Every thread's pages placed where its context holds them (current,
+  // partial, full), and the blocks of its free caches noted for the slab
+  // walk; an idle context owns nothing.
+  void walk_thread_contexts() {
+    pool_.contexts.for_each([&](const ThreadCtx& ctx) {
+      if (ctx.slot == kNoThreadSlot) {
+        for (const auto& pages : ctx.classes)
+          if (pages.current || pages.partial.head || pages.full.head || pages.cached)
+            fail("an idle thread context still owns pages");
+        return;
+      }
+      for (int cls = 0; cls < kNumClasses; ++cls) note_cache(ctx.classes[cls], cls, &ctx);
+      for (const auto& pages : ctx.classes) {
+        if (pages.current) {
+          const std::size_t slab = slab_of_desc(pages.current);
+          if (slab < used_slabs_ && placed_[slab].list != PageList::none)
+            fail(page_name(pages.current) + " is current and on a queue");
+          else
+            place_one(pages.current, PageList::current, &ctx);
+        }
+        place(pages.partial, PageList::partial, &ctx);
+        place(pages.full, PageList::full, &ctx);
+      }
+    });
+  }
+
+  void note_cache(const ThreadCtx::ClassPages& pages, int cls, const ThreadCtx* ctx) {
     if (pages.cache_limit != kGeometry[cls].cache_limit || pages.cached > pages.cache_limit)
       return fail("a free cache overflows its limit");
     for (std::uint32_t i = 0; i < pages.cached; ++i) {
       const BlockHandle h = pages.cache[i];
-      const PageDesc* d = handle_slab(h) < used_slabs ? arena.desc(handle_slab(h)) : nullptr;
+      const PageDesc* d = handle_slab(h) < used_slabs_ ? arena_.desc(handle_slab(h)) : nullptr;
       if (!d || d->kind.load(std::memory_order_relaxed) != PageKind::v2 || d->cls != cls ||
           handle_block(h) >= d->capacity)
         return fail("a free cache holds a block of no v2 page of its class");
       if (d->owner.load(std::memory_order_relaxed) != ctx)
         return fail(page_name(d) + " has a block in the free cache of a thread that does not own it");
-      cached.emplace_back(handle_slab(h), handle_block(h));
+      cached_.emplace_back(handle_slab(h), handle_block(h));
     }
-  };
-  auto place_one = [&](const PageDesc* d, PageList id, const ThreadCtx* owner) {
-    const std::size_t slab = slab_of_desc(d);
-    if (slab >= used_slabs) return fail("a page queue holds a page that was never committed");
-    if (placed[slab].list != PageList::none) return fail(page_name(d) + " is on two page queues");
-    placed[slab] = {id, owner};
-  };
-  auto place = [&](const PageQueue& q, PageList id, const ThreadCtx* owner) {
+  }
+
+  // ------------------------------------------------ page-queue placement
+  // The pages no thread owns: v2's orphans and cold pages, and Pool v1's.
+  void walk_shared_queues() {
+    auto place_unowned = [&](const PageQueue& q, PageList id) { place(q, id, nullptr); };
+    for (int cls = 0; cls < kNumClasses; ++cls) {
+      pool_.v2_shared.visit_queues(cls, place_unowned);
+      pool_.v1.visit_queues(cls, place_unowned);
+    }
+  }
+
+  void place(const PageQueue& q, PageList id, const ThreadCtx* owner) {
     std::size_t guard = 0;
-    for (const PageDesc* d = q.head; d && r.ok; d = d->next) {
-      if (++guard > arena.slab_count()) return fail("page queue cycle");
+    for (const PageDesc* d = q.head; d && r_.ok; d = d->next) {
+      if (++guard > arena_.slab_count()) return fail("page queue cycle");
       place_one(d, id, owner);
     }
-  };
-  contexts.for_each([&](const ThreadCtx& ctx) {
-    if (ctx.slot == kNoThreadSlot) {
-      for (const auto& pages : ctx.classes)
-        if (pages.current || pages.partial.head || pages.full.head || pages.cached)
-          fail("an idle thread context still owns pages");
+  }
+
+  void place_one(const PageDesc* d, PageList id, const ThreadCtx* owner) {
+    const std::size_t slab = slab_of_desc(d);
+    if (slab >= used_slabs_) return fail("a page queue holds a page that was never committed");
+    if (placed_[slab].list != PageList::none) return fail(page_name(d) + " is on two page queues");
+    placed_[slab] = {id, owner};
+  }
+
+  // A page on the queue its kind, owner and fill say, as the queue walks
+  // above found it.
+  void check_placement(const PageDesc* d, std::uint32_t i, PageKind kind, std::uint32_t remote_state) {
+    const Placement& at = placed_[i];
+    if (kind == PageKind::v1) {
+      ++r_.v1_pages;
+      if (remote_state) fail_page(d, "v1 page has remote frees");
+      PageList want = d->free_top ? PageList::v1_partial : PageList::v1_full;
+      if (at.list != want || d->list != want) fail_page(d, "v1 page on the wrong queue");
       return;
     }
-    for (int cls = 0; cls < kNumClasses; ++cls) note_cache(ctx.classes[cls], cls, &ctx);
-    for (const auto& pages : ctx.classes) {
-      if (pages.current) {
-        const std::size_t slab = slab_of_desc(pages.current);
-        if (slab < used_slabs && placed[slab].list != PageList::none)
-          fail(page_name(pages.current) + " is current and on a queue");
-        else
-          place_one(pages.current, PageList::current, &ctx);
-      }
-      place(pages.partial, PageList::partial, &ctx);
-      place(pages.full, PageList::full, &ctx);
-    }
-  });
-  auto place_unowned = [&](const PageQueue& q, PageList id) { place(q, id, nullptr); };
-  for (int cls = 0; cls < kNumClasses; ++cls) {
-    v2_shared.visit_queues(cls, place_unowned);
-    v1.visit_queues(cls, place_unowned);
+    ++r_.v2_pages;
+    const ThreadCtx* owner = d->owner.load(std::memory_order_relaxed);
+    if (at.list == PageList::none) return fail_page(d, "v2 page on no queue (lost page)");
+    const PageList list = at.list;
+    if (d->list != list) fail_page(d, "queue tag disagrees with the queue it is on");
+    if (owner != at.owner) fail_page(d, "owner disagrees with the queue it is on");
+    if (list == PageList::partial && d->free_top == 0) fail_page(d, "partial page without free blocks");
+    if (list == PageList::full && d->free_top != 0) fail_page(d, "full page with free blocks");
+    if (list == PageList::cold && d->used != 0) fail_page(d, "cold page with live blocks");
+    if (list == PageList::orphan) ++r_.orphan_pages;
+    if (list == PageList::cold) ++r_.cold_pages;
   }
-  std::sort(cached.begin(), cached.end());
-  auto cached_at = cached.begin();
 
-  for (std::uint32_t i = 0; i < used_slabs && r.ok; ++i) {
-    const PageDesc* d = arena.desc(i);
+  // ------------------------------------------------ per-slab block states
+  // One committed slab; false when its descriptor is beyond reading (the
+  // walk stops there).
+  bool walk_slab(std::uint32_t i) {
+    const PageDesc* d = arena_.desc(i);
     const PageKind kind = d->kind.load(std::memory_order_relaxed);
-    auto name = [d] { return page_name(d); };
-    if (kind != PageKind::v1 && kind != PageKind::v2) {
-      fail(name() + ": bad kind");
-      break;
-    }
-    if (d->cls >= kNumClasses || d->capacity != kGeometry[d->cls].capacity || d->index != i) {
-      fail(name() + ": bad class geometry");
-      break;
-    }
-    const std::uint8_t* base = arena.slab_base(i);
-    detail::unpoison(base, sizeof(SlabHeader));
-    SlabHeader header;
-    std::memcpy(&header, base, sizeof header);
-    detail::poison(base, sizeof(SlabHeader));
-    if (header.magic != kSlabMagic || header.slab_index != i || header.kind != std::uint8_t(kind) ||
-        header.cls != d->cls)
-      fail(name() + ": slab header corrupted (memory written before the first block)");
+    if (kind != PageKind::v1 && kind != PageKind::v2) return fail_page(d, "bad kind"), false;
+    if (d->cls >= kNumClasses || d->capacity != kGeometry[d->cls].capacity || d->index != i)
+      return fail_page(d, "bad class geometry"), false;
+    check_header(d, i, kind);
 
     // One copy of the slab's per-block bytes (block states, then the free
     // stack): the loops below run over plain bytes, and the state counts
@@ -176,80 +226,107 @@ InvariantReport Pool::Impl::check() const {
     const std::uint32_t cap = d->capacity;
     std::uint8_t meta[2 * kMaxBlocksPerSlab];
     std::memcpy(meta, static_cast<const void*>(d->meta), 2 * cap);
-    auto state = [&](std::uint32_t b) { return static_cast<BlockState>(meta[b]); };
 
+    const std::uint32_t remote_bits = count_remote_bits(d, meta);
+    bool seen[kMaxBlocksPerSlab] = {};
+    const BlockBytes bytes = check_block_bytes(d, meta, seen);
+    const std::uint32_t allocated = bytes.allocated, free_state = bytes.free,
+                        remote_state = bytes.remote_freed;
+    if (r_.ok && remote_state != remote_bits)
+      fail_page(d, "a remote-freed block has no remote bit (a lost remote free: no drain will take it)");
+    const std::uint32_t in_cache = check_cached_blocks(d, i, meta, seen);
+    if (free_state != d->free_top + in_cache)
+      fail_page(d, "free blocks missing from the free stack and caches (lost blocks)");
+    if (d->used != allocated + remote_state + in_cache)
+      fail_page(d, "used count disagrees with block states");
+
+    check_placement(d, i, kind, remote_state);
+    r_.live_blocks += allocated;
+    r_.live_bytes += std::uint64_t{allocated} * kGeometry[d->cls].block_size;
+    r_.remote_pending += remote_state;
+    return true;
+  }
+
+  void check_header(const PageDesc* d, std::uint32_t i, PageKind kind) {
+    const std::uint8_t* base = arena_.slab_base(i);
+    detail::unpoison(base, sizeof(SlabHeader));
+    SlabHeader header;
+    std::memcpy(&header, base, sizeof header);
+    detail::poison(base, sizeof(SlabHeader));
+    if (header.magic != kSlabMagic || header.slab_index != i || header.kind != std::uint8_t(kind) ||
+        header.cls != d->cls)
+      fail_page(d, "slab header corrupted (memory written before the first block)");
+  }
+
+  // The remote bits set, each on a block in the remote-freed state.
+  std::uint32_t count_remote_bits(const PageDesc* d, const std::uint8_t* meta) {
+    const std::uint32_t cap = d->capacity;
     std::uint32_t remote_bits = 0;
-    for (std::uint32_t w = 0; w < kRemoteWords && r.ok; ++w) {
+    for (std::uint32_t w = 0; w < kRemoteWords && r_.ok; ++w) {
       for (std::uint64_t bits = d->remote_bits[w].load(std::memory_order_relaxed); bits; bits &= bits - 1) {
         const std::uint32_t b = w * 64 + static_cast<std::uint32_t>(__builtin_ctzll(bits));
         if (b >= cap) {
-          fail(name() + ": remote bit set past the last block");
+          fail_page(d, "remote bit set past the last block");
           break;
         }
         ++remote_bits;
-        if (state(b) != BlockState::remote_freed)
-          fail(name() + ": block " + std::to_string(b) +
-               " has a remote bit but was not remote-freed (a stray bit: a drain would free it)");
+        if (static_cast<BlockState>(meta[b]) != BlockState::remote_freed)
+          fail_block(d, b, "has a remote bit but was not remote-freed (a stray bit: a drain would free it)");
       }
     }
-    bool seen[kMaxBlocksPerSlab] = {};
-    const BlockBytes bytes = read_block_bytes(meta, cap, d->free_top, seen);
-    if (bytes.invalid != BlockBytes::kNone)
-      fail(name() + ": block " + std::to_string(bytes.invalid) + " has an invalid state");
-    if (d->free_top > cap) fail(name() + ": free stack overflows capacity");
+    return remote_bits;
+  }
+
+  // Every block in a valid state, and the free stack within capacity,
+  // without repeats, over free blocks only (marked in `seen`).
+  BlockBytes check_block_bytes(const PageDesc* d, const std::uint8_t* meta, bool* seen) {
+    const BlockBytes bytes = read_block_bytes(meta, d->capacity, d->free_top, seen);
+    if (bytes.invalid != BlockBytes::kNone) fail_block(d, bytes.invalid, "has an invalid state");
+    if (d->free_top > d->capacity) fail_page(d, "free stack overflows capacity");
     if (bytes.stack_fault == BlockBytes::StackFault::broken)
-      fail(name() + ": free stack entry repeated or out of range");
+      fail_page(d, "free stack entry repeated or out of range");
     else if (bytes.stack_fault == BlockBytes::StackFault::not_free)
-      fail(name() + ": block " + std::to_string(bytes.stack_fault_block) + " on the free stack is not free");
-    const std::uint32_t allocated = bytes.allocated, free_state = bytes.free,
-                        remote_state = bytes.remote_freed;
-    if (r.ok && remote_state != remote_bits)
-      fail(name() + ": a remote-freed block has no remote bit (a lost remote free: no drain will take it)");
+      fail_block(d, bytes.stack_fault_block, "on the free stack is not free");
+    return bytes;
+  }
+
+  // The slab's blocks in free caches: each free, in one cache once and not
+  // on the free stack. Their count.
+  std::uint32_t check_cached_blocks(const PageDesc* d, std::uint32_t i, const std::uint8_t* meta,
+                                    bool* seen) {
     std::uint32_t in_cache = 0;
-    for (; cached_at != cached.end() && cached_at->first == i; ++cached_at, ++in_cache) {
-      const std::uint32_t b = cached_at->second;
+    for (; cached_at_ != cached_.end() && cached_at_->first == i; ++cached_at_, ++in_cache) {
+      const std::uint32_t b = cached_at_->second;
       if (seen[b]) {
-        fail(name() + ": block " + std::to_string(b) + " is cached twice, or cached and on the free stack");
+        fail_block(d, b, "is cached twice, or cached and on the free stack");
         break;
       }
       seen[b] = true;
-      if (state(b) != BlockState::free)
-        fail(name() + ": block " + std::to_string(b) + " in a free cache is not free");
+      if (static_cast<BlockState>(meta[b]) != BlockState::free)
+        fail_block(d, b, "in a free cache is not free");
     }
-    if (free_state != d->free_top + in_cache)
-      fail(name() + ": free blocks missing from the free stack and caches (lost blocks)");
-    if (d->used != allocated + remote_state + in_cache)
-      fail(name() + ": used count disagrees with block states");
-
-    const Placement& at = placed[i];
-    if (kind == PageKind::v1) {
-      ++r.v1_pages;
-      if (remote_state) fail(name() + ": v1 page has remote frees");
-      PageList want = d->free_top ? PageList::v1_partial : PageList::v1_full;
-      if (at.list != want || d->list != want) fail(name() + ": v1 page on the wrong queue");
-    } else {
-      ++r.v2_pages;
-      const ThreadCtx* owner = d->owner.load(std::memory_order_relaxed);
-      if (at.list == PageList::none) {
-        fail(name() + ": v2 page on no queue (lost page)");
-      } else {
-        const PageList list = at.list;
-        if (d->list != list) fail(name() + ": queue tag disagrees with the queue it is on");
-        if (owner != at.owner) fail(name() + ": owner disagrees with the queue it is on");
-        if (list == PageList::partial && d->free_top == 0)
-          fail(name() + ": partial page without free blocks");
-        if (list == PageList::full && d->free_top != 0) fail(name() + ": full page with free blocks");
-        if (list == PageList::cold && d->used != 0) fail(name() + ": cold page with live blocks");
-        if (list == PageList::orphan) ++r.orphan_pages;
-        if (list == PageList::cold) ++r.cold_pages;
-      }
-    }
-    r.live_blocks += allocated;
-    r.live_bytes += std::uint64_t{allocated} * kGeometry[d->cls].block_size;
-    r.remote_pending += remote_state;
+    return in_cache;
   }
-  large.count_live(r);
-  return r;
+
+  const Pool::Impl& pool_;
+  const Arena& arena_;
+  const std::uint32_t used_slabs_;
+  std::vector<Placement>& placed_;
+  CachedBlocks& cached_;
+  CachedBlocks::const_iterator cached_at_;
+  InvariantReport r_;
+};
+
+}  // namespace
+
+InvariantReport Pool::Impl::check() const {
+  // The walk runs at every check of a fuzz input: it allocates nothing but
+  // text for a failure. Its arrays are the calling thread's, kept from one
+  // walk to the next (under ASan a fresh allocation costs more than the
+  // walk of a small pool).
+  thread_local std::vector<Placement> placed;
+  thread_local CachedBlocks cached;
+  return InvariantWalk(*this, placed, cached).run();
 }
 
 }  // namespace hakmem::HAKMEM_FLAVOUR_NS

@@ -111,6 +111,8 @@ enum class EnvFlag : std::uint8_t {
 };
 // Env flags first, then build switches, in .def order.
 const std::vector<FlagSpec>& flag_table();
+// The flag a row of the table describes.
+inline EnvFlag env_flag_of(const FlagSpec& spec) { return static_cast<EnvFlag>(&spec - flag_table().data()); }
 const FlagSpec& env_flag_spec(EnvFlag f);
 // The flag table as a Markdown table (docs/allocator.md, `hakfuzz flags --markdown`).
 std::string flag_table_markdown();
