@@ -45,9 +45,10 @@ po::options_description explore_options() {
       ("strategy", po::value<std::string>()->default_value("dfs")->value_name("S"),
        "dfs (every schedule within --preemptions) | pct | random")
       ("preemptions", number<int>("preemptions", 2, 0, 8, "P"), "dfs: at most P preemptions per schedule")
-      ("reduction", po::value<std::string>()->default_value("dpor")->value_name("R"),
-       "dfs: none (every schedule) | sleep (sleep sets) | dpor (sleep sets and dynamic partial-order "
-       "reduction: one schedule per order of dependent steps, as far as the bound allows)")
+      ("reduction", po::value<std::string>()->default_value("hb")->value_name("R"),
+       "dfs: none (every schedule within the bound) | hb (the same, cut where a run reaches a state "
+       "an earlier one reached: one happens-before order of the steps so far, no fewer preemptions "
+       "left) | dpor (dynamic partial-order reduction and sleep sets, no preemption bound)")
       ("depth", number<int>("depth", 3, 1, 8, "D"), "pct: D-1 priority change points per run")
       ("runs", number<std::uint64_t>("runs", 0, 0, 100'000'000), "runs per input; 0: dfs until exhausted, 1000 for pct/random")
       ("seconds", number<double>("seconds", 0, 0, 86400, "S"), "stop each input after S seconds; 0: no limit")
@@ -69,7 +70,7 @@ int run_explore(const po::variables_map& vm) {
   if (const std::optional<Reduction> r = parse_reduction(reduction))
     o.reduction = *r;
   else
-    throw UsageError("--reduction '" + reduction + "': expected none, sleep or dpor");
+    throw UsageError("--reduction '" + reduction + "': expected none, hb or dpor");
   o.depth = get<int>(vm, "depth");
   o.max_runs = get<std::uint64_t>(vm, "runs");
   o.max_seconds = get<double>(vm, "seconds");
@@ -86,8 +87,10 @@ int run_explore(const po::variables_map& vm) {
   std::cout << fmt::format("hakfuzz explore: {} input(s), strategy {}{}; {}\n", files.size(),
                            explore_strategy_name(o.strategy),
                            o.strategy == ExploreStrategy::dfs
-                               ? fmt::format(" (at most {} preemptions, reduction {})", o.preemptions,
-                                             reduction_name(o.reduction))
+                               ? o.reduction == Reduction::dpor
+                                     ? std::string(" (reduction dpor, no preemption bound)")
+                                     : fmt::format(" (at most {} preemptions, reduction {})", o.preemptions,
+                                                   reduction_name(o.reduction))
                            : o.strategy == ExploreStrategy::pct
                                ? fmt::format(" (depth {}, seed {})", o.depth, o.seed)
                                : fmt::format(" (seed {})", o.seed),
@@ -113,8 +116,7 @@ int run_explore(const po::variables_map& vm) {
       std::cout << fmt::format(
           "{}: {} interleavings explored{}{}, all clean ({} steps, {:.1f} s, {:.0f} steps/s)\n",
           file.string(), e.runs, e.exhausted ? " (every one within the bound)" : "",
-          e.sleep_blocked ? fmt::format(", {} cut short asleep", e.sleep_blocked) : "", e.steps, e.seconds,
-          rate);
+          e.cut ? fmt::format(", {} cut short", e.cut) : "", e.steps, e.seconds, rate);
       continue;
     }
     ++failed;

@@ -59,7 +59,7 @@ Exploration explore(const Program& program, const ExploreOptions& o) {
       r.run.finding =
           Finding{FindingKind::nondeterministic, 0,
                   "a replayed schedule prefix met different decisions: the run is not deterministic"};
-    out.sleep_blocked = tree.sleep_blocked();
+    out.cut = tree.cut();
     out.seconds = std::chrono::duration<double>(Clock::now() - start).count();
     if (r.run.finding) {
       out.finding = r.run.finding;

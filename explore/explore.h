@@ -28,12 +28,12 @@ struct ExploreProgress {
 
 struct ExploreOptions {
   ExploreStrategy strategy = ExploreStrategy::dfs;
-  int preemptions = 2;                    // dfs: the bound
-  Reduction reduction = Reduction::dpor;  // dfs: what it leaves out (explore/reduction.h)
-  int depth = 3;                          // pct: change points + 1
-  std::uint64_t seed = 1;                 // random, pct
-  std::size_t max_runs = 0;               // 0: dfs until exhausted, random/pct 1000 runs
-  double max_seconds = 0;                 // 0: no limit
+  int preemptions = 2;                  // dfs: the bound
+  Reduction reduction = Reduction::hb;  // dfs: what it leaves out (explore/reduction.h)
+  int depth = 3;                        // pct: change points + 1
+  std::uint64_t seed = 1;               // random, pct
+  std::size_t max_runs = 0;             // 0: dfs until exhausted, random/pct 1000 runs
+  double max_seconds = 0;               // 0: no limit
   InterleaveOptions run;
   std::function<void(const ExploreProgress&)> progress;   // about once a second
   std::function<void(const InterleaveResult&)> each_run;  // after every run, its result
@@ -41,8 +41,8 @@ struct ExploreOptions {
 
 struct Exploration {
   std::size_t runs = 0, steps = 0;
-  bool exhausted = false;         // dfs ran every schedule within the bound (up to the reduction)
-  std::size_t sleep_blocked = 0;  // dfs runs cut short: every runnable thread slept
+  bool exhausted = false;  // dfs ran every schedule within the bound (up to the reduction)
+  std::size_t cut = 0;     // dfs runs cut short: a state reached before (hb), every thread asleep (dpor)
   double seconds = 0;
   std::optional<Finding> finding;
   ScheduleSpec schedule;  // the failing run's picks, as explicit choices

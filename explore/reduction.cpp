@@ -1,7 +1,11 @@
 #include "explore/reduction.h"
 
+#include "support/digest.h"
+
 #include <algorithm>
 #include <bit>
+#include <functional>
+#include <span>
 #include <unordered_map>
 
 namespace hakfuzz {
@@ -18,11 +22,79 @@ hakmem::sched::PointKind kind_of(int point) {
   return hakmem::sched::point_info(static_cast<hakmem::sched::Point>(point)).kind;
 }
 
-// The last steps of each thread on one object: any access, and the last
-// one that wrote (a load depends on writes only).
-struct LastAccess {
-  std::array<int, kMaxThreads> any, write;
-  LastAccess() { any.fill(-1), write.fill(-1); }
+// The vector clocks of a run's steps, one step at a time: each thread's
+// order, plus, for each step, the last step of every other thread it
+// depends on, plus the driver's orders on job starts when known.
+class HappensBefore {
+ public:
+  // (thread q, the racing step j of another thread): a race of q's access
+  // with j, which does not happen before q's own last step.
+  using Race = std::function<void(int q, std::size_t j)>;
+
+  const Clock& clock(std::size_t i) const { return clock_[i]; }
+  Clock clock_of(int thread) const { return last_of_[thread] >= 0 ? clock_[last_of_[thread]] : Clock{}; }
+
+  // Step i (the next one) of the run, ordered after `orders`' sources.
+  const Clock& add(const Step& s, std::span<const JobOrder* const> orders, const Race& race) {
+    const std::size_t i = clock_.size();
+    Clock c = clock_of(s.thread);
+    for (const JobOrder* o : orders) join(c, o->every_before ? every_before_[o->before] : clock_[o->before]);
+    const Clock known = c;
+    depend(s.thread, access_of(s), known, race, &c);
+    if (Last* last = table(access_of(s))) {
+      last->any[s.thread] = static_cast<int>(i);
+      if (kind_of(s.point) != hakmem::sched::PointKind::load) last->write[s.thread] = static_cast<int>(i);
+    }
+    seq_.push_back(clock_of(s.thread)[s.thread] + 1);
+    c[s.thread] = seq_.back();
+    clock_.push_back(c);
+    last_of_[s.thread] = static_cast<int>(i);
+    every_before_.push_back(every_before_.back());
+    join(every_before_.back(), c);
+    return clock_.back();
+  }
+  // Thread q's access `a`, with q knowing `known` of the others: races with
+  // the last dependent step of each other thread; joins those into `into`.
+  void depend(int q, const Access& a, const Clock& known, const Race& race, Clock* into) {
+    Last* last = table(a);
+    if (!last) return;
+    const bool reads_only = kind_of(a.point) == hakmem::sched::PointKind::load;
+    for (int p = 0; p < kMaxThreads; ++p) {
+      if (p == q) continue;
+      const int j = reads_only ? last->write[p] : last->any[p];
+      if (j < 0) continue;
+      if (race && known[p] < seq_[j]) race(q, static_cast<std::size_t>(j));
+      if (into) join(*into, clock_[j]);
+    }
+  }
+
+ private:
+  // The last steps of each thread on one object: any access, and the last
+  // one that wrote (a load depends on writes only).
+  struct Last {
+    std::array<int, kMaxThreads> any, write;
+    Last() { any.fill(-1), write.fill(-1); }
+  };
+  Last* table(const Access& a) {
+    if (a.point >= hakmem::sched::kNumPoints) return nullptr;  // the driver's pseudo-steps touch nothing
+    using hakmem::sched::PointKind;
+    const PointKind kind = kind_of(a.point);
+    return kind == PointKind::os     ? &os_
+           : kind == PointKind::exit ? &exits_
+           : kind == PointKind::lock ? &locks_[a.object]
+                                     : &memory_[a.object];
+  }
+
+  std::vector<Clock> clock_;
+  std::vector<Clock> every_before_{Clock{}};  // [i]: the join of the clocks of steps before i
+  std::vector<std::uint32_t> seq_;            // each step's place in its thread
+  std::array<int, kMaxThreads> last_of_ = [] {
+    std::array<int, kMaxThreads> a;
+    a.fill(-1);
+    return a;
+  }();
+  std::unordered_map<std::uintptr_t, Last> memory_, locks_;
+  Last os_, exits_;
 };
 
 }  // namespace
@@ -31,8 +103,8 @@ const char* reduction_name(Reduction r) {
   switch (r) {
     case Reduction::none:
       return "none";
-    case Reduction::sleep:
-      return "sleep";
+    case Reduction::hb:
+      return "hb";
     case Reduction::dpor:
       return "dpor";
   }
@@ -40,7 +112,7 @@ const char* reduction_name(Reduction r) {
 }
 
 std::optional<Reduction> parse_reduction(std::string_view name) {
-  for (Reduction r : {Reduction::none, Reduction::sleep, Reduction::dpor})
+  for (Reduction r : {Reduction::none, Reduction::hb, Reduction::dpor})
     if (name == reduction_name(r)) return r;
   return std::nullopt;
 }
@@ -51,11 +123,11 @@ class DecisionTree::Rule final : public RecordingRule {
  public:
   explicit Rule(DecisionTree& tree) : tree_(tree) {}
   bool diverged = false;
-  std::optional<std::size_t> blocked_at;  // the decision where every runnable thread slept
+  std::optional<std::size_t> cut_at;  // the decision past which the run explores nothing new
 
  protected:
   std::size_t pick(const Decision& d) override {
-    wake(d.steps);
+    follow(d.steps);
     const std::size_t k = d.index;
     std::vector<Node>& nodes = tree_.nodes_;
     if (k < tree_.forced_) {
@@ -63,7 +135,7 @@ class DecisionTree::Rule final : public RecordingRule {
       if (!std::ranges::equal(n.runnable, d.runnable)) diverged = true;
       n.asleep = asleep_;
       n.sleeping = sleeping_;
-    } else if (!blocked_at) {
+    } else if (!cut_at) {
       Node n;
       n.runnable.assign(d.runnable.begin(), d.runnable.end());
       n.pending.assign(d.pending.begin(), d.pending.end());
@@ -76,17 +148,17 @@ class DecisionTree::Rule final : public RecordingRule {
       n.asleep = asleep_;
       n.sleeping = sleeping_;
       n.chosen = first_awake(n);
-      if (n.chosen < 0) {
-        blocked_at = k;
+      if (n.chosen < 0 || reached_before(n)) {
+        cut_at = k;
         return d.fallback;
       }
       nodes.push_back(std::move(n));
     }
-    if (k >= nodes.size() || diverged) return d.fallback;  // blocked or lost: play it out
+    if (k >= nodes.size() || diverged) return d.fallback;  // cut or lost: play it out
     Node& n = nodes[k];
     n.step = d.steps.size();
-    // The threads explored here before this pick sleep in its subtree.
-    if (tree_.reduction_ != Reduction::none)
+    // dpor: the threads explored here before this pick sleep in its subtree.
+    if (tree_.reduction_ == Reduction::dpor)
       for (std::size_t i = 0; i < n.runnable.size(); ++i)
         if ((n.done >> n.runnable[i]) & 1 && n.runnable[i] != n.chosen) {
           asleep_ |= Threads(1u << n.runnable[i]);
@@ -97,24 +169,53 @@ class DecisionTree::Rule final : public RecordingRule {
   }
 
  private:
-  // The steps taken since the last decision wake the sleepers they depend on;
-  // a sleeper that ran (the only runnable thread) blocks the run.
-  void wake(std::span<const Step> steps) {
+  // The steps taken since the last decision: hb's fingerprint takes each
+  // in; under dpor each wakes the sleepers it depends on, and a sleeper
+  // that ran (the only runnable thread) cuts the run.
+  void follow(std::span<const Step> steps) {
     for (; seen_ < steps.size(); ++seen_) {
       const Step& s = steps[seen_];
+      if (tree_.reduction_ == Reduction::hb) {
+        const Clock& c = hb_.add(s, {}, nullptr);
+        support::Digest h;
+        h.mix(thread_hash_[s.thread]);
+        h.mix(std::uint64_t(s.point) | s.arg << 16);
+        h.mix(s.result.value_or(~0ull));
+        for (std::uint32_t v : c) h.mix(v);
+        thread_hash_[s.thread] = h.value();
+      }
+      if (tree_.reduction_ != Reduction::dpor) continue;
       if ((asleep_ >> s.thread) & 1) {
-        if (!blocked_at) blocked_at = tree_.nodes_.size();
+        if (!cut_at) cut_at = tree_.nodes_.size();
         asleep_ &= Threads(~(1u << s.thread));
       }
       for (int t = 0; t < kThreads; ++t)
         if ((asleep_ >> t) & 1 && dependent(sleeping_[t], access_of(s))) asleep_ &= Threads(~(1u << t));
     }
   }
+  // hb: this state, with this thread running, was reached before with no
+  // more preemptions spent. Else it is now.
+  bool reached_before(const Node& n) {
+    if (tree_.reduction_ != Reduction::hb) return false;
+    std::uint64_t fingerprint = 0;
+    for (int t = 0; t < kThreads; ++t) {
+      support::Digest h;
+      h.mix(static_cast<std::uint64_t>(t));
+      h.mix(thread_hash_[t]);
+      fingerprint += h.value();  // the threads in any order
+    }
+    auto [it, fresh] = tree_.reached_.try_emplace(StateKey{fingerprint, n.current}, n.preemptions_before);
+    if (fresh || n.preemptions_before < it->second) {
+      it->second = n.preemptions_before;
+      return false;
+    }
+    return true;
+  }
   // The non-preemptive pick if it is awake, else the first awake thread the
   // bound allows; -1 when none is.
   int first_awake(const Node& n) const {
     auto ok = [&](int t) {
-      return !((asleep_ >> t) & 1) && n.preemptions_before + tree_.cost(n, t) <= tree_.bound_;
+      return !((asleep_ >> t) & 1) && n.preemptions_before + tree_.cost(n, t) <= tree_.bound();
     };
     if (ok(n.runnable[n.fallback])) return n.runnable[n.fallback];
     for (int t : n.runnable)
@@ -126,6 +227,8 @@ class DecisionTree::Rule final : public RecordingRule {
   Threads asleep_ = 0;
   std::array<Access, kThreads> sleeping_{};
   std::size_t seen_ = 0;
+  HappensBefore hb_;
+  std::array<std::uint64_t, kThreads> thread_hash_{};
 };
 
 // ---------------------------------------------------------------- the tree
@@ -133,6 +236,8 @@ class DecisionTree::Rule final : public RecordingRule {
 DecisionTree::DecisionTree(Reduction reduction, int preemption_bound)
     : reduction_(reduction), bound_(preemption_bound) {}
 DecisionTree::~DecisionTree() = default;
+
+int DecisionTree::bound() const { return reduction_ == Reduction::dpor ? kMaxDecisions : bound_; }
 
 std::unique_ptr<RecordingRule> DecisionTree::next_rule() {
   auto rule = std::make_unique<Rule>(*this);
@@ -147,9 +252,9 @@ std::size_t DecisionTree::index_in(const Node& n, int thread) const {
 bool DecisionTree::record(const InterleaveResult& run) {
   Rule& rule = *last_rule_;
   if (rule.diverged || run.decisions.size() < forced_) return false;
-  if (rule.blocked_at) {
-    ++sleep_blocked_;
-    nodes_.resize(std::min(nodes_.size(), *rule.blocked_at));
+  if (rule.cut_at) {
+    ++cut_;
+    nodes_.resize(std::min(nodes_.size(), *rule.cut_at));
   }
   for (std::size_t k = 0; k < nodes_.size(); ++k) {
     Node& n = nodes_[k];
@@ -167,10 +272,10 @@ bool DecisionTree::record(const InterleaveResult& run) {
 bool DecisionTree::advance() {
   for (std::size_t k = nodes_.size(); k-- > 0;) {
     Node& n = nodes_[k];
-    const Threads asleep = reduction_ == Reduction::none ? 0 : n.asleep;
+    const Threads asleep = reduction_ == Reduction::dpor ? n.asleep : 0;
     const Threads open = n.backtrack & Threads(~n.done) & Threads(~asleep);
     if (!open) continue;
-    auto ok = [&](int t) { return (open >> t) & 1 && n.preemptions_before + cost(n, t) <= bound_; };
+    auto ok = [&](int t) { return (open >> t) & 1 && n.preemptions_before + cost(n, t) <= bound(); };
     int pick = ok(n.runnable[n.fallback]) ? n.runnable[n.fallback] : -1;
     for (std::size_t i = 0; pick < 0 && i < n.runnable.size(); ++i)
       if (ok(n.runnable[i])) pick = n.runnable[i];
@@ -185,79 +290,39 @@ bool DecisionTree::advance() {
 
 void DecisionTree::add_backtrack(std::size_t node, int thread) {
   Node& n = nodes_[node];
-  const bool runnable = std::ranges::find(n.runnable, thread) != n.runnable.end();
-  if (!runnable) {
+  if (std::ranges::find(n.runnable, thread) != n.runnable.end())
+    n.backtrack |= Threads(1u << thread);
+  else
     for (int t : n.runnable) n.backtrack |= Threads(1u << t);  // not enabled there: every thread that was
-    return;
-  }
-  n.backtrack |= Threads(1u << thread);
-  if (n.preemptions_before + cost(n, thread) <= bound_) return;
-  // Past the bound here: the thread also goes where the running thread
-  // last changed, where picking it may cost nothing (bounded POR).
-  for (std::size_t m = node; m-- > 0;)
-    if (nodes_[m].chosen != nodes_[m].current) {
-      const Node& at = nodes_[m];
-      if (std::ranges::find(at.runnable, thread) != at.runnable.end())
-        nodes_[m].backtrack |= Threads(1u << thread);
-      else
-        for (int t : at.runnable) nodes_[m].backtrack |= Threads(1u << t);
-      return;
-    }
 }
 
-// Flanagan and Godefroid's race search over the steps of one run: for each
-// step, the last dependent step of every other thread that does not
-// happen before it is a race, reversed by trying this thread at the
-// decision that picked that step.
+// Flanagan and Godefroid's race search over one run. At every state, the
+// next step of each thread (taken next, or waiting at a decision) races
+// with the last step of every other thread that it depends on and that
+// does not happen before the thread's own last step; each race is
+// reversed by trying the thread at the decision that picked that step.
+// Races with steps a thread only waited to take count as well: by the time
+// it takes one, a later dependent step may hide the earlier race.
 void DecisionTree::find_races(const InterleaveResult& run) {
   const std::vector<Step>& steps = run.trail;
   std::vector<int> node_of(steps.size(), -1);
   for (std::size_t k = 0; k < nodes_.size(); ++k)
     if (nodes_[k].step < steps.size()) node_of[nodes_[k].step] = static_cast<int>(k);
-  std::vector<Clock> clock(steps.size());
-  std::vector<Clock> every_before(steps.size() + 1);  // the join of all steps' clocks before index i
-  std::vector<std::uint32_t> seq(steps.size());
-  std::array<int, kMaxThreads> last_of_thread;
-  last_of_thread.fill(-1);
   std::vector<std::vector<const JobOrder*>> orders_of(steps.size());
   for (const JobOrder& o : run.job_orders)
     if (o.after < steps.size()) orders_of[o.after].push_back(&o);
-  std::unordered_map<std::uintptr_t, LastAccess> memory, locks;
-  LastAccess os, exits;
-
+  const HappensBefore::Race reverse = [&](int q, std::size_t j) {
+    if (node_of[j] >= 0) add_backtrack(static_cast<std::size_t>(node_of[j]), q);
+  };
+  HappensBefore hb;
   for (std::size_t i = 0; i < steps.size(); ++i) {
-    const Step& s = steps[i];
-    const int q = s.thread;
-    Clock c{};
-    if (last_of_thread[q] >= 0) c = clock[last_of_thread[q]];
-    for (const JobOrder* o : orders_of[i])
-      join(c, o->every_before ? every_before[o->before] : clock[o->before]);
-    const Clock before_deps = c;
-    if (s.point < hakmem::sched::kNumPoints) {
-      const hakmem::sched::PointKind kind = kind_of(s.point);
-      using hakmem::sched::PointKind;
-      LastAccess& last = kind == PointKind::os     ? os
-                         : kind == PointKind::exit ? exits
-                         : kind == PointKind::lock ? locks[s.object]
-                                                   : memory[s.object];
-      const bool reads_only = kind == PointKind::load;
-      for (int p = 0; p < kMaxThreads; ++p) {
-        if (p == q) continue;
-        const int j = reads_only ? last.write[p] : last.any[p];
-        if (j < 0) continue;
-        if (before_deps[p] < seq[j] && node_of[j] >= 0)
-          add_backtrack(static_cast<std::size_t>(node_of[j]), q);
-        join(c, clock[j]);
-      }
-      last.any[q] = static_cast<int>(i);
-      if (!reads_only) last.write[q] = static_cast<int>(i);
+    if (node_of[i] >= 0) {
+      const Node& n = nodes_[static_cast<std::size_t>(node_of[i])];
+      for (std::size_t r = 0; r < n.runnable.size(); ++r)
+        if (n.runnable[r] != steps[i].thread)
+          hb.depend(n.runnable[r], n.pending[r], hb.clock_of(n.runnable[r]), reverse, nullptr);
     }
-    seq[i] = (last_of_thread[q] >= 0 ? seq[last_of_thread[q]] : 0) + 1;
-    c[q] = seq[i];
-    clock[i] = c;
-    last_of_thread[q] = static_cast<int>(i);
-    every_before[i + 1] = every_before[i];
-    join(every_before[i + 1], c);
+    hb.add(steps[i], orders_of[i], reverse);
   }
 }
 

@@ -1,29 +1,35 @@
-// The bounded depth-first search of `explore --strategy dfs`, and what it
-// leaves out. Every run re-executes the program under a forced prefix of
-// picks; the tree of decisions is kept between runs. Three reductions:
-//   none   every pick at every decision, within the preemption bound
-//          (CHESS): one run per interleaving
-//   sleep  sleep sets (Godefroid 1996): a thread already explored at a
-//          decision sleeps in its later siblings until a step dependent
-//          with its next one runs; a run whose every runnable thread sleeps
-//          is cut short (sleep-blocked)
-//   dpor   sleep sets plus dynamic partial-order reduction (Flanagan and
-//          Godefroid, POPL 2005): a decision's alternatives are only the
-//          threads a race in an explored run asks for. A race is two
-//          dependent steps of different threads (exec/scheduler.h
-//          dependent()) with no happens-before between them, happens-before
-//          being each thread's order, the dependent steps' order and the
-//          orders the driver imposes on job starts (explore/interleave.h).
-//
-// With the preemption bound, DPOR alone is unsound: the bound itself makes
-// independent steps dependent (Coons, Musuvathi and McKinley, OOPSLA 2013).
-// As in their bounded POR, and as loom does, a race whose reversal would
-// cost a preemption past the bound also adds its thread at the latest
-// earlier decision where the running thread changed, where picking it
-// costs no more. tests/reduction_test.cpp checks the claim on every corpus
-// program small enough to enumerate: the same outcomes (every op's result
-// and the finding's kind) with dpor as with none, and every planted race
-// found.
+// The depth-first search of `explore --strategy dfs`, and what it leaves
+// out. Every run re-executes the program under a forced prefix of picks;
+// the tree of decisions is kept between runs. Two runs are equivalent when
+// they differ only in the order of independent steps: steps of different
+// threads that are not dependent (exec/scheduler.h dependent()), with
+// happens-before being each thread's order, the dependent steps' order and
+// the orders the driver imposes on job starts (explore/interleave.h). The
+// reductions:
+//   none  every pick at every decision within the preemption bound
+//         (CHESS): one run per interleaving
+//   hb    the same search, cut wherever a run reaches a state an earlier
+//         run already reached with no more preemptions spent and the same
+//         thread running: a state is the happens-before relation of the
+//         steps so far (its fingerprint: every step's point, target, result
+//         and vector clock), which equivalent prefixes share (Musuvathi and
+//         Qadeer, "Partial-order reduction for context-bounded state
+//         exploration", 2007, as CHESS caches it). Everything the cut
+//         subtree holds within the bound, the earlier one held within at
+//         least as much: sound for the bound.
+//   dpor  dynamic partial-order reduction (Flanagan and Godefroid, POPL
+//         2005) with sleep sets, and no preemption bound: a decision's
+//         alternatives are only the threads a race of an explored run asks
+//         for; one run per equivalence class at least, every class reached.
+//         With a preemption bound, DPOR and sleep sets are unsound (the
+//         bound makes independent steps dependent: Coons, Musuvathi and
+//         McKinley, OOPSLA 2013): a thread preempted inside a critical
+//         section lets others queue on the lock, an order no race asks for
+//         within the bound (tests/reduction_test.cpp found one on
+//         churn-4-threads). So dpor ignores --preemptions.
+// tests/reduction_test.cpp checks both on every corpus program small
+// enough to enumerate: the same outcomes (every op's result and the
+// finding's kind) as none, and every planted race found.
 #pragma once
 
 #include <array>
@@ -31,6 +37,7 @@
 #include <memory>
 #include <optional>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "explore/interleave.h"
@@ -38,7 +45,7 @@
 
 namespace hakfuzz {
 
-enum class Reduction : std::uint8_t { none, sleep, dpor };
+enum class Reduction : std::uint8_t { none, hb, dpor };
 const char* reduction_name(Reduction r);
 std::optional<Reduction> parse_reduction(std::string_view name);
 
@@ -48,20 +55,23 @@ class DecisionTree {
   ~DecisionTree();
 
   // The rule for the next run: the forced picks, then the non-preemptive
-  // pick of a thread that is not asleep.
+  // pick (of a thread that is not asleep, under dpor).
   std::unique_ptr<RecordingRule> next_rule();
   // The run the last rule made. False: it did not meet the decisions its
   // forced picks were made for (the program is not deterministic).
   bool record(const InterleaveResult& run);
   // Moves to the next unexplored branch; false when the tree is done.
   bool advance();
-  std::size_t sleep_blocked() const { return sleep_blocked_; }
+  // Runs cut short: a state reached before (hb), every runnable thread
+  // asleep (dpor).
+  std::size_t cut() const { return cut_; }
 
   class Rule;
 
  private:
   static constexpr int kThreads = kMaxThreads;
-  using Threads = std::uint16_t;  // a set of logical threads
+  static constexpr int kMaxDecisions = 1 << 30;  // dpor's "bound": none
+  using Threads = std::uint16_t;                 // a set of logical threads
   struct Node {
     std::vector<int> runnable;
     std::vector<Access> pending;  // runnable[i]'s next step
@@ -71,11 +81,23 @@ class DecisionTree {
     int chosen = -1;             // the thread picked on the current path
     int preemptions_before = 0;  // on the current path
     Threads backtrack = 0, done = 0;
-    Threads asleep = 0;                       // on arrival, on the current path
+    Threads asleep = 0;                       // on arrival, on the current path (dpor)
     std::array<Access, kThreads> sleeping{};  // their next steps
     std::size_t step = 0;                     // the step the pick took
   };
+  // A state of the hb cache: the prefix's fingerprint and who runs.
+  struct StateKey {
+    std::uint64_t fingerprint;
+    int current;
+    bool operator==(const StateKey&) const = default;
+  };
+  struct StateHash {
+    std::size_t operator()(const StateKey& k) const {
+      return k.fingerprint ^ std::size_t(k.current + 1) << 59;
+    }
+  };
 
+  int bound() const;
   int cost(const Node& n, int thread) const {
     return n.current_runnable && thread != n.runnable[n.fallback] ? 1 : 0;
   }
@@ -87,7 +109,8 @@ class DecisionTree {
   const int bound_;
   std::vector<Node> nodes_;  // the current path
   std::size_t forced_ = 0;   // nodes_[0 .. forced_) are replayed by the next run
-  std::size_t sleep_blocked_ = 0;
+  std::size_t cut_ = 0;
+  std::unordered_map<StateKey, int, StateHash> reached_;  // hb: the fewest preemptions spent to reach each
   Rule* last_rule_ = nullptr;
 };
 
