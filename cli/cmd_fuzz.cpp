@@ -30,6 +30,7 @@
 #include "cli/options.h"
 #include "cli/output_paths.h"
 #include "fuzz/engine.h"
+#include "fuzz/pair_coverage.h"
 #include "oracle/plants.h"
 #include "support/sanitizer.h"
 
@@ -72,7 +73,10 @@ po::options_description fuzz_options() {
       "engine", po::value<std::string>(),
       have_libfuzzer() ? "libfuzzer (default in this build) or builtin"
                        : "builtin (the only engine in this build)")("plant", po::value<std::string>(),
-                                                                    plant_help().c_str());
+                                                                    plant_help().c_str())(
+      "no-pair-coverage",
+      "interleave: leave out the pairs of dependent steps a run took as coverage (they guide the search to "
+      "new interleavings; without them, to compare)");
   return ours;
 }
 
@@ -218,6 +222,7 @@ int run_fuzz(const std::vector<std::string>& args) {
                                           : "builtin";
   if (engine != "builtin" && engine != "libfuzzer") throw UsageError("--engine must be libfuzzer or builtin");
   if (vm.count("plant")) set_plant(vm["plant"].as<std::string>(), target->name);
+  if (vm.count("no-pair-coverage")) setenv(kPairCoverageEnv, "0", 1);  // the engine's processes read it
   if (engine == "libfuzzer" && !have_libfuzzer())
     throw UsageError("this build has no libFuzzer; build the clang-asan preset or use --engine=builtin");
 

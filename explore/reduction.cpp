@@ -30,17 +30,20 @@ class HappensBefore {
   // (thread q, the racing step j of another thread): a race of q's access
   // with j, which does not happen before q's own last step.
   using Race = std::function<void(int q, std::size_t j)>;
+  // (q's step i, step j of another thread it depends on): every dependent pair.
+  using Pair = std::function<void(std::size_t j)>;
 
   const Clock& clock(std::size_t i) const { return clock_[i]; }
   Clock clock_of(int thread) const { return last_of_[thread] >= 0 ? clock_[last_of_[thread]] : Clock{}; }
 
   // Step i (the next one) of the run, ordered after `orders`' sources.
-  const Clock& add(const Step& s, std::span<const JobOrder* const> orders, const Race& race) {
+  const Clock& add(const Step& s, std::span<const JobOrder* const> orders, const Race& race,
+                   const Pair& pair = nullptr) {
     const std::size_t i = clock_.size();
     Clock c = clock_of(s.thread);
     for (const JobOrder* o : orders) join(c, o->every_before ? every_before_[o->before] : clock_[o->before]);
     const Clock known = c;
-    depend(s.thread, access_of(s), known, race, &c);
+    depend(s.thread, access_of(s), known, race, &c, pair);
     if (Last* last = table(access_of(s))) {
       last->any[s.thread] = static_cast<int>(i);
       if (kind_of(s.point) != hakmem::sched::PointKind::load) last->write[s.thread] = static_cast<int>(i);
@@ -55,7 +58,8 @@ class HappensBefore {
   }
   // Thread q's access `a`, with q knowing `known` of the others: races with
   // the last dependent step of each other thread; joins those into `into`.
-  void depend(int q, const Access& a, const Clock& known, const Race& race, Clock* into) {
+  void depend(int q, const Access& a, const Clock& known, const Race& race, Clock* into,
+              const Pair& pair = nullptr) {
     Last* last = table(a);
     if (!last) return;
     const bool reads_only = kind_of(a.point) == hakmem::sched::PointKind::load;
@@ -64,6 +68,7 @@ class HappensBefore {
       const int j = reads_only ? last->write[p] : last->any[p];
       if (j < 0) continue;
       if (race && known[p] < seq_[j]) race(q, static_cast<std::size_t>(j));
+      if (pair) pair(static_cast<std::size_t>(j));
       if (into) join(*into, clock_[j]);
     }
   }
@@ -98,6 +103,11 @@ class HappensBefore {
 };
 
 }  // namespace
+
+void for_each_conflict(std::span<const Step> steps, const std::function<void(int, int)>& f) {
+  HappensBefore hb;
+  for (const Step& s : steps) hb.add(s, {}, nullptr, [&](std::size_t j) { f(steps[j].point, s.point); });
+}
 
 const char* reduction_name(Reduction r) {
   switch (r) {

@@ -34,8 +34,10 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -44,6 +46,12 @@
 #include "explore/schedule.h"
 
 namespace hakfuzz {
+
+// Each pair of dependent steps of different threads, in the order the run
+// took them (the earlier one being the other thread's last step the later
+// depends on): f(earlier point, later point). Interleaving coverage for the
+// fuzzers (fuzz/pair_coverage.h).
+void for_each_conflict(std::span<const Step> steps, const std::function<void(int, int)>& f);
 
 enum class Reduction : std::uint8_t { none, hb, dpor };
 const char* reduction_name(Reduction r);

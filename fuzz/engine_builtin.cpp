@@ -1,6 +1,9 @@
 // The built-in engine for builds without libFuzzer (g++): replays corpus
 // paths, then mutates corpus entries and random bytes with a seeded
-// generator. It has no coverage feedback, so it finds bugs more slowly than
+// generator. Its only coverage feedback is the interleaving pairs of the
+// `interleave` target (fuzz/pair_coverage.h): an input that reaches a new
+// pair, or a pair's count in a new power-of-two bucket, is kept to mutate
+// further, as libFuzzer keeps it; so it finds bugs more slowly than
 // libFuzzer, but every feature of the tool works with it. It never writes to
 // the corpus dirs (grow a corpus with libFuzzer's -merge=1 in a clang build).
 #include <chrono>
@@ -11,6 +14,7 @@
 #include <optional>
 
 #include "fuzz/engine.h"
+#include "fuzz/pair_coverage.h"
 #include "fuzz/sha1.h"
 #include "support/parse.h"
 #include "support/rng.h"
@@ -135,6 +139,33 @@ void mutate(std::vector<std::uint8_t>& d, const std::vector<std::vector<std::uin
   if (d.size() > max_len) d.resize(max_len);
 }
 
+// What the pair counters of one input add: libFuzzer's count buckets (1, 2,
+// 3, 4-7, 8-15, 16-31, 32-127, 128+), one bit each per counter.
+class PairFeedback {
+ public:
+  PairFeedback() : seen_(pair_counters().size(), 0) {}
+  void clear() { std::fill(pair_counters().begin(), pair_counters().end(), 0); }
+  // Whether the last input reached a bucket of a counter no input had.
+  bool novel() {
+    bool any = false;
+    const std::span<std::uint8_t> counts = pair_counters();
+    for (std::size_t i = 0; i < counts.size(); ++i) {
+      if (!counts[i]) continue;
+      const std::uint8_t bit = bucket(counts[i]);
+      any = any || !(seen_[i] & bit);
+      seen_[i] |= bit;
+    }
+    return any;
+  }
+
+ private:
+  static std::uint8_t bucket(std::uint8_t n) {
+    const int b = n <= 3 ? n - 1 : n < 8 ? 3 : n < 16 ? 4 : n < 32 ? 5 : n < 128 ? 6 : 7;
+    return static_cast<std::uint8_t>(1u << b);
+  }
+  std::vector<std::uint8_t> seen_;
+};
+
 }  // namespace
 
 int run_builtin_engine(const Target& target, const std::vector<std::string>& args) {
@@ -147,7 +178,9 @@ int run_builtin_engine(const Target& target, const std::vector<std::string>& arg
   const auto start = Clock::now();
   long long execs = 0;
   auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
+  PairFeedback feedback;
   auto check = [&](std::span<const std::uint8_t> input, bool save) -> bool {
+    feedback.clear();
     RunResult r = target.run(input, false);
     ++execs;
     if (!r.finding) return true;
@@ -177,6 +210,7 @@ int run_builtin_engine(const Target& target, const std::vector<std::string>& arg
       auto data = read_file(p);
       if (!any_dir) std::printf("Running: %s\n", p.c_str());
       if (!check(data, any_dir)) return 1;
+      (void)feedback.novel();  // what the corpus reaches is not new
       corpus.push_back(std::move(data));
     }
   }
@@ -194,7 +228,8 @@ int run_builtin_engine(const Target& target, const std::vector<std::string>& arg
     if (!corpus.empty() && rng.next() % 8 != 0) input = corpus[rng.next() % corpus.size()];
     mutate(input, corpus, rng, static_cast<std::size_t>(f.max_len));
     if (!check(input, true)) return 1;
-    if (rng.next() % 8 == 0) {  // no coverage signal: keep a random sample to mutate further
+    // New interleaving pairs, or (no signal) a random sample: mutated further.
+    if (feedback.novel() || rng.next() % 8 == 0) {
       if (corpus.size() < 4096)
         corpus.push_back(std::move(input));
       else
