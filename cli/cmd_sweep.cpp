@@ -42,16 +42,6 @@ constexpr std::uint64_t kMaxOps = 1'000'000;
 constexpr int kDefaultThreads = 2;
 constexpr std::size_t kMaxListed = 20;
 
-std::pair<int, int> parse_shard(const std::string& text) {
-  const auto slash = text.find('/');
-  const std::string_view all = text;
-  const auto k = support::parse_whole<int>(all.substr(0, slash));
-  const auto n = slash == std::string::npos ? std::nullopt : support::parse_whole<int>(all.substr(slash + 1));
-  if (!k || !n || *n < 1 || *k < 1 || *k > *n)
-    throw UsageError("--shard '" + text + "': expected K/N with 1 <= K <= N, e.g. 2/4");
-  return {*k, *n};
-}
-
 // A report path that cannot be written is a usage error, found before the
 // sweep runs rather than after.
 void probe_reports(const po::variables_map& vm) {

@@ -96,4 +96,14 @@ void set_plant(const std::string& name, std::string_view checker) {
   }
 }
 
+std::pair<int, int> parse_shard(const std::string& text) {
+  const auto slash = text.find('/');
+  const std::string_view all = text;
+  const auto k = support::parse_whole<int>(all.substr(0, slash));
+  const auto n = slash == std::string::npos ? std::nullopt : support::parse_whole<int>(all.substr(slash + 1));
+  if (!k || !n || *n < 1 || *k < 1 || *k > *n)
+    throw UsageError("--shard '" + text + "': expected K/N with 1 <= K <= N, e.g. 2/4");
+  return {*k, *n};
+}
+
 }  // namespace hakfuzz::cli

@@ -48,6 +48,9 @@ T get(const po::variables_map& vm, const char* name) {
   return vm[name].as<Number<T>>().value;
 }
 
+// "K/N" of --shard: part K (1-based) of N. UsageError otherwise.
+std::pair<int, int> parse_shard(const std::string& text);
+
 // ---------------------------------------------------------------- env
 // Adds `--env NAME=VALUE` (repeatable) to a command's options.
 void add_env_option(po::options_description& d);

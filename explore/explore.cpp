@@ -40,7 +40,7 @@ Exploration explore(const Program& program, const ExploreOptions& o) {
   const bool dfs = o.strategy == ExploreStrategy::dfs;
   const std::size_t max_runs = o.max_runs ? o.max_runs : dfs ? SIZE_MAX : 1000;
   std::size_t longest = 0;  // decisions of the longest run so far (pct)
-  DecisionTree tree(o.reduction, o.preemptions);
+  DecisionTree tree(o.reduction, o.preemptions, dfs ? o.shard : Shard{});
   for (;;) {
     std::unique_ptr<RecordingRule> s;
     if (dfs)
@@ -50,18 +50,23 @@ Exploration explore(const Program& program, const ExploreOptions& o) {
     else
       s = std::make_unique<PctPicks>(o.seed + out.runs, o.depth, longest, program.threads);
     InterleaveResult r = run_interleaved(program, *s, o.run);
-    if (o.each_run) o.each_run(r);
-    ++out.runs;
-    out.steps += r.steps;
-    longest = std::max(longest, r.decisions.size());
     // A replayed prefix must meet the same decisions.
-    if (dfs && !tree.record(r) && !r.run.finding)
+    const bool deterministic = !dfs || tree.record(r);
+    // A run of another part of the search only led the way to this part's.
+    const bool counted = !dfs || tree.owned();
+    if (counted) {
+      if (o.each_run) o.each_run(r);
+      ++out.runs;
+      out.steps += r.steps;
+    }
+    longest = std::max(longest, r.decisions.size());
+    if (!deterministic && !r.run.finding)
       r.run.finding =
           Finding{FindingKind::nondeterministic, 0,
                   "a replayed schedule prefix met different decisions: the run is not deterministic"};
     out.cut = tree.cut();
     out.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-    if (r.run.finding) {
+    if (r.run.finding && (counted || !deterministic)) {
       out.finding = r.run.finding;
       out.schedule = s->as_choices();
       out.preemptions = r.preemptions;

@@ -30,6 +30,7 @@ struct ExploreOptions {
   ExploreStrategy strategy = ExploreStrategy::dfs;
   int preemptions = 2;                  // dfs: the bound
   Reduction reduction = Reduction::hb;  // dfs: what it leaves out (explore/reduction.h)
+  Shard shard{};                        // dfs: the part of the search to run
   int depth = 3;                        // pct: change points + 1
   std::uint64_t seed = 1;               // random, pct
   std::size_t max_runs = 0;             // 0: dfs until exhausted, random/pct 1000 runs

@@ -140,6 +140,7 @@ class DecisionTree::Rule final : public RecordingRule {
     follow(d.steps);
     const std::size_t k = d.index;
     std::vector<Node>& nodes = tree_.nodes_;
+    if (k == kShardDepth) settle_part(k);
     if (k < tree_.forced_) {
       Node& n = nodes[k];
       if (!std::ranges::equal(n.runnable, d.runnable)) diverged = true;
@@ -175,8 +176,23 @@ class DecisionTree::Rule final : public RecordingRule {
           sleeping_[n.runnable[i]] = n.pending[i];
         }
     asleep_ &= Threads(~(1u << n.chosen));
-    return tree_.index_in(n, n.chosen);
+    const std::size_t index = tree_.index_in(n, n.chosen);
+    if (k < kShardDepth) prefix_.mix(index);
+    return index;
   }
+
+ public:
+  // The part of the search the run's first picks put it in: not the tree's
+  // part, the run only leads the way (nothing below it explored here).
+  void settle_part(std::size_t k) {
+    if (part_settled_) return;
+    part_settled_ = true;
+    const Shard shard = tree_.shard_;
+    owned = shard.n <= 1 ||
+            prefix_.value() % static_cast<std::uint64_t>(shard.n) == static_cast<std::uint64_t>(shard.k - 1);
+    if (!owned && !cut_at) cut_at = k;
+  }
+  bool owned = true;
 
  private:
   // The steps taken since the last decision: hb's fingerprint takes each
@@ -214,7 +230,8 @@ class DecisionTree::Rule final : public RecordingRule {
       h.mix(thread_hash_[t]);
       fingerprint += h.value();  // the threads in any order
     }
-    auto [it, fresh] = tree_.reached_.try_emplace(StateKey{fingerprint, n.current}, n.preemptions_before);
+    auto [it, fresh] =
+        tree_.reached_.try_emplace(StateKey{fingerprint, prefix_.value(), n.current}, n.preemptions_before);
     if (fresh || n.preemptions_before < it->second) {
       it->second = n.preemptions_before;
       return false;
@@ -239,12 +256,14 @@ class DecisionTree::Rule final : public RecordingRule {
   std::size_t seen_ = 0;
   HappensBefore hb_;
   std::array<std::uint64_t, kThreads> thread_hash_{};
+  support::Digest prefix_;  // the first kShardDepth picks
+  bool part_settled_ = false;
 };
 
 // ---------------------------------------------------------------- the tree
 
-DecisionTree::DecisionTree(Reduction reduction, int preemption_bound)
-    : reduction_(reduction), bound_(preemption_bound) {}
+DecisionTree::DecisionTree(Reduction reduction, int preemption_bound, Shard shard)
+    : reduction_(reduction), bound_(preemption_bound), shard_(shard) {}
 DecisionTree::~DecisionTree() = default;
 
 int DecisionTree::bound() const { return reduction_ == Reduction::dpor ? kMaxDecisions : bound_; }
@@ -261,9 +280,11 @@ std::size_t DecisionTree::index_in(const Node& n, int thread) const {
 
 bool DecisionTree::record(const InterleaveResult& run) {
   Rule& rule = *last_rule_;
+  rule.settle_part(run.decisions.size());  // a run of fewer decisions
+  owned_ = rule.owned;
   if (rule.diverged || run.decisions.size() < forced_) return false;
   if (rule.cut_at) {
-    ++cut_;
+    cut_ += owned_;
     nodes_.resize(std::min(nodes_.size(), *rule.cut_at));
   }
   for (std::size_t k = 0; k < nodes_.size(); ++k) {

@@ -57,9 +57,20 @@ enum class Reduction : std::uint8_t { none, hb, dpor };
 const char* reduction_name(Reduction r);
 std::optional<Reduction> parse_reduction(std::string_view name);
 
+// One of n disjoint parts of a search (1-based k), for several processes or
+// machines: a run belongs to the part its first kShardDepth picks name, so
+// every run is in exactly one part, and the parts' totals add up to the
+// whole search's (each part's hb cut only merges states below one prefix,
+// which the whole search does too).
+struct Shard {
+  int k = 1, n = 1;
+};
+
 class DecisionTree {
  public:
-  DecisionTree(Reduction reduction, int preemption_bound);
+  static constexpr std::size_t kShardDepth = 3;
+
+  DecisionTree(Reduction reduction, int preemption_bound, Shard shard = {});
   ~DecisionTree();
 
   // The rule for the next run: the forced picks, then the non-preemptive
@@ -73,6 +84,9 @@ class DecisionTree {
   // Runs cut short: a state reached before (hb), every runnable thread
   // asleep (dpor).
   std::size_t cut() const { return cut_; }
+  // The last run belongs to this part of the search (else it only led
+  // the way to the part's own runs: not counted, nothing judged).
+  bool owned() const { return owned_; }
 
   class Rule;
 
@@ -96,12 +110,13 @@ class DecisionTree {
   // A state of the hb cache: the prefix's fingerprint and who runs.
   struct StateKey {
     std::uint64_t fingerprint;
+    std::uint64_t subtree;  // the first kShardDepth picks
     int current;
     bool operator==(const StateKey&) const = default;
   };
   struct StateHash {
     std::size_t operator()(const StateKey& k) const {
-      return k.fingerprint ^ std::size_t(k.current + 1) << 59;
+      return k.fingerprint ^ k.subtree * 0x9E3779B97F4A7C15ull ^ std::size_t(k.current + 1) << 59;
     }
   };
 
@@ -115,6 +130,8 @@ class DecisionTree {
 
   const Reduction reduction_;
   const int bound_;
+  const Shard shard_;
+  bool owned_ = true;
   std::vector<Node> nodes_;  // the current path
   std::size_t forced_ = 0;   // nodes_[0 .. forced_) are replayed by the next run
   std::size_t cut_ = 0;
