@@ -33,8 +33,9 @@ HAKMEM_HOT void Pool::Impl::publish_remote_bit(PageDesc* d, std::uint32_t block)
     // bit set. A racing remote free in the same word can come between the
     // two; one of the bits is lost (its block is neither free nor pending).
     std::atomic<std::uint64_t>& word = d->remote_bits[block / 64];
-    const std::uint64_t seen = HAKMEM_SCHED_VALUE(remote_free_bit_load, d->remote_bits, sched_arg(d->index, block),
-                                                  word.load(std::memory_order_seq_cst));
+    const std::uint64_t seen =
+        HAKMEM_SCHED_VALUE(remote_free_bit_load, d->remote_bits, sched_arg(d->index, block),
+                           word.load(std::memory_order_seq_cst));
     HAKMEM_SCHED(remote_free_store, d->remote_bits, sched_arg(d->index, block));
     word.store(seen | bit, std::memory_order_seq_cst);
     return;
