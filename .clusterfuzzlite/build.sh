@@ -19,12 +19,20 @@ sed -n 's/^HAKFUZZ_TARGET(\([a-z_0-9]*\), *\([a-z_]*\),.*/\1 \2/p' "$src/fuzz/ta
 while read -r target input; do
   cp "$WORK/hakfuzz-build/fuzz/${target}_fuzzer" "$OUT/"
   rm -f "$OUT/${target}_fuzzer_seed_corpus.zip"
-  seed_dirs=()  # not every target has regressions
+  # A regression may share its name with the program it was minimized from,
+  # and zip -j refuses repeated names, so regressions enter with a prefix.
+  seeds="$WORK/seeds-$target"
+  rm -rf "$seeds" && mkdir -p "$seeds"
   for dir in "$src/corpus/$target" "$src/corpus/regressions/$target"; do
-    [ -d "$dir" ] && seed_dirs+=("$dir")
+    [ -d "$dir" ] || continue  # not every target has regressions
+    prefix=""
+    [ "$dir" = "$src/corpus/regressions/$target" ] && prefix="regression-"
+    find "$dir" -maxdepth 1 -type f ! -name '*.*' -print0 |
+      while IFS= read -r -d '' file; do
+        cp "$file" "$seeds/$prefix$(basename "$file")"
+      done
   done
-  find "${seed_dirs[@]}" -maxdepth 1 -type f ! -name '*.*' |
-    xargs -r zip -q -j "$OUT/${target}_fuzzer_seed_corpus.zip"
+  (cd "$seeds" && find . -type f | sort | xargs -r zip -q "$OUT/${target}_fuzzer_seed_corpus.zip")
   # Programs past 2048 ops are cut by the runner anyway; schedules spawn
   # threads, so they get a longer per-input timeout.
   timeout=25
