@@ -103,6 +103,7 @@ def demangle(names):
 
 
 def short_name(name):
+    name = name.replace("(anonymous namespace)::", "").replace("[abi:cxx11]", "")
     name = re.sub(r"\(.*$", "", name)  # the parameters
     name = re.sub(r"^.*?\b(hakmem::)(stats_off::|stats_on::|tester::)?", "", name)
     return name
