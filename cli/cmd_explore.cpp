@@ -18,6 +18,7 @@
 #include "cli/options.h"
 #include "cli/output_paths.h"
 #include "explore/explore.h"
+#include "explore/point_coverage.h"
 #include "explore/report.h"
 #include "fuzz/inputs.h"
 #include "fuzz/interleave_input.h"
@@ -68,6 +69,9 @@ po::options_description explore_options() {
       ("json", po::value<std::string>()->value_name("FILE"),
        "write the report (per input: interleavings, steps, cut, findings; the bound, reduction and part) to FILE")
       ("merge", po::bool_switch(), "run nothing: merge the --json reports given as inputs, the parts of one search")
+      ("point-coverage", po::bool_switch(),
+       "count the steps at each schedule point over every explored interleaving; list the points none reached "
+       "(not with --jobs)")
       ("plant", po::value<std::string>(), "(testing) explore a pool with a planted bug (see hakfuzz fuzz --help)");
   // clang-format on
   return d;
@@ -237,8 +241,13 @@ int run_merge(const po::variables_map& vm) {
 
 int run_explore(const po::variables_map& vm) {
   if (!vm.count("inputs")) throw UsageError("give at least one FILE or DIR");
+  if (vm["merge"].as<bool>() && vm["point-coverage"].as<bool>())
+    throw UsageError("--point-coverage counts what this run explores: not with --merge");
   if (vm["merge"].as<bool>()) return run_merge(vm);
-  const ExploreOptions o = options_of(vm);
+  ExploreOptions o = options_of(vm);
+  const bool point_coverage = vm["point-coverage"].as<bool>();
+  PointCoverage points;
+  if (point_coverage) o.each_run = [&points](const InterleaveResult& r) { points.add(r); };
   if (vm.count("plant")) set_plant(vm["plant"].as<std::string>(), "interleave");
   const auto files = collect_inputs(vm["inputs"].as<std::vector<std::string>>());
   // A finding is written after its minimization: a directory the user named
@@ -251,6 +260,8 @@ int run_explore(const po::variables_map& vm) {
   const int jobs = get<int>(vm, "jobs");
   if (jobs > 1 && (o.shard.n > 1 || o.strategy != ExploreStrategy::dfs))
     throw UsageError("--jobs splits one whole dfs: not with --shard, nor pct/random");
+  // The parts run in other processes, whose reports carry no point counts.
+  if (jobs > 1 && point_coverage) throw UsageError("--point-coverage counts in one process: not with --jobs");
   std::cout << fmt::format("hakfuzz explore: {} input(s), {}{}; {}\n", files.size(), describe_search(o),
                            jobs > 1 ? fmt::format(", {} jobs", jobs) : "", build_info())
             << std::flush;
@@ -259,6 +270,7 @@ int run_explore(const po::variables_map& vm) {
   if (jobs > 1)
     for (const ExploredInput& in : report.inputs) print_input(in), print_written(in);
   write_json(vm, report);
+  if (point_coverage) std::cout << points.report();
   return verdict(report);
 }
 

@@ -3,13 +3,15 @@
 // here from the table's documented forms (not the allocator's parser) says
 // which strings are accepted and what they mean; the pool must agree, name
 // the right variable on an error, keep its old config when a refresh fails,
-// and route each class as the accepted config says. The input's tail is an
-// ops program run through the model.
+// and route each class as the accepted config says, and follow the
+// invalid-free policy it names in what it writes to its report stream. The
+// input's tail is an ops program run through the model.
 //
 // Bytes: for each env flag, twice (init, then refresh): one length byte
 // (0xFF = unset, else length % 33) and that many value bytes; then a Program.
 #include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 
 #include "fuzz/targets.h"
@@ -230,17 +232,39 @@ struct EnvPhase {
   }
 };
 
+// The pool's report stream, kept in memory.
+class ReportStream {
+ public:
+  ReportStream() : file_(open_memstream(&buf_, &size_)) {}
+  ~ReportStream() {
+    if (file_) std::fclose(file_);
+    std::free(buf_);
+  }
+  ReportStream(const ReportStream&) = delete;
+  ReportStream& operator=(const ReportStream&) = delete;
+  std::FILE* file() const { return file_; }
+  std::string text() {
+    if (!file_ || std::fflush(file_) != 0) return {};
+    return std::string(buf_, size_);
+  }
+
+ private:
+  char* buf_ = nullptr;
+  std::size_t size_ = 0;
+  std::FILE* file_;
+};
+
 // The pool built from the input's init values, judged against the
 // reference parser; nullptr when construction ends the input (a finding, or
 // a malformed value rightly rejected).
 std::unique_ptr<PoolUnderTest> construct_pool(const EnvInput& e, const Expectation& at_init,
-                                              EnvPhase& phase) {
+                                              std::FILE* report, EnvPhase& phase) {
   std::unique_ptr<PoolUnderTest> pool;
   hakmem::PoolOptions options;
   options.env = source(e.init);
   options.arena_bytes = std::size_t{64} << 20;
   options.arena_cache = &harness_arena_cache();
-  options.report = nullptr;  // judged by its config, not its output
+  options.report = report;  // what it says of invalid frees (judge_invalid_free)
   try {
     pool = make_pool(Flavour::stats_on, options);
     if (at_init.bad_variable)
@@ -293,11 +317,33 @@ void judge_refresh(PoolUnderTest& pool, const EnvInput& e, const Expectation& at
     phase.find("config after refresh_from_env differs from the table (a failed refresh must change nothing)");
 }
 
+// A double free under the policy the config names: rejected, with a line
+// naming the verdict in the report stream under `report` and nothing under
+// `quiet`. `abort` is not tried: it would end the run.
+void judge_invalid_free(PoolUnderTest& pool, ReportStream& report, EnvPhase& phase) {
+  const hakmem::InvalidFreePolicy policy = pool.config().invalid_free_policy();
+  if (policy == hakmem::InvalidFreePolicy::abort) return;
+  void* p = pool.alloc(hakmem::kClassSizes[0]);
+  if (!p || pool.free(p).route == hakmem::FreeRoute::rejected)
+    return phase.find("a block allocated for the double free was not freed", FindingKind::free_outcome);
+  const std::size_t before = report.text().size();
+  const hakmem::FreeOutcome out = pool.free(p);
+  const std::string said = report.text().substr(before);
+  if (out.route != hakmem::FreeRoute::rejected)
+    return phase.find("a double free was not rejected", FindingKind::free_outcome);
+  const std::string verdict = hakmem::verdict_name(out.reason);
+  phase.note("double free rejected: " + verdict + (said.empty() ? ", nothing reported" : ", reported"));
+  if (policy == hakmem::InvalidFreePolicy::quiet && !said.empty())
+    phase.find("HAKMEM_POOL_INVALID_FREE=quiet, yet the pool reported: " + said, FindingKind::config);
+  else if (policy == hakmem::InvalidFreePolicy::report && said.find(verdict) == std::string::npos)
+    phase.find("HAKMEM_POOL_INVALID_FREE=report, yet no report names " + verdict, FindingKind::config);
+}
+
 // Route one block per class under the config, refresh, route again, then
 // free everything: blocks of the old route must still find their way, and
 // the pool ends empty. False when a finding ends the input here.
 bool route_across_refresh(PoolUnderTest& pool, const EnvInput& e, const hakmem::Config& at_init,
-                          EnvPhase& phase) {
+                          ReportStream& report, EnvPhase& phase) {
   std::vector<void*> blocks;
   route_blocks(pool, at_init, blocks, phase);
   const Expectation at_refresh = expect(e.refresh, pool.config());
@@ -307,6 +353,8 @@ bool route_across_refresh(PoolUnderTest& pool, const EnvInput& e, const hakmem::
   for (void* p : blocks)
     if (pool.free(p).route == hakmem::FreeRoute::rejected)
       return phase.find("a block of the old route was rejected", FindingKind::free_outcome), false;
+  judge_invalid_free(pool, report, phase);
+  if (phase.out.finding) return false;
   if (hakmem::InvariantReport r = pool.check(); !r.ok || r.live_blocks != 0)
     return phase.find("after the env phase: " + (r.ok ? std::string("blocks left live") : r.first_error),
                       r.ok ? FindingKind::accounting : FindingKind::invariant),
@@ -320,8 +368,9 @@ RunResult run_env_target(Bytes input, bool trace) {
   const EnvInput e = split(input);
   EnvPhase phase{trace, {}};
   const Expectation at_init = expect(e.init, hakmem::Config{});
-  std::unique_ptr<PoolUnderTest> pool = construct_pool(e, at_init, phase);
-  if (!pool || !route_across_refresh(*pool, e, at_init.config, phase)) return phase.out;
+  ReportStream report;  // outlives the pool, which writes its stats table there at teardown
+  std::unique_ptr<PoolUnderTest> pool = construct_pool(e, at_init, report.file(), phase);
+  if (!pool || !route_across_refresh(*pool, e, at_init.config, report, phase)) return phase.out;
   pool.reset();
 
   RunResult& out = phase.out;

@@ -3,6 +3,8 @@
 # a dfs over some corpus programs, merged, give the same interleavings and
 # steps per input as the unsharded run; --jobs 2 the same again; parts that
 # do not fit (one missing, one twice, another bound) are refused (exit 2).
+# --point-coverage counts in one process: refused with --jobs and --merge,
+# and its report names every schedule point.
 # usage: explore_shards.sh HAKFUZZ SOURCE_DIR SCRATCH
 set -uo pipefail
 bin=$1 src=$2 work=$3
@@ -31,4 +33,11 @@ expect_refused "$work/part1.json" "$work/part2.json"
 expect_refused "$work/part1.json" "$work/part1.json" "$work/part2.json" "$work/part3.json"
 "$bin" explore --preemptions 1 --shard 3/3 --json "$work/other.json" "${inputs[@]}" >/dev/null 2>&1
 expect_refused "$work/part1.json" "$work/part2.json" "$work/other.json"
+"$bin" explore --point-coverage --jobs 2 "${inputs[@]}" >"$work/refused.log" 2>&1
+[ $? -eq 2 ] || fail "--point-coverage with --jobs 2 was not refused"
+"$bin" explore --point-coverage --merge "$work"/part{1,2,3}.json >"$work/refused.log" 2>&1
+[ $? -eq 2 ] || fail "--point-coverage with --merge was not refused"
+"$bin" explore --preemptions 1 --point-coverage "${inputs[@]}" >"$work/points.log" 2>&1 || fail "--point-coverage: exit $?"
+grep -q '^  remote_free.claim  *[1-9]' "$work/points.log" || fail "--point-coverage: remote_free.claim not counted"
+grep -q '^unreached points: [0-9]' "$work/points.log" || fail "--point-coverage: no unreached line"
 echo "explore shards: $(totals "$work/merged.json")"
