@@ -10,12 +10,42 @@ namespace hakmem::HAKMEM_FLAVOUR_NS {
 
 namespace {
 std::atomic<std::uint64_t> next_pool_uid{1};  // 0 marks an empty CtxCache
+
+#if HAKMEM_POOL_SCHED_POINTS
+// Planted: mask_read_by_strtoul.
+Config parse_config_with_strtoull(const EnvSource& env) {
+  Config cfg;
+  for (const FlagSpec& spec : flag_table()) {
+    std::optional<std::string> text = spec.build_switch ? std::nullopt : env(spec.name);
+    if (!text) continue;
+    if (spec.kind != FlagKind::kMask) {
+      cfg.set(env_flag_of(spec), parse_flag_value(spec, *text));
+      continue;
+    }
+    char* end = nullptr;
+    const unsigned long long v = std::strtoull(text->c_str(), &end, 0);
+    if (text->empty() || *end != '\0' || v < spec.min || v > spec.max)
+      throw ConfigError(spec.name, *text, "0x00..0x7F", "not a number in range");
+    cfg.set(env_flag_of(spec), static_cast<std::uint32_t>(v));
+  }
+  return cfg;
+}
+#endif
+
+// The config `env` gives, read as the pool's options say.
+Config read_config(const PoolOptions& options, const EnvSource& env) {
+#if HAKMEM_POOL_SCHED_POINTS
+  if (options.plant == Plant::mask_read_by_strtoul) return parse_config_with_strtoull(env);
+#endif
+  (void)options;
+  return parse_config(env);
+}
 }  // namespace
 
 Pool::Impl::Impl(PoolOptions opts)
     : uid(next_pool_uid.fetch_add(1, std::memory_order_relaxed)),
       options(std::move(opts)),
-      cfg(parse_config(options.env)),  // before anything is mapped: a bad flag maps nothing
+      cfg(read_config(options, options.env)),  // before anything is mapped: a bad flag maps nothing
       v2_route_mask(cfg.v2_route_mask()),
       invalid_free(cfg.invalid_free_policy()),
       os(options.faults, options.arena_cache),
@@ -120,7 +150,7 @@ std::optional<ConfigError> Pool::refresh_from_env() {
     env = impl_->options.env;
   }
   try {
-    impl_->apply_config(parse_config(env));
+    impl_->apply_config(read_config(impl_->options, env));
   } catch (const ConfigError& e) {
     return e;
   }
