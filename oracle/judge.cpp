@@ -247,19 +247,27 @@ void Judge::compare(const FreeOutcome& got, const Expected& want, What what) {
   result_.tally.free(got);
 }
 
+// The plan of an interleaved run names the block; it may have left the
+// live set since (a racing double free of an older life at its address
+// freed it), and then there is nothing to aim at.
+const model::Block* Judge::live_block(BlockId id) {
+  const std::size_t k = live_.index_of(id);
+  return k < live_.size() && live_.at(k).id == id ? &live_.at(k) : nullptr;
+}
+
 std::optional<model::BadPointer> Judge::craft_bad_free(const Op& op, std::optional<BlockId> target) {
   const Block* aimed = nullptr;
   const auto blocks = live_.blocks();
   switch (op.bad_kind()) {
     case BadKind::interior:
       if (target)
-        aimed = &live_.at(live_.index_of(*target));
+        aimed = live_block(*target);
       else if (!blocks.empty())
         aimed = &blocks[op.bad_pick() % blocks.size()];
       break;
     case BadKind::slab_header: {  // the pick-th live block in a slab, counted in place
       if (target) {
-        aimed = &live_.at(live_.index_of(*target));
+        aimed = live_block(*target);
         break;
       }
       auto pooled = [](const Block& b) { return b.kind != BlockKind::large; };

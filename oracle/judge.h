@@ -203,6 +203,7 @@ class Judge {
     bool claimed = false;
   };
   Freeing* freeing(BlockId id);
+  const model::Block* live_block(BlockId id);  // nullptr once its life ended
   void claim_newer_life(const model::Block& named, int thread, const hakmem::FreeOutcome& got);
   void settle(const void* address, int thread);
   std::string free_name(int thread, BlockId id) const {
