@@ -80,7 +80,8 @@ po::options_description fuzz_options() {
       "new interleavings; without them, to compare)")(
       "dictionary", "print the target's dictionary (libFuzzer's format) and exit")(
       "no-dictionary",
-      "leave out the target's own dictionary (env: the flag table's forms and near misses), which both engines "
+      "leave out the target's own dictionary (env: the flag table's forms and near misses), which both "
+      "engines "
       "get as -dict=FILE unless a -dict= is given");
   return ours;
 }
@@ -156,11 +157,13 @@ void make_artifact_dirs(const std::vector<std::string>& engine_words) {
 class DictionaryFile {
  public:
   DictionaryFile(const Target& target, std::vector<std::string>& engine_words) {
-    const bool given = std::ranges::any_of(engine_words, [](const std::string& w) { return w.starts_with("-dict="); });
+    const bool given =
+        std::ranges::any_of(engine_words, [](const std::string& w) { return w.starts_with("-dict="); });
     if (!target.dictionary || given) return;
     std::string path = (std::filesystem::temp_directory_path() / "hakfuzz-XXXXXX.dict").string();
     const int fd = mkstemps(path.data(), 5);
-    if (fd < 0) throw std::runtime_error("cannot write the dictionary in " + path + ": " + std::strerror(errno));
+    if (fd < 0)
+      throw std::runtime_error("cannot write the dictionary in " + path + ": " + std::strerror(errno));
     const std::string text = target.dictionary();
     const bool written = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
     close(fd);

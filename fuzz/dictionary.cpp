@@ -28,8 +28,8 @@ void number_forms(std::uint64_t v, std::vector<std::string>& out) {
   const std::string dec = std::to_string(v);
   for (bool upper_prefix : {false, true})
     for (bool upper_digits : {false, true}) out.push_back(hex_text(v, upper_prefix, upper_digits));
-  for (const std::string& s :
-       {dec, "0" + dec, "00" + dec, "+" + dec, "-" + dec, " " + dec, dec + " ", "\t" + dec, "0x0x" + dec, dec + "x"})
+  for (const std::string& s : {dec, "0" + dec, "00" + dec, "+" + dec, "-" + dec, " " + dec, dec + " ",
+                               "\t" + dec, "0x0x" + dec, dec + "x"})
     out.push_back(s);
   out.push_back(std::to_string((std::uint64_t{1} << 32) + v));
   out.push_back(hex_text((std::uint64_t{1} << 32) + v, false, true));
@@ -98,7 +98,8 @@ std::vector<std::uint8_t> parse_entry(const std::string& line, int lineno) {
       out.push_back(static_cast<std::uint8_t>(line[++i]));
       continue;
     }
-    if (i + 3 >= line.size() || line[i + 1] != 'x' || hex_digit(line[i + 2]) < 0 || hex_digit(line[i + 3]) < 0)
+    if (i + 3 >= line.size() || line[i + 1] != 'x' || hex_digit(line[i + 2]) < 0 ||
+        hex_digit(line[i + 3]) < 0)
       fail("bad escape (use \\\\, \\\" or \\xHH)");
     out.push_back(static_cast<std::uint8_t>(hex_digit(line[i + 2]) * 16 + hex_digit(line[i + 3])));
     i += 3;

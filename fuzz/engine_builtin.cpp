@@ -136,8 +136,8 @@ void splice_entry(std::vector<std::uint8_t>& d, const Inputs& dictionary, std::u
   }
 }
 
-void mutate(std::vector<std::uint8_t>& d, const Inputs& corpus, const Inputs& dictionary, support::SplitMix64& rng,
-            std::size_t max_len) {
+void mutate(std::vector<std::uint8_t>& d, const Inputs& corpus, const Inputs& dictionary,
+            support::SplitMix64& rng, std::size_t max_len) {
   static const std::uint8_t kInteresting[] = {0, 1, 0x7F, 0x80, 0xFF, 0x40, 0x20};
   int rounds = 1 + static_cast<int>(rng.next() % 4);
   // Without a dictionary the choices are the first seven, as they always were.

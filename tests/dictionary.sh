@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The env target's dictionary: fuzz/env.dict is what the flag table
-# generates; -dict files are checked (missing or malformed: exit 2); and
-# with the dictionary the built-in engine finds the planted parser bug from
-# the corpus without its dictionary-built seeds (seeded: the same runs each
-# time), whose reproducer replays with the plant and is clean without it.
+# generates; -dict files are checked (missing or malformed: exit 2); fuzz
+# env gets it by default; and a token of it finds the planted parser bug
+# that the same seeded run without a dictionary misses, with a reproducer
+# that replays with the plant and is clean without it.
 # Usage: tests/dictionary.sh HAKFUZZ SOURCE_DIR SCRATCH
 set -euo pipefail
 hakfuzz=$1 src=$2 scratch=$3
@@ -28,13 +28,28 @@ printf '"ok"\nnot an entry\n' >"$scratch/bad.dict"
 expect_exit 2 "a malformed -dict file" "$hakfuzz" fuzz env --engine=builtin -runs=1 -dict="$scratch/bad.dict"
 grep -q "line 2" "$scratch/out" || fail "the malformed dictionary's error does not name its line"
 
-find "$src/corpus/env" -maxdepth 1 -type f ! -name 'dict-*' -exec cp {} "$scratch/seeds/" \;
-rc=0
-"$hakfuzz" fuzz env --engine=builtin --plant=mask_read_by_strtoul -seed=1 -runs=200000 \
-  -artifact_prefix="$scratch/new/" "$scratch/new" "$scratch/seeds" >"$scratch/log" 2>&1 || rc=$?
-[ "$rc" -eq 1 ] || { tail -5 "$scratch/log"; fail "fuzz env with the dictionary did not find mask_read_by_strtoul"; }
-grep -q "INFO: dictionary" "$scratch/log" || fail "the dictionary was not passed by default"
+# The engine splices dictionary entries: from one seed whose INVALID_FREE
+# field is "quiet", the entry of that field in capitals finds the planted
+# parser bug, and the same seeded run without a dictionary does not.
+cp "$src/corpus/env/good-and-bad" "$scratch/seeds/"
+printf '# one token of fuzz/env.dict\n"\\x05QUIET"\n' >"$scratch/one.dict"
+grep -qF '"\x05QUIET"' "$src/fuzz/env.dict" || fail "fuzz/env.dict lacks the token"
+hunt() {  # exit code of a seeded built-in run with the plant
+  local rc=0
+  rm -rf "$scratch/new" && mkdir -p "$scratch/new"
+  "$hakfuzz" fuzz env --engine=builtin --plant=choice_takes_capitals -seed=1 -runs=100000 \
+    -artifact_prefix="$scratch/new/" "$@" "$scratch/new" "$scratch/seeds" >"$scratch/log" 2>&1 || rc=$?
+  echo "$rc"
+}
+[ "$(hunt --no-dictionary)" -eq 0 ] || fail "without a dictionary the seeded run was expected to stay clean"
+echo "ok   without a dictionary: 100000 runs, no finding"
+[ "$(hunt -dict="$scratch/one.dict")" -eq 1 ] || { tail -5 "$scratch/log"; fail "the dictionary's token did not find choice_takes_capitals"; }
 crash=$(ls "$scratch"/new/crash-*)
-"$hakfuzz" repro --target env --plant=mask_read_by_strtoul "$crash" >/dev/null 2>&1 && fail "the reproducer does not replay"
+"$hakfuzz" repro --target env --plant=choice_takes_capitals "$crash" >/dev/null 2>&1 && fail "the reproducer does not replay"
 "$hakfuzz" repro --target env "$crash" >/dev/null || fail "the reproducer is not clean on the real allocator"
-echo "ok   fuzz env with the dictionary finds mask_read_by_strtoul: $(grep -o '^#[0-9]*' "$scratch/log" | tail -1) runs reported"
+echo "ok   with the dictionary's token: choice_takes_capitals found, replayed, clean without the plant"
+rm -rf "$scratch/new" && mkdir -p "$scratch/new"
+"$hakfuzz" fuzz env --engine=builtin -seed=1 -runs=10 "$scratch/new" "$scratch/seeds" >"$scratch/log" 2>&1
+grep -q "INFO: dictionary .*: $(grep -c '^"' "$src/fuzz/env.dict") entries" "$scratch/log" ||
+  fail "fuzz env did not get its dictionary by default"
+echo "ok   fuzz env gets its dictionary by default"

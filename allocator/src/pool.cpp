@@ -1,6 +1,7 @@
 // The facade: construction and teardown, dispatch by size, configuration
 // refresh, introspection. Teardown releases every mapping the pool made,
 // whatever is still allocated.
+#include <algorithm>
 #include <cinttypes>
 #include <cstdlib>
 
@@ -12,21 +13,18 @@ namespace {
 std::atomic<std::uint64_t> next_pool_uid{1};  // 0 marks an empty CtxCache
 
 #if HAKMEM_POOL_SCHED_POINTS
-// Planted: mask_read_by_strtoul.
-Config parse_config_with_strtoull(const EnvSource& env) {
+// Planted: choice_takes_capitals.
+Config parse_config_with_capitals(const EnvSource& env) {
   Config cfg;
   for (const FlagSpec& spec : flag_table()) {
     std::optional<std::string> text = spec.build_switch ? std::nullopt : env(spec.name);
     if (!text) continue;
-    if (spec.kind != FlagKind::kMask) {
-      cfg.set(env_flag_of(spec), parse_flag_value(spec, *text));
-      continue;
-    }
-    char* end = nullptr;
-    const unsigned long long v = std::strtoull(text->c_str(), &end, 0);
-    if (text->empty() || *end != '\0' || v < spec.min || v > spec.max)
-      throw ConfigError(spec.name, *text, "0x00..0x7F", "not a number in range");
-    cfg.set(env_flag_of(spec), static_cast<std::uint32_t>(v));
+    const bool capitals =
+        spec.kind == FlagKind::kChoice && !text->empty() &&
+        std::all_of(text->begin(), text->end(), [](char ch) { return ch >= 'A' && ch <= 'Z'; });
+    if (capitals)
+      for (char& ch : *text) ch = static_cast<char>(ch - 'A' + 'a');
+    cfg.set(env_flag_of(spec), parse_flag_value(spec, *text));
   }
   return cfg;
 }
@@ -35,7 +33,7 @@ Config parse_config_with_strtoull(const EnvSource& env) {
 // The config `env` gives, read as the pool's options say.
 Config read_config(const PoolOptions& options, const EnvSource& env) {
 #if HAKMEM_POOL_SCHED_POINTS
-  if (options.plant == Plant::mask_read_by_strtoul) return parse_config_with_strtoull(env);
+  if (options.plant == Plant::choice_takes_capitals) return parse_config_with_capitals(env);
 #endif
   (void)options;
   return parse_config(env);
