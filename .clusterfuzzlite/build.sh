@@ -33,6 +33,10 @@ while read -r target input; do
       done
   done
   (cd "$seeds" && find . -type f | sort | xargs -r zip -q "$OUT/${target}_fuzzer_seed_corpus.zip")
+  # A target's dictionary (fuzz/<target>.dict, generated from its table):
+  # OSS-Fuzz and ClusterFuzzLite pass $OUT/<fuzzer>.dict to libFuzzer.
+  rm -f "$OUT/${target}_fuzzer.dict"
+  [ -f "$src/fuzz/$target.dict" ] && cp "$src/fuzz/$target.dict" "$OUT/${target}_fuzzer.dict"
   # Programs past 2048 ops are cut by the runner anyway; schedules spawn
   # threads, so they get a longer per-input timeout.
   timeout=25

@@ -23,6 +23,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <utility>
 
 #include "cli/build_info.h"
@@ -76,7 +77,12 @@ po::options_description fuzz_options() {
                                                                     plant_help().c_str())(
       "no-pair-coverage",
       "interleave: leave out the pairs of dependent steps a run took as coverage (they guide the search to "
-      "new interleavings; without them, to compare)");
+      "new interleavings; without them, to compare)")(
+      "dictionary", "print the target's dictionary (libFuzzer's format) and exit")(
+      "no-dictionary",
+      "leave out the target's own dictionary (env: the flag table's forms and near misses), which both "
+      "engines "
+      "get as -dict=FILE unless a -dict= is given");
   return ours;
 }
 
@@ -145,6 +151,35 @@ void make_artifact_dirs(const std::vector<std::string>& engine_words) {
         probe_output_dir(dir, a);
       }
 }
+
+// The target's dictionary as a file for the engine's -dict= (libFuzzer
+// re-reads it in every process it starts), removed when the engine is done.
+class DictionaryFile {
+ public:
+  DictionaryFile(const Target& target, std::vector<std::string>& engine_words) {
+    const bool given =
+        std::ranges::any_of(engine_words, [](const std::string& w) { return w.starts_with("-dict="); });
+    if (!target.dictionary || given) return;
+    std::string path = (std::filesystem::temp_directory_path() / "hakfuzz-XXXXXX.dict").string();
+    const int fd = mkstemps(path.data(), 5);
+    if (fd < 0)
+      throw std::runtime_error("cannot write the dictionary in " + path + ": " + std::strerror(errno));
+    const std::string text = target.dictionary();
+    const bool written = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    close(fd);
+    path_ = path;
+    if (!written) throw std::runtime_error("cannot write the dictionary " + path);
+    engine_words.insert(engine_words.begin(), "-dict=" + path);
+  }
+  ~DictionaryFile() {
+    if (!path_.empty()) std::remove(path_.c_str());
+  }
+  DictionaryFile(const DictionaryFile&) = delete;
+  DictionaryFile& operator=(const DictionaryFile&) = delete;
+
+ private:
+  std::string path_;
+};
 
 // ASan's quarantine keeps 256 MiB of freed heap from reuse by default, so
 // nearly every allocation of a fuzz input (the pool's own objects, the
@@ -217,6 +252,11 @@ int run_fuzz(const std::vector<std::string>& args) {
   if (cmd.target.empty()) throw UsageError("name a target");
   const Target* target = find_target(cmd.target);
   if (!target) throw UsageError("unknown target '" + cmd.target + "'");
+  if (vm.count("dictionary")) {
+    if (!target->dictionary) throw UsageError(std::string("target '") + target->name + "' has no dictionary");
+    std::cout << target->dictionary();
+    return kExitClean;
+  }
   std::string engine = vm.count("engine") ? vm["engine"].as<std::string>()
                        : have_libfuzzer() ? "libfuzzer"
                                           : "builtin";
@@ -227,11 +267,14 @@ int run_fuzz(const std::vector<std::string>& args) {
     throw UsageError("this build has no libFuzzer; build the clang-asan preset or use --engine=builtin");
 
   make_artifact_dirs(cmd.engine_words);
+  std::vector<std::string> engine_words = cmd.engine_words;
+  std::optional<DictionaryFile> dictionary;
+  if (!vm.count("no-dictionary")) dictionary.emplace(*target, engine_words);
   std::cout << "hakfuzz fuzz: target " << target->name << ", engine " << engine << "; " << build_info()
             << "\n"
             << std::flush;
-  if (engine == "builtin") return run_builtin_engine(*target, cmd.engine_words);
-  return run_libfuzzer_child(*target, cmd.engine_words);
+  if (engine == "builtin") return run_builtin_engine(*target, engine_words);
+  return run_libfuzzer_child(*target, engine_words);
 }
 
 }  // namespace hakfuzz::cli

@@ -13,6 +13,7 @@
 #include <map>
 #include <optional>
 
+#include "fuzz/dictionary.h"
 #include "fuzz/engine.h"
 #include "fuzz/pair_coverage.h"
 #include "fuzz/sha1.h"
@@ -28,6 +29,7 @@ using Clock = std::chrono::steady_clock;
 
 using flag_int = long long;
 using flag_str = std::string;
+using Inputs = std::vector<std::vector<std::uint8_t>>;
 
 bool parse_value(const std::string& text, long long min, flag_int& out) {
   const std::optional<flag_int> v = support::parse_whole<flag_int>(text);
@@ -84,6 +86,33 @@ std::vector<std::uint8_t> read_file(const fs::path& p) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
+// A corpus path's files: the file itself, or a directory's files in name order.
+std::vector<fs::path> corpus_files(const fs::path& in) {
+  std::vector<fs::path> files;
+  if (!fs::is_directory(in)) return {in};
+  for (const auto& e : fs::recursive_directory_iterator(in))
+    if (e.is_regular_file()) files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+// libFuzzer's -dict: a missing or malformed file is an error (false, printed).
+bool read_dictionary(const std::string& path, Inputs& out) {
+  if (!fs::is_regular_file(path)) {
+    std::fprintf(stderr, "ERROR: no such dictionary file: %s\n", path.c_str());
+    return false;
+  }
+  const std::vector<std::uint8_t> bytes = read_file(path);
+  try {
+    out = parse_dictionary(std::string(bytes.begin(), bytes.end()));
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "ERROR: %s: %s\n", path.c_str(), e.what());
+    return false;
+  }
+  std::printf("INFO: dictionary %s: %zu entries\n", path.c_str(), out.size());
+  return true;
+}
+
 std::string write_artifact(const Flags& f, std::span<const std::uint8_t> input) {
   std::string path =
       f.exact_artifact_path.empty() ? f.artifact_prefix + "crash-" + sha1_hex(input) : f.exact_artifact_path;
@@ -97,14 +126,26 @@ std::string write_artifact(const Flags& f, std::span<const std::uint8_t> input) 
   return path;
 }
 
-void mutate(std::vector<std::uint8_t>& d, const std::vector<std::vector<std::uint8_t>>& corpus,
+// A dictionary entry inserted at `at`, or written over the bytes there.
+void splice_entry(std::vector<std::uint8_t>& d, const Inputs& dictionary, std::uint64_t x, std::size_t at) {
+  const auto& entry = dictionary[(x >> 16) % dictionary.size()];
+  if ((x >> 44) & 1 || d.size() < at + entry.size()) {
+    d.insert(d.begin() + static_cast<std::ptrdiff_t>(at), entry.begin(), entry.end());
+  } else {
+    std::copy(entry.begin(), entry.end(), d.begin() + static_cast<std::ptrdiff_t>(at));
+  }
+}
+
+void mutate(std::vector<std::uint8_t>& d, const Inputs& corpus, const Inputs& dictionary,
             support::SplitMix64& rng, std::size_t max_len) {
   static const std::uint8_t kInteresting[] = {0, 1, 0x7F, 0x80, 0xFF, 0x40, 0x20};
   int rounds = 1 + static_cast<int>(rng.next() % 4);
+  // Without a dictionary the choices are the first seven, as they always were.
+  const std::uint64_t kinds = dictionary.empty() ? 7 : 8;
   for (int r = 0; r < rounds; ++r) {
     std::uint64_t x = rng.next();
     std::size_t at = d.empty() ? 0 : x % d.size();
-    switch ((x >> 32) % 7) {
+    switch ((x >> 32) % kinds) {
       case 0:
         if (!d.empty()) d[at] ^= static_cast<std::uint8_t>(1u << ((x >> 40) % 8));
         break;
@@ -131,8 +172,11 @@ void mutate(std::vector<std::uint8_t>& d, const std::vector<std::vector<std::uin
                    other.begin() + static_cast<std::ptrdiff_t>(from), other.end());
         }
         break;
-      default:
+      case 6:
         for (int k = 0; k < 8; ++k) d.push_back(static_cast<std::uint8_t>(rng.next()));
+        break;
+      default:
+        splice_entry(d, dictionary, x, at);
         break;
     }
   }
@@ -190,7 +234,7 @@ int run_builtin_engine(const Target& target, const std::vector<std::string>& arg
   };
 
   // Files only: replay them (libFuzzer's mode for reproducers); each file is its own reproducer.
-  std::vector<std::vector<std::uint8_t>> corpus;
+  Inputs corpus;
   bool any_dir = false;
   for (const std::string& in : f.inputs) any_dir = any_dir || fs::is_directory(in);
   for (const std::string& in : f.inputs) {
@@ -198,15 +242,7 @@ int run_builtin_engine(const Target& target, const std::vector<std::string>& arg
       std::fprintf(stderr, "ERROR: no such corpus path: %s\n", in.c_str());
       return 2;
     }
-    std::vector<fs::path> files;
-    if (fs::is_directory(in)) {
-      for (const auto& e : fs::recursive_directory_iterator(in))
-        if (e.is_regular_file()) files.push_back(e.path());
-      std::sort(files.begin(), files.end());
-    } else {
-      files.push_back(in);
-    }
-    for (const fs::path& p : files) {
+    for (const fs::path& p : corpus_files(in)) {
       auto data = read_file(p);
       if (!any_dir) std::printf("Running: %s\n", p.c_str());
       if (!check(data, any_dir)) return 1;
@@ -220,13 +256,15 @@ int run_builtin_engine(const Target& target, const std::vector<std::string>& arg
     return 0;
   }
 
+  Inputs dictionary;
+  if (!f.dict.empty() && !read_dictionary(f.dict, dictionary)) return 2;
   support::SplitMix64 rng(static_cast<std::uint64_t>(f.seed));
   long long next_report = 1;
   for (long long i = 0; f.runs < 0 || i < f.runs; ++i) {
     if (f.max_total_time > 0 && elapsed() >= static_cast<double>(f.max_total_time)) break;
     std::vector<std::uint8_t> input;
     if (!corpus.empty() && rng.next() % 8 != 0) input = corpus[rng.next() % corpus.size()];
-    mutate(input, corpus, rng, static_cast<std::size_t>(f.max_len));
+    mutate(input, corpus, dictionary, rng, static_cast<std::size_t>(f.max_len));
     if (!check(input, true)) return 1;
     // New interleaving pairs, or (no signal) a random sample: mutated further.
     if (feedback.novel() || rng.next() % 8 == 0) {

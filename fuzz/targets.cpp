@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "fuzz/dictionary.h"
+
 namespace hakfuzz {
 
 std::string program_to_text(Bytes in) { return to_text(decode(in)); }
@@ -20,10 +22,22 @@ std::vector<std::uint8_t> schedule_from_text(const std::string& text) {
   return encode(p);
 }
 
+std::string env_strings_dictionary() {
+  return dictionary_text(env_dictionary_tokens(),
+                         "# The env target's dictionary, generated from the flag table\n"
+                         "# (allocator/include/hakmem/env_flags.def): hakfuzz fuzz env --dictionary\n");
+}
+
+namespace {
+std::string (*dictionary_of(std::string_view input))() {
+  return input == "env_strings" ? env_strings_dictionary : nullptr;
+}
+}  // namespace
+
 const std::vector<Target>& targets() {
   static const std::vector<Target> table = {
 #define HAKFUZZ_TARGET(name, input, doc) \
-  {#name, #input, doc, run_##name##_target, input##_to_text, input##_from_text},
+  {#name, #input, doc, run_##name##_target, input##_to_text, input##_from_text, dictionary_of(#input)},
 #include "fuzz/targets.def"
 #undef HAKFUZZ_TARGET
   };

@@ -24,6 +24,8 @@ struct Target {
   std::string (*to_text)(Bytes input);
   // Throws std::invalid_argument on malformed text.
   std::vector<std::uint8_t> (*from_text)(const std::string& text);
+  // The dictionary both engines get by default (fuzz/dictionary.h), or nullptr.
+  std::string (*dictionary)();
 };
 
 const std::vector<Target>& targets();
@@ -47,6 +49,7 @@ std::string schedule_to_text(Bytes input);
 std::vector<std::uint8_t> schedule_from_text(const std::string& text);
 std::string env_strings_to_text(Bytes input);
 std::vector<std::uint8_t> env_strings_from_text(const std::string& text);
+std::string env_strings_dictionary();
 std::string interleave_to_text(Bytes input);
 std::vector<std::uint8_t> interleave_from_text(const std::string& text);
 

@@ -98,7 +98,8 @@ INSTANTIATE_TEST_SUITE_P(
                       CorpusHunt{"adopt_without_drain", "remote", FindingKind::retained},
                       CorpusHunt{"cold_pages_ignored", "ops", FindingKind::retained},
                       CorpusHunt{"refill_fail_returns_null", "ops", FindingKind::alloc_null},
-                      CorpusHunt{"refill_retries", "ops", FindingKind::alloc_route}),
+                      CorpusHunt{"refill_retries", "ops", FindingKind::alloc_route},
+                      CorpusHunt{"choice_takes_capitals", "env", FindingKind::config}),
     [](const auto& info) { return std::string(info.param.plant) + "_" + info.param.target; });
 
 }  // namespace

@@ -1,6 +1,7 @@
 // The facade: construction and teardown, dispatch by size, configuration
 // refresh, introspection. Teardown releases every mapping the pool made,
 // whatever is still allocated.
+#include <algorithm>
 #include <cinttypes>
 #include <cstdlib>
 
@@ -10,12 +11,39 @@ namespace hakmem::HAKMEM_FLAVOUR_NS {
 
 namespace {
 std::atomic<std::uint64_t> next_pool_uid{1};  // 0 marks an empty CtxCache
+
+#if HAKMEM_POOL_SCHED_POINTS
+// Planted: choice_takes_capitals.
+Config parse_config_with_capitals(const EnvSource& env) {
+  Config cfg;
+  for (const FlagSpec& spec : flag_table()) {
+    std::optional<std::string> text = spec.build_switch ? std::nullopt : env(spec.name);
+    if (!text) continue;
+    const bool capitals =
+        spec.kind == FlagKind::kChoice && !text->empty() &&
+        std::all_of(text->begin(), text->end(), [](char ch) { return ch >= 'A' && ch <= 'Z'; });
+    if (capitals)
+      for (char& ch : *text) ch = static_cast<char>(ch - 'A' + 'a');
+    cfg.set(env_flag_of(spec), parse_flag_value(spec, *text));
+  }
+  return cfg;
+}
+#endif
+
+// The config `env` gives, read as the pool's options say.
+Config read_config(const PoolOptions& options, const EnvSource& env) {
+#if HAKMEM_POOL_SCHED_POINTS
+  if (options.plant == Plant::choice_takes_capitals) return parse_config_with_capitals(env);
+#endif
+  (void)options;
+  return parse_config(env);
+}
 }  // namespace
 
 Pool::Impl::Impl(PoolOptions opts)
     : uid(next_pool_uid.fetch_add(1, std::memory_order_relaxed)),
       options(std::move(opts)),
-      cfg(parse_config(options.env)),  // before anything is mapped: a bad flag maps nothing
+      cfg(read_config(options, options.env)),  // before anything is mapped: a bad flag maps nothing
       v2_route_mask(cfg.v2_route_mask()),
       invalid_free(cfg.invalid_free_policy()),
       os(options.faults, options.arena_cache),
@@ -120,7 +148,7 @@ std::optional<ConfigError> Pool::refresh_from_env() {
     env = impl_->options.env;
   }
   try {
-    impl_->apply_config(parse_config(env));
+    impl_->apply_config(read_config(impl_->options, env));
   } catch (const ConfigError& e) {
     return e;
   }
