@@ -19,12 +19,6 @@ hakfuzz_install_deps() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
-# ccache keys on the absolute paths of a compile by default; relative to the
-# checkout (the scripts run from its root), a clone elsewhere on the machine
-# reuses what any clone compiled. Debug info then names the directory of
-# the compile that filled the cache.
-export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}" CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-true}"
-
 # hakfuzz_build PRESET [TARGET...]: configure once, then let ninja rebuild what is stale.
 hakfuzz_build() {
   local preset=$1; shift
