@@ -59,20 +59,6 @@ void flag_forms(const hakmem::FlagSpec& spec, std::vector<std::string>& out) {
   }
 }
 
-std::string escaped(const std::string& token) {
-  std::string out;
-  for (unsigned char ch : token) {
-    if (ch == '"' || ch == '\\' || ch < 0x20 || ch >= 0x7F) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02X", ch);
-      out += buf;
-    } else {
-      out += static_cast<char>(ch);
-    }
-  }
-  return out;
-}
-
 int hex_digit(char ch) {
   if (ch >= '0' && ch <= '9') return ch - '0';
   if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
@@ -109,6 +95,20 @@ std::vector<std::uint8_t> parse_entry(const std::string& line, int lineno) {
 
 }  // namespace
 
+std::string escape_bytes(const std::string& bytes) {
+  std::string out;
+  for (unsigned char ch : bytes) {
+    if (ch == '"' || ch == '\\' || ch < 0x20 || ch >= 0x7F) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02X", ch);
+      out += buf;
+    } else {
+      out += static_cast<char>(ch);
+    }
+  }
+  return out;
+}
+
 std::vector<std::string> env_dictionary_tokens() {
   std::vector<std::string> values = {"", " ", "\t", "+", "-", "0x", "0X", "x", "0x0x"};
   for (const hakmem::FlagSpec& spec : hakmem::flag_table())
@@ -128,7 +128,7 @@ std::vector<std::string> env_dictionary_tokens() {
 
 std::string dictionary_text(const std::vector<std::string>& tokens, const std::string& header) {
   std::string out = header;
-  for (const std::string& t : tokens) out += "\"" + escaped(t) + "\"\n";
+  for (const std::string& t : tokens) out += "\"" + escape_bytes(t) + "\"\n";
   return out;
 }
 

@@ -19,6 +19,10 @@ namespace hakfuzz {
 // field of the input (its length byte first), and the byte for "unset".
 std::vector<std::string> env_dictionary_tokens();
 
+// `bytes` with a quote, a backslash and every byte a terminal would not
+// show as \xHH: the dictionary's entries and the env trace's values.
+std::string escape_bytes(const std::string& bytes);
+
 // The tokens as a dictionary file (what `hakfuzz fuzz env --dictionary`
 // prints and fuzz/env.dict holds).
 std::string dictionary_text(const std::vector<std::string>& tokens, const std::string& header);

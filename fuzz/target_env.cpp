@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include "fuzz/dictionary.h"
 #include "fuzz/targets.h"
 
 namespace hakfuzz {
@@ -134,18 +135,7 @@ hakmem::EnvSource source(const std::vector<std::optional<std::string>>& values) 
 }
 
 std::string quote(const std::optional<std::string>& v) {
-  if (!v) return "unset";
-  std::string out = "\"";
-  for (unsigned char ch : *v) {
-    if (ch == '"' || ch == '\\' || ch < 0x20 || ch >= 0x7F) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02X", ch);
-      out += buf;
-    } else {
-      out += static_cast<char>(ch);
-    }
-  }
-  return out + "\"";
+  return v ? "\"" + escape_bytes(*v) + "\"" : "unset";
 }
 
 std::optional<std::string> unquote(const std::string& text, int lineno) {
