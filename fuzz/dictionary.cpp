@@ -5,15 +5,12 @@
 #include <set>
 #include <stdexcept>
 
+#include "fuzz/targets.h"
 #include "hakmem/types.h"
 
 namespace hakfuzz {
 
 namespace {
-
-// The env input's field: one length byte, then the value (fuzz/target_env.cpp).
-constexpr std::size_t kMaxValue = 32;
-constexpr char kUnset = '\xFF';
 
 std::string hex_text(std::uint64_t v, bool upper_prefix, bool upper_digits) {
   char buf[32];
@@ -121,8 +118,8 @@ std::vector<std::string> env_dictionary_tokens() {
   };
   for (const std::string& v : values) add(v);
   for (const std::string& v : values)
-    if (v.size() <= kMaxValue) add(static_cast<char>(v.size()) + v);
-  add(std::string(1, kUnset));
+    if (v.size() <= kEnvMaxValue) add(static_cast<char>(v.size()) + v);
+  add(std::string(1, static_cast<char>(kEnvUnset)));
   return out;
 }
 

@@ -21,9 +21,6 @@ namespace hakfuzz {
 
 namespace {
 
-constexpr std::uint8_t kUnset = 0xFF;
-constexpr std::size_t kMaxValue = 32;
-
 struct EnvInput {
   std::vector<std::optional<std::string>> init, refresh;  // one per env flag
   std::vector<std::uint8_t> program;
@@ -41,12 +38,12 @@ EnvInput split(Bytes in) {
   std::size_t i = 0, n = env_flags().size();
   for (auto* side : {&e.init, &e.refresh}) {
     for (std::size_t f = 0; f < n; ++f) {
-      if (i >= in.size() || in[i] == kUnset) {
+      if (i >= in.size() || in[i] == kEnvUnset) {
         side->push_back(std::nullopt);
         if (i < in.size()) ++i;
         continue;
       }
-      std::size_t want = in[i] % (kMaxValue + 1);
+      std::size_t want = in[i] % (kEnvMaxValue + 1);
       ++i;
       std::size_t len = std::min(want, in.size() - i);
       side->emplace_back(std::string(reinterpret_cast<const char*>(in.data() + i), len));
@@ -62,7 +59,7 @@ std::vector<std::uint8_t> join(const EnvInput& e) {
   for (auto* side : {&e.init, &e.refresh})
     for (const auto& v : *side) {
       if (!v) {
-        out.push_back(kUnset);
+        out.push_back(kEnvUnset);
         continue;
       }
       out.push_back(static_cast<std::uint8_t>(v->size()));
@@ -157,7 +154,7 @@ std::optional<std::string> unquote(const std::string& text, int lineno) {
     out += static_cast<char>(std::stoi(text.substr(i + 2, 2), nullptr, 16));
     i += 3;
   }
-  if (out.size() > kMaxValue) fail("value longer than 32 bytes");
+  if (out.size() > kEnvMaxValue) fail("value longer than 32 bytes");
   return out;
 }
 

@@ -42,6 +42,11 @@ std::string targets_markdown();
 // with them, so a finding they write replays the same from its file.
 InterleaveOptions interleave_target_options(bool trace);
 
+// The env input's field (target_env.cpp): a length byte, kEnvUnset for an
+// unset flag, else the value's length modulo kEnvMaxValue + 1; then the value.
+inline constexpr std::uint8_t kEnvUnset = 0xFF;
+inline constexpr std::size_t kEnvMaxValue = 32;
+
 // The input codecs the table names (the interleave input's: fuzz/interleave_input.h).
 std::string program_to_text(Bytes input);
 std::vector<std::uint8_t> program_from_text(const std::string& text);

@@ -13,27 +13,25 @@ namespace {
 std::atomic<std::uint64_t> next_pool_uid{1};  // 0 marks an empty CtxCache
 
 #if HAKMEM_POOL_SCHED_POINTS
-// Planted: choice_takes_capitals.
-Config parse_config_with_capitals(const EnvSource& env) {
-  Config cfg;
-  for (const FlagSpec& spec : flag_table()) {
-    std::optional<std::string> text = spec.build_switch ? std::nullopt : env(spec.name);
-    if (!text) continue;
-    const bool capitals =
-        spec.kind == FlagKind::kChoice && !text->empty() &&
-        std::all_of(text->begin(), text->end(), [](char ch) { return ch >= 'A' && ch <= 'Z'; });
-    if (capitals)
-      for (char& ch : *text) ch = static_cast<char>(ch - 'A' + 'a');
-    cfg.set(env_flag_of(spec), parse_flag_value(spec, *text));
-  }
-  return cfg;
+// Planted: choice_takes_capitals. The env as the parser sees it, with a
+// choice flag's value in capitals turned into the word.
+EnvSource with_capitals_lowered(EnvSource env) {
+  return [env = std::move(env)](std::string_view name) -> std::optional<std::string> {
+    std::optional<std::string> text = env(name);
+    const auto spec = std::ranges::find_if(flag_table(), [&](const FlagSpec& s) { return name == s.name; });
+    if (!text || text->empty() || spec == flag_table().end() || spec->kind != FlagKind::kChoice ||
+        !std::ranges::all_of(*text, [](char ch) { return ch >= 'A' && ch <= 'Z'; }))
+      return text;
+    for (char& ch : *text) ch = static_cast<char>(ch - 'A' + 'a');
+    return text;
+  };
 }
 #endif
 
 // The config `env` gives, read as the pool's options say.
 Config read_config(const PoolOptions& options, const EnvSource& env) {
 #if HAKMEM_POOL_SCHED_POINTS
-  if (options.plant == Plant::choice_takes_capitals) return parse_config_with_capitals(env);
+  if (options.plant == Plant::choice_takes_capitals) return parse_config(with_capitals_lowered(env));
 #endif
   (void)options;
   return parse_config(env);
