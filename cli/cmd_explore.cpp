@@ -34,15 +34,13 @@ ExploreStrategy parse_strategy(const std::string& s) {
   throw UsageError("--strategy '" + s + "': expected dfs, pct or random");
 }
 
-// The schedule program an input holds: a `remote` schedule, or the program
-// of an `interleave` input.
-Program program_of(const Target& t, const std::vector<std::uint8_t>& bytes) {
+}  // namespace
+
+Program schedule_program_of(const Target& t, const std::vector<std::uint8_t>& bytes) {
   if (std::string_view(t.name) == "remote") return decode(bytes, true);
   if (std::string_view(t.name) == "interleave") return decode_interleave(bytes).program;
-  throw UsageError(std::string("explore takes remote or interleave inputs, not ") + t.name);
+  throw UsageError(std::string("takes remote or interleave inputs (schedule programs), not ") + t.name);
 }
-
-}  // namespace
 
 po::options_description explore_options() {
   po::options_description d("explore options");
@@ -56,6 +54,10 @@ po::options_description explore_options() {
        "dfs: none (every schedule within the bound) | hb (the same, cut where a run reaches a state "
        "an earlier one reached: one happens-before order of the steps so far, no fewer preemptions "
        "left) | dpor (dynamic partial-order reduction and sleep sets, no preemption bound)")
+      ("memory", po::value<std::string>()->default_value("sc")->value_name("M"),
+       "what an atomic load may read: sc (the latest store: sequentially consistent runs) | c11 (any store "
+       "the C11 model allows, within a history of the last 4 per location: a decision like a thread pick, "
+       "an older store costing a preemption; dfs then runs with reduction none)")
       ("depth", number<int>("depth", 3, 1, 8, "D"), "pct: D-1 priority change points per run")
       ("runs", number<std::uint64_t>("runs", 0, 0, 100'000'000), "runs per input; 0: dfs until exhausted, 1000 for pct/random")
       ("seconds", number<double>("seconds", 0, 0, 86400, "S"), "stop each input after S seconds; 0: no limit")
@@ -72,6 +74,9 @@ po::options_description explore_options() {
       ("point-coverage", po::bool_switch(),
        "count the steps at each schedule point over every explored interleaving; list the points none reached "
        "(not with --jobs)")
+      ("weaken", po::value<std::string>()->value_name("POINT:ORDER"),
+       "run one schedule point's atomics with a weaker order in the memory model (as audit-atomics does; "
+       "a finding replays with hakfuzz repro --weaken)")
       ("plant", po::value<std::string>(), "(testing) explore a pool with a planted bug (see hakfuzz fuzz --help)");
   // clang-format on
   return d;
@@ -96,14 +101,26 @@ ExploreOptions options_of(const po::variables_map& vm) {
   o.shard = {k, n};
   if (o.shard.n > 1 && o.strategy != ExploreStrategy::dfs)
     throw UsageError("--shard and --jobs split a dfs only");
+  if (vm.count("weaken")) set_weakening(vm["weaken"].as<std::string>());
   o.run = interleave_target_options(false);
+  const std::string memory = vm["memory"].as<std::string>();
+  if (const std::optional<MemoryKind> m = parse_memory_kind(memory))
+    o.run.memory = *m;
+  else
+    throw UsageError("--memory '" + memory + "': expected sc or c11");
+  if (o.run.memory != MemoryKind::sc && !Scheduler::kModelsMemory)
+    throw UsageError("--memory " + memory +
+                     " needs a build without ThreadSanitizer (TSan keeps its own model)");
+  if (o.run.memory != MemoryKind::sc) o.reduction = Reduction::none;
   return o;
 }
 
 std::string describe_search(const ExploreOptions& o) {
   if (o.strategy == ExploreStrategy::pct) return fmt::format("pct (depth {}, seed {})", o.depth, o.seed);
   if (o.strategy == ExploreStrategy::random) return fmt::format("random (seed {})", o.seed);
-  const std::string part = o.shard.n > 1 ? fmt::format(", part {}/{}", o.shard.k, o.shard.n) : "";
+  const std::string part =
+      (o.shard.n > 1 ? fmt::format(", part {}/{}", o.shard.k, o.shard.n) : "") +
+      (o.run.memory != MemoryKind::sc ? fmt::format(", memory {}", memory_kind_name(o.run.memory)) : "");
   if (o.reduction == Reduction::dpor) return "dfs (reduction dpor, no preemption bound" + part + ")";
   return fmt::format("dfs (at most {} preemptions, reduction {}{})", o.preemptions,
                      reduction_name(o.reduction), part);
@@ -122,10 +139,11 @@ void print_input(const ExploredInput& in) {
                            in.seconds, in.finding->describe());
 }
 
-void print_written(const ExploredInput& in) {
+void print_written(const ExploredInput& in, const Weakening& weaken) {
   if (in.finding_file.empty()) return;
-  std::cout << fmt::format("  written {} (readable trace: {}.txt); replay: hakfuzz repro {}\n",
-                           in.finding_file, in.finding_file, in.finding_file);
+  const std::string flag = weaken.point >= 0 ? "--weaken " + weakening_text(weaken) + " " : "";
+  std::cout << fmt::format("  written {} (readable trace: {}.txt); replay: hakfuzz repro {}{}\n",
+                           in.finding_file, in.finding_file, flag, in.finding_file);
 }
 
 int verdict(const ExploreReport& r) {
@@ -161,7 +179,7 @@ ExploredInput explore_one(const std::filesystem::path& file, const Program& prog
                                m.finding.describe());
   }
   in.finding_file = write_interleave_finding(vm["out"].as<std::string>(), m);
-  if (print) print_written(in);
+  if (print) print_written(in, o.run.weaken);
   return in;
 }
 
@@ -171,7 +189,7 @@ ExploreReport explore_all(const po::variables_map& vm, const ExploreOptions& o,
   if (vm.count("target")) target_flag = vm["target"].as<std::string>();
   ExploreReport report{build_info(), o.strategy, o.preemptions, o.reduction, o.seed, o.shard, {}};
   for (const auto& file : files) {
-    const Program program = program_of(resolve_target(target_flag, file), read_bytes(file));
+    const Program program = schedule_program_of(resolve_target(target_flag, file), read_bytes(file));
     report.inputs.push_back(explore_one(file, program, o, vm, print));
   }
   return report;
@@ -232,7 +250,7 @@ int run_merge(const po::variables_map& vm) {
   }
   std::cout << fmt::format("hakfuzz explore --merge: {} parts of one search, {} input(s)\n", parts.size(),
                            merged.inputs.size());
-  for (const ExploredInput& in : merged.inputs) print_input(in), print_written(in);
+  for (const ExploredInput& in : merged.inputs) print_input(in), print_written(in, {});
   write_json(vm, merged);
   return verdict(merged);
 }
@@ -268,7 +286,7 @@ int run_explore(const po::variables_map& vm) {
   const ExploreReport report =
       jobs > 1 ? explore_in_parts(vm, o, files, jobs) : explore_all(vm, o, files, true);
   if (jobs > 1)
-    for (const ExploredInput& in : report.inputs) print_input(in), print_written(in);
+    for (const ExploredInput& in : report.inputs) print_input(in), print_written(in, o.run.weaken);
   write_json(vm, report);
   if (point_coverage) std::cout << points.report();
   return verdict(report);

@@ -20,7 +20,10 @@ po::options_description repro_options() {
                   "fuzz target (default: from the path, e.g. corpus/ops/...)")(
       "trace", po::bool_switch(), "print the decoded input and the op trace of the first run")(
       "runs", number<int>("runs", 3, 1, 1000), "replays per input")("plant", po::value<std::string>(),
-                                                                    plant_help().c_str());
+                                                                    plant_help().c_str())(
+      "weaken", po::value<std::string>()->value_name("POINT:ORDER"),
+      "(interleave inputs) run one schedule point's atomics with a weaker order in the memory model, as "
+      "`hakfuzz audit-atomics` found a counterexample with");
   return d;
 }
 
@@ -33,6 +36,7 @@ int run_repro(const po::variables_map& vm) {
   if (vm.count("plant"))
     for (const auto& file : files)
       set_plant(vm["plant"].as<std::string>(), resolve_target(target_flag, file).name);
+  if (vm.count("weaken")) set_weakening(vm["weaken"].as<std::string>());
   std::cout << fmt::format("hakfuzz repro: {} input(s), {} run(s) each; {}\n", files.size(), runs,
                            build_info());
   int findings = 0;

@@ -26,6 +26,10 @@ const std::vector<Command>& commands() {
        "every interleaving of a schedule program within a preemption bound (dfs), or seeded PCT / random "
        "runs",
        explore_options, run_explore, "FILE|DIR..."},
+      {"audit-atomics",
+       "each atomic schedule point's order weakened in turn, explored under C11 executions: which orders "
+       "the allocator needs (CORRECTNESS, with a replaying counterexample) and which no run contradicts",
+       audit_atomics_options, run_audit_atomics, "FILE|DIR..."},
       {"repro", "replay inputs deterministically: verdict, reproducibility k/N, determinism check, op trace",
        repro_options, run_repro, "FILE|DIR..."},
       {"decode", "print a binary fuzz input as a readable trace", decode_options, run_decode, "FILE"},

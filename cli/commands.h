@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "fuzz/targets.h"
 #include "fuzz/user_error.h"
 
 namespace hakfuzz::cli {
@@ -69,6 +70,11 @@ po::options_description ab_options();
 int run_ab(const po::variables_map& vm);
 po::options_description explore_options();
 int run_explore(const po::variables_map& vm);
+po::options_description audit_atomics_options();
+int run_audit_atomics(const po::variables_map& vm);
+// The schedule program an input holds: a `remote` schedule, or the program
+// of an `interleave` input (explore, audit-atomics).
+Program schedule_program_of(const Target& t, const std::vector<std::uint8_t>& bytes);
 
 // A process libFuzzer started (or our supervised engine child): the target
 // travels in HAKFUZZ_FUZZ_TARGET and argv has no subcommand word.

@@ -73,6 +73,14 @@ std::string describe_step(const Step& s) {
     std::snprintf(hex, sizeof hex, " -> 0x%llx", static_cast<unsigned long long>(*s.result));
     line += hex;
   }
+  if (s.stale_read) {
+    auto store = [](int thread, std::size_t step) {
+      return thread < 0 ? std::string("its initial value")
+                        : "the store of t" + std::to_string(thread) + " step " + std::to_string(step);
+    };
+    line += " (reads " + store(s.stale_read->thread, s.stale_read->step) + ", not " +
+            store(s.stale_read->latest_thread, s.stale_read->latest_step) + ")";
+  }
   if (s.preemption) line += "  (preemption)";
   return line;
 }
@@ -144,8 +152,15 @@ void Scheduler::wait_driver() {
   std::atomic_signal_fence(std::memory_order_seq_cst);
 }
 
-Scheduler::Scheduler(int threads, ScheduledClient& client, PickRule& rule, std::size_t max_steps)
-    : client_(client), rule_(rule), max_steps_(max_steps), crew_(Crew::borrow()) {
+Scheduler::Scheduler(int threads, ScheduledClient& client, PickRule& rule, std::size_t max_steps,
+                     MemoryKind memory, Weakening weaken)
+    : client_(client),
+      rule_(rule),
+      max_steps_(max_steps),
+      crew_(Crew::borrow()),
+      memory_(threads, kModelsMemory ? memory : MemoryKind::sc),
+      weaken_(weaken),
+      orders_written_(hakmem::sched::kNumPoints, 0) {
   for (int t = 0; t < threads; ++t) {
     workers_.push_back(std::make_unique<Worker>());
     workers_.back()->id = t;
@@ -293,9 +308,16 @@ Scheduler::Pick Scheduler::choose() {
 void Scheduler::commit(Worker& w, const Pick& pk) {
   const bool starting = pk.kind == Pick::start;
   steps_.push_back({w.id, starting ? kPointJobBegin : w.point, starting ? w.job : w.arg, std::nullopt, w.job,
-                    pk.decision, pk.preemption, starting ? 0 : reinterpret_cast<std::uintptr_t>(w.object)});
+                    pk.decision, pk.preemption, starting ? 0 : reinterpret_cast<std::uintptr_t>(w.object),
+                    std::nullopt});
   w.last_step = steps_.size() - 1;
   if (!starting && is_lock(w.point)) holders_.emplace_back(w.object, w.id);
+  if constexpr (kModelsMemory) {
+    if (starting)
+      memory_.job_begins(w.id);
+    else if (is_lock(w.point))
+      memory_.acquired(w.id, w.object);  // it takes the mutex before its next point
+  }
   w.state = State::running;
   current_ = w.id;
 }
@@ -327,12 +349,14 @@ Scheduler::Outcome Scheduler::run() {
         case kDone:
           support::tsan_acquire(&w);
           w.state = State::idle;
+          memory_.job_ends(w.id);
           return {Event::done, w.id};
         case kExited:
+          memory_.job_ends(w.id);
           crew_->await_idle(w.id);
           w.launched = false;
           w.state = State::idle;
-          steps_.push_back({w.id, kPointGone, 0, std::nullopt, w.job, false, false});
+          steps_.push_back({w.id, kPointGone, 0, std::nullopt, w.job, false, false, 0, std::nullopt});
           return {Event::exited, w.id};
       }
     }
@@ -403,10 +427,65 @@ void Scheduler::result(Point, std::uint64_t value) {
 void Scheduler::released(const void* mutex) {
   Worker* w = tl_worker;
   if (!w || tl_scheduler != this) return;
-  if constexpr (kDecideOnThreads)
+  if constexpr (kDecideOnThreads) {
     std::erase_if(holders_, [&](const auto& h) { return h.first == mutex; });
-  else
+    memory_.released(w->id, mutex);
+  } else {
     w->note(0, mutex);
+  }
+}
+
+std::size_t Scheduler::choose_store(std::size_t stores) {
+  std::vector<int> indices(stores);
+  for (std::size_t i = 0; i < stores; ++i) indices[i] = static_cast<int>(i);
+  const std::vector<Access> pending(stores);
+  Decision d;
+  d.index = decisions_++;
+  d.runnable = indices;
+  d.pending = pending;
+  d.steps = steps_;
+  d.current = current_;
+  d.current_runnable = true;
+  d.fallback = stores - 1;
+  d.reads_from = true;
+  const std::size_t chosen = std::min(rule_.choose(d), stores - 1);
+  preemptions_ += chosen != stores - 1;
+  return chosen;
+}
+
+std::memory_order Scheduler::model_order(const Worker& w, std::memory_order written) {
+  if (w.point < 0 || w.point >= hakmem::sched::kNumPoints) return written;
+  orders_written_[static_cast<std::size_t>(w.point)] |=
+      static_cast<std::uint8_t>(1u << static_cast<int>(written));
+  return w.point == weaken_.point ? weakened(written, weaken_.order) : written;
+}
+
+std::uint64_t Scheduler::loaded(const void* location, std::uint64_t value, std::memory_order order,
+                                bool latest) {
+  Worker* w = tl_worker;
+  if (!kModelsMemory || !w || tl_scheduler != this) return value;
+  order = model_order(*w, order);
+  const std::vector<MemoryModel::StoreRef> stores = memory_.readable(w->id, location, value, order);
+  const std::size_t chosen = stores.size() > 1 && !latest ? choose_store(stores.size()) : stores.size() - 1;
+  memory_.load(w->id, location, chosen, order);
+  if (chosen + 1 != stores.size() && w->last_step < steps_.size() && !steps_[w->last_step].stale_read)
+    steps_[w->last_step].stale_read =
+        Step::StaleRead{stores[chosen].thread, stores.back().thread, stores[chosen].step, stores.back().step};
+  return stores[chosen].value;
+}
+
+void Scheduler::stored(const void* location, std::uint64_t before, std::uint64_t value,
+                       std::memory_order order) {
+  Worker* w = tl_worker;
+  if (!kModelsMemory || !w || tl_scheduler != this) return;
+  memory_.store(w->id, location, before, value, model_order(*w, order), w->last_step);
+}
+
+void Scheduler::exchanged(const void* location, std::uint64_t read, std::uint64_t written,
+                          std::memory_order order) {
+  Worker* w = tl_worker;
+  if (!kModelsMemory || !w || tl_scheduler != this) return;
+  memory_.rmw(w->id, location, read, written, model_order(*w, order), w->last_step);
 }
 
 }  // namespace hakfuzz

@@ -36,8 +36,10 @@
 #include <vector>
 
 #include "exec/crew.h"
+#include "exec/memory_model.h"
 #include "hakmem/sched.h"
 #include "program/program.h"
+#include "support/sanitizer.h"
 
 namespace hakfuzz {
 
@@ -61,6 +63,10 @@ struct Decision {
   int current = -1;                 // the thread that ran last; -1 before the first
   bool current_runnable = false;    // picking another thread preempts it
   std::size_t fallback = 0;         // runnable[fallback]: the current thread, else the oldest op's
+  // Not a thread pick: which store a load reads (MemoryKind::c11). Then
+  // runnable is 0..n-1, the stores it may read oldest first, and fallback
+  // is the latest; reading an older one costs a preemption.
+  bool reads_from = false;
 };
 
 class PickRule {
@@ -86,6 +92,13 @@ struct Step {
   bool decision = false;                // two or more threads could have run
   bool preemption = false;              // the thread that ran last could have gone on
   std::uintptr_t object = 0;            // what the point touches (Access)
+  // A load that read an older store than the latest (MemoryKind::c11):
+  // which store it read, and which it did not.
+  struct StaleRead {
+    int thread = -1, latest_thread = -1;  // -1: a value stored before the run saw the location
+    std::size_t step = 0, latest_step = 0;
+  };
+  std::optional<StaleRead> stale_read;
 };
 
 // "t2 remote_free.fetch_or slab 3 block 5 -> 0x20  (preemption)"
@@ -119,7 +132,8 @@ class Scheduler final : public hakmem::sched::Controller {
  public:
   static constexpr std::uint32_t kExitJob = UINT32_MAX;
 
-  Scheduler(int threads, ScheduledClient& client, PickRule& rule, std::size_t max_steps = 1 << 20);
+  Scheduler(int threads, ScheduledClient& client, PickRule& rule, std::size_t max_steps = 1 << 20,
+            MemoryKind memory = MemoryKind::sc, Weakening weaken = {});
   // Every OS thread still running is told to exit, uncontrolled; after a
   // deadlock they stay parked for good (see deadlocked()).
   ~Scheduler();
@@ -145,6 +159,14 @@ class Scheduler final : public hakmem::sched::Controller {
   const std::vector<Step>& steps() const { return steps_; }
   std::size_t decisions() const { return decisions_; }
   std::size_t preemptions() const { return preemptions_; }
+  // Happens-before so far (exec/memory_model.h): a thread's clock, kept
+  // only where threads decide at their own points (not under TSan, which
+  // keeps its own).
+  static constexpr bool kModelsMemory = !support::kTsanBuild;
+  const VectorClock& clock(int thread) const { return memory_.clock(thread); }
+  // Per schedule point, the orders its call sites wrote (bit k: order k of
+  // std::memory_order), over the atomics this run performed.
+  const std::vector<std::uint8_t>& orders_written() const { return orders_written_; }
   // Each blocked thread and the lock it waits for, for a deadlock report.
   std::string blocked_report() const;
   // A deadlock was reported: the threads cannot be released, and whatever
@@ -158,6 +180,12 @@ class Scheduler final : public hakmem::sched::Controller {
   void at(hakmem::sched::Point p, const void* object, std::uint64_t arg) override;
   void result(hakmem::sched::Point p, std::uint64_t value) override;
   void released(const void* mutex) override;
+  std::uint64_t loaded(const void* location, std::uint64_t value, std::memory_order order,
+                       bool latest) override;
+  void stored(const void* location, std::uint64_t before, std::uint64_t value,
+              std::memory_order order) override;
+  void exchanged(const void* location, std::uint64_t read, std::uint64_t written,
+                 std::memory_order order) override;
 
  private:
   enum class State : std::uint8_t { idle, offered, paused, running };
@@ -178,6 +206,7 @@ class Scheduler final : public hakmem::sched::Controller {
   void post_driver(std::uint8_t kind, int thread, int point = 0, const void* object = nullptr,
                    std::uint64_t arg = 0);
   void wait_driver();
+  std::size_t choose_store(std::size_t stores);  // a reads-from decision (Decision::reads_from)
 
   int starting_ = -1;  // reported as started, granted on the next run()
   bool deadlocked_ = false;
@@ -200,6 +229,10 @@ class Scheduler final : public hakmem::sched::Controller {
   std::vector<Step> steps_;
   std::size_t decisions_ = 0, preemptions_ = 0;
   std::vector<std::pair<const void*, int>> holders_;  // mutex -> holding thread
+  MemoryModel memory_;
+  const Weakening weaken_;
+  std::vector<std::uint8_t> orders_written_;
+  std::memory_order model_order(const Worker& w, std::memory_order written);
 };
 
 // Installs a scheduler as the process's controller for its lifetime.

@@ -40,7 +40,11 @@ Exploration explore(const Program& program, const ExploreOptions& o) {
   const bool dfs = o.strategy == ExploreStrategy::dfs;
   const std::size_t max_runs = o.max_runs ? o.max_runs : dfs ? SIZE_MAX : 1000;
   std::size_t longest = 0;  // decisions of the longest run so far (pct)
-  DecisionTree tree(o.reduction, o.preemptions, dfs ? o.shard : Shard{});
+  // Weak executions make a load's store a decision that no dependence
+  // relation of thread steps covers: plain DFS (reads-from is not yet a
+  // dependence of the reductions).
+  const Reduction reduction = o.run.memory == MemoryKind::sc ? o.reduction : Reduction::none;
+  DecisionTree tree(reduction, o.preemptions, dfs ? o.shard : Shard{});
   for (;;) {
     std::unique_ptr<RecordingRule> s;
     if (dfs)
@@ -69,6 +73,7 @@ Exploration explore(const Program& program, const ExploreOptions& o) {
     if (r.run.finding && (counted || !deterministic)) {
       out.finding = r.run.finding;
       out.schedule = s->as_choices();
+      out.schedule.memory = o.run.memory;
       out.preemptions = r.preemptions;
       return out;
     }
@@ -125,6 +130,7 @@ class Minimizer {
       choices.pop_back();
     m_.schedule = ScheduleSpec{};
     m_.schedule.choices = std::move(choices);
+    m_.schedule.memory = options_.memory;
     m_.finding = *best_.run.finding;
     m_.preemptions = best_.preemptions;
     return std::move(m_);

@@ -53,7 +53,7 @@ class Interleaver final : public ScheduledClient {
       if (p.op.code() == OpCode::alloc) blocks_.push_back({.size = p.op.alloc_size()});
     alloc_end_.assign(blocks_.size(), kNone);
     {
-      Scheduler c(program_.threads, *this, rule_, options_.max_steps);
+      Scheduler c(program_.threads, *this, rule_, options_.max_steps, options_.memory, options_.weaken);
       SchedulerInstall installed(c);
       scheduler_ = &c;
       drive();
@@ -63,6 +63,7 @@ class Interleaver final : public ScheduledClient {
       out_.steps = c.steps().size();
       out_.preemptions = c.preemptions();
       out_.trail = c.steps();
+      out_.orders_written = c.orders_written();
       steps_ = c.steps();
       scheduler_ = nullptr;
       if (c.deadlocked()) {
@@ -251,6 +252,7 @@ class Interleaver final : public ScheduledClient {
     Tracked& b = blocks_[p.block];
     // From here its range may be handed out again.
     slots_[t].ptr.store(at(i).free_begin(b.id), std::memory_order_relaxed);
+    if constexpr (Scheduler::kModelsMemory) at(i).free_clock(b.id, t, scheduler_->clock(t));
     if (b.life == Life::live) b.life = Life::freeing;
   }
 
@@ -270,6 +272,7 @@ class Interleaver final : public ScheduledClient {
         if (std::optional<Judge::BlockId> id = at(i).on_alloc(t, b.size, ptr, info, std::nullopt)) {
           b.id = *id;
           b.life = Life::live;
+          if constexpr (Scheduler::kModelsMemory) at(i).hand_over(*id, t, scheduler_->clock(t));
         }
         return;
       }

@@ -30,6 +30,8 @@ struct InterleaveOptions {
   std::optional<const PlantSpec*> plant;
   std::size_t max_ops = 256;        // programs are cut here: exploration wants them small
   std::size_t max_steps = 1 << 20;  // a run longer than this is a finding (a livelock)
+  MemoryKind memory = MemoryKind::sc;
+  Weakening weaken{};  // one point's orders weakened in the model (audit-atomics)
 };
 
 // An order the driver imposes on a job's start besides its thread's own:
@@ -52,6 +54,7 @@ struct InterleaveResult {
   // The ops' results and the finding's kind, by op, not by when they came:
   // the same for every interleaving equivalent to this one.
   std::uint64_t outcome = 0;
+  std::vector<std::uint8_t> orders_written;  // Scheduler::orders_written()
 };
 
 InterleaveResult run_interleaved(const Program& program, RecordingRule& strategy,

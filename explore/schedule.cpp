@@ -34,7 +34,8 @@ std::size_t ChoicePicks::pick(const Decision& d) {
   return d.index < choices_.size() ? choices_[d.index] % d.runnable.size() : d.fallback;
 }
 
-PctPicks::PctPicks(std::uint64_t seed, int depth, std::size_t expected_decisions, int threads) {
+PctPicks::PctPicks(std::uint64_t seed, int depth, std::size_t expected_decisions, int threads)
+    : stores_(seed ^ 0x5354'4F52'4553ull) {
   support::SplitMix64 rng(seed);
   // Distinct random priorities: a shuffled 1..threads.
   priority_.resize(static_cast<std::size_t>(threads));
@@ -52,6 +53,8 @@ PctPicks::PctPicks(std::uint64_t seed, int depth, std::size_t expected_decisions
 }
 
 std::size_t PctPicks::pick(const Decision& d) {
+  // A load reads the latest store half the time, else any it may read.
+  if (d.reads_from) return stores_.below(2) ? d.fallback : stores_.below(d.runnable.size());
   // At a change point the running thread drops below every other.
   if (d.current >= 0 && std::ranges::binary_search(change_at_, d.index))
     priority_[static_cast<std::size_t>(d.current)] = --lowest_;

@@ -29,9 +29,10 @@ const char* schedule_kind_name(ScheduleKind m);
 // A schedule as an input carries it.
 struct ScheduleSpec {
   ScheduleKind mode = ScheduleKind::choices;
-  std::vector<std::uint8_t> choices;  // choices mode
-  std::uint64_t seed = 0;             // random, pct
-  int depth = 3;                      // pct: change points + 1
+  std::vector<std::uint8_t> choices;   // choices mode
+  std::uint64_t seed = 0;              // random, pct
+  int depth = 3;                       // pct: change points + 1
+  MemoryKind memory = MemoryKind::sc;  // what a load may read (exec/memory_model.h)
   bool operator==(const ScheduleSpec&) const = default;
 };
 
@@ -96,6 +97,7 @@ class PctPicks final : public RecordingRule {
   std::vector<std::int64_t> priority_;  // per thread; higher runs first
   std::vector<std::size_t> change_at_;  // decision indices, ascending
   std::int64_t lowest_ = 0;
+  support::SplitMix64 stores_;  // reads-from decisions: no priorities, a coin
 };
 
 // The strategy a ScheduleSpec names.

@@ -24,6 +24,7 @@ std::string schedule_text(const ScheduleSpec& s) {
   else
     out += " seed=" + std::to_string(s.seed);
   if (s.mode == ScheduleKind::pct) out += " depth=" + std::to_string(s.depth);
+  if (s.memory != MemoryKind::sc) out += std::string(" memory=") + memory_kind_name(s.memory);
   return out + "\n";
 }
 
@@ -40,8 +41,16 @@ ScheduleSpec parse_schedule(const std::string& line) {
     if (v > max) throw std::invalid_argument("trace: " + key + " out of range: '" + w + "'");
     return v;
   };
+  auto memory = [&](const std::string& w) {
+    if (w.rfind("memory=", 0) != 0) return false;
+    const std::optional<MemoryKind> m = parse_memory_kind(w.substr(7));
+    if (!m) throw std::invalid_argument("trace: bad '" + w + "' (expected memory=sc or memory=c11)");
+    s.memory = *m;
+    return true;
+  };
   if (mode == "choices") {
-    while (words >> word) s.choices.push_back(static_cast<std::uint8_t>(number(word, "", 255)));
+    while (words >> word)
+      if (!memory(word)) s.choices.push_back(static_cast<std::uint8_t>(number(word, "", 255)));
   } else if (mode == "random" || mode == "pct") {
     s.mode = mode == "random" ? ScheduleKind::random : ScheduleKind::pct;
     if (!(words >> word)) throw std::invalid_argument("trace: schedule " + mode + " needs seed=S");
@@ -51,6 +60,8 @@ ScheduleSpec parse_schedule(const std::string& line) {
       s.depth = static_cast<int>(number(word, "depth=", 8));
       if (s.depth < 1) throw std::invalid_argument("trace: depth= must be 1..8");
     }
+    if (words >> word && !memory(word))
+      throw std::invalid_argument("trace: trailing words after the schedule");
     if (words >> word) throw std::invalid_argument("trace: trailing words after the schedule");
   } else {
     throw std::invalid_argument("trace: expected 'schedule choices|random|pct ...'");
@@ -71,7 +82,9 @@ InterleaveInput decode_interleave(Bytes in) {
   InterleaveInput out{decode(in.subspan(std::min<std::size_t>(2, in.size()), len), true), {}};
   Bytes rest = in.subspan(std::min(in.size(), 2 + len));
   if (rest.empty()) return out;
+  // The schedule byte: its kind, and 3 * the memory model (old files: sc).
   out.schedule.mode = static_cast<ScheduleKind>(rest[0] % 3);
+  out.schedule.memory = rest[0] / 3 % 2 ? MemoryKind::c11 : MemoryKind::sc;
   if (out.schedule.mode == ScheduleKind::choices) out.schedule.choices.assign(rest.begin() + 1, rest.end());
   out.schedule.seed = le64(rest, 1);
   if (out.schedule.mode == ScheduleKind::pct) out.schedule.depth = 1 + (rest.size() > 9 ? rest[9] % 8 : 2);
@@ -85,7 +98,8 @@ std::vector<std::uint8_t> encode_interleave(const InterleaveInput& in) {
   out.push_back(static_cast<std::uint8_t>(program.size()));
   out.push_back(static_cast<std::uint8_t>(program.size() >> 8));
   out.insert(out.end(), program.begin(), program.end());
-  out.push_back(static_cast<std::uint8_t>(in.schedule.mode));
+  out.push_back(static_cast<std::uint8_t>(static_cast<int>(in.schedule.mode) +
+                                          3 * static_cast<int>(in.schedule.memory)));
   if (in.schedule.mode == ScheduleKind::choices) {
     out.insert(out.end(), in.schedule.choices.begin(), in.schedule.choices.end());
     return out;

@@ -40,7 +40,12 @@ std::string targets_markdown();
 // The options the `interleave` target runs an input with (the tester's
 // flavour, the active plant): explore and the controlled stress run theirs
 // with them, so a finding they write replays the same from its file.
+// HAKFUZZ_WEAKEN=POINT:ORDER (set by `--weaken`, as --plant sets
+// HAKFUZZ_PLANT) weakens one schedule point's orders in the model.
 InterleaveOptions interleave_target_options(bool trace);
+inline constexpr const char* kWeakenEnv = "HAKFUZZ_WEAKEN";
+// `--weaken`'s value checked and put where interleave_target_options reads it.
+void set_weakening(const std::string& text);
 
 // The env input's field (target_env.cpp): a length byte, kEnvUnset for an
 // unset flag, else the value's length modulo kEnvMaxValue + 1; then the value.

@@ -175,6 +175,30 @@ void* Judge::free_begin(BlockId id) {
   return freeing_.back().block.ptr;
 }
 
+void Judge::free_clock(BlockId id, int thread, const support::VectorClock& clock) {
+  const Freeing* f = freeing(id);
+  if (!f || f->claimed) return;  // a double free of an ended life: nothing of it to hand over
+  const void* ptr = f->block.ptr;
+  std::erase_if(last_free_, [&](const LastFree& l) { return l.ptr == ptr; });
+  last_free_.push_back({ptr, f->in_flight > 1 ? -1 : thread, op_, clock});
+}
+
+void Judge::hand_over(BlockId id, int thread, const support::VectorClock& clock) {
+  const void* ptr = all_[id - 1].ptr;
+  const auto it = std::ranges::find_if(last_free_, [&](const LastFree& l) { return l.ptr == ptr; });
+  if (it == last_free_.end()) return;
+  const LastFree freed = *it;
+  last_free_.erase(it);
+  if (freed.thread < 0 || freed.thread == thread || freed.clock.at(freed.thread) <= clock.at(freed.thread))
+    return;
+  find(FindingKind::reuse_race,
+       "block " + std::to_string(id) + " freed by t" + std::to_string(freed.thread) + " at op " +
+           std::to_string(freed.op) + " handed to t" + std::to_string(thread) + " at op " +
+           std::to_string(op_) +
+           " with no happens-before between them (a data race on its contents): the free's clock " +
+           freed.clock.text() + ", the allocation's " + clock.text());
+}
+
 void Judge::free_end(BlockId id, int thread, const FreeOutcome& got) {
   Freeing& f = *freeing(id);
   --f.in_flight;

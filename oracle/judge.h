@@ -27,6 +27,7 @@
 #include "oracle/tally.h"
 #include "program/program.h"
 #include "support/digest.h"
+#include "support/vector_clock.h"
 
 namespace hakfuzz {
 
@@ -139,6 +140,16 @@ class Judge {
   // at the same address, which was live while the free ran.
   void free_end(BlockId id, int thread, const hakmem::FreeOutcome& got);
 
+  // The reuse contract in happens-before (an interleaved run's vector
+  // clocks, exec/memory_model.h): the free that free_begin just began ran
+  // on `thread` from `clock` on (its caller's last access to the block came
+  // before); a later allocation of the address on another thread must
+  // happen after it (hand_over), else the pool let two threads touch the
+  // block with nothing ordering them. Frees racing for one life of a block
+  // are a program's data race already: not judged.
+  void free_clock(BlockId id, int thread, const support::VectorClock& clock);
+  void hand_over(BlockId id, int thread, const support::VectorClock& clock);
+
   // A crafted bad pointer for a bad_free op, aimed at a live or freed block
   // the op's pick names (or at `target` when given), or nullopt when the
   // kind has nothing to aim at.
@@ -210,8 +221,15 @@ class Judge {
     return who(thread) + "free block " + std::to_string(id);
   }
   std::vector<Freeing> freeing_;
-  std::vector<model::Block> all_;  // every block the run made, by id - 1
-  hakmem::Census census_;          // the last census taken, its storage reused
+  struct LastFree {
+    const void* ptr;
+    int thread;  // -1: racing frees, not judged
+    std::size_t op;
+    support::VectorClock clock;
+  };
+  std::vector<LastFree> last_free_;  // per address, the free that began last
+  std::vector<model::Block> all_;    // every block the run made, by id - 1
+  hakmem::Census census_;            // the last census taken, its storage reused
   support::Digest digest_;
   std::vector<Note> notes_;
   struct OpResult {

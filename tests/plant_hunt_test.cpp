@@ -3,6 +3,7 @@
 //   the intra-call races by dfs exploration of a corpus schedule program,
 //   the same run twice, minimized to at most 2 preemptions, replayed 10/10;
 //   the retention and fault-path bugs by the ops and remote targets' corpus inputs.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -61,6 +62,79 @@ INSTANTIATE_TEST_SUITE_P(Plants, IntraCallRace,
                                            RaceHunt{"no_owner_reread", "free-races-adoption"},
                                            RaceHunt{"owner_claim_torn", "owner-free-races-a-double-free"}),
                          [](const auto& info) { return std::string(info.param.plant); });
+
+// Memory-order plants (a weaker order at one call site): the unmodified
+// allocator is clean on the program under C11 executions; the plant is
+// found the same way twice under the model named, and, for the C11-only
+// ones, not under sequential consistency; the minimized file replays 10/10
+// and its trace names the stale read.
+struct OrderHunt {
+  const char* plant;
+  const char* program;  // corpus/interleave/
+  MemoryKind model;     // the weakest-needed model that shows it
+  FindingKind kind;
+};
+
+class MemoryOrderPlant : public ::testing::TestWithParam<OrderHunt> {};
+
+TEST_P(MemoryOrderPlant, FoundUnderItsModelMinimizedAndReplayed) {
+  if (!Scheduler::kModelsMemory) GTEST_SKIP() << "ThreadSanitizer's build keeps no memory model of its own";
+  const OrderHunt& hunt = GetParam();
+  const Program program =
+      decode_interleave(read_corpus_file(std::string("interleave/") + hunt.program)).program;
+  ExploreOptions clean;
+  clean.run.memory = MemoryKind::c11;
+  const Exploration real = explore(program, clean);
+  ASSERT_FALSE(real.finding) << real.finding->describe();
+
+  ExploreOptions planted;
+  planted.run.plant = find_plant(hunt.plant);
+  if (hunt.model == MemoryKind::c11) {
+    const Exploration sc = explore(program, planted);
+    EXPECT_FALSE(sc.finding) << hunt.plant
+                             << " shows in sequentially consistent runs: " << sc.finding->describe();
+    EXPECT_TRUE(sc.exhausted);
+  }
+  planted.run.memory = hunt.model;
+  const Exploration a = explore(program, planted), b = explore(program, planted);
+  ASSERT_TRUE(a.finding) << hunt.plant << " not found in " << a.runs << " interleavings";
+  EXPECT_EQ(a.finding->kind, hunt.kind) << a.finding->describe();
+  EXPECT_EQ(a.runs, b.runs);
+  EXPECT_EQ(a.schedule, b.schedule);
+  EXPECT_EQ(a.schedule.memory, hunt.model);
+
+  const Minimized m = minimize(program, a.schedule, *a.finding, planted.run, /*runs_per_op=*/200);
+  EXPECT_EQ(m.finding.kind, hunt.kind);
+  EXPECT_EQ(m.schedule.memory, hunt.model);
+  InterleaveOptions replay_options = planted.run;
+  replay_options.trace = true;
+  for (int i = 0; i < 10; ++i) {
+    // From the file's bytes, as `repro` replays it.
+    const InterleaveInput in = decode_interleave(encode_interleave({m.program, m.schedule}));
+    replay_options.memory = in.schedule.memory;
+    auto replay = make_pick_rule(in.schedule, 0, in.program.threads);
+    const InterleaveResult r = run_interleaved(in.program, *replay, replay_options);
+    ASSERT_TRUE(r.run.finding) << "replay " << i;
+    EXPECT_EQ(r.run.finding->kind, hunt.kind);
+    if (hunt.model == MemoryKind::c11 && i == 0) {
+      EXPECT_TRUE(std::ranges::any_of(r.run.trace, [](const std::string& l) {
+        return l.find("(reads ") != l.npos;
+      })) << "the trace names no stale read";
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Plants, MemoryOrderPlant,
+    ::testing::Values(OrderHunt{"remote_free_without_release", "free-races-adoption", MemoryKind::sc,
+                                FindingKind::reuse_race},
+                      OrderHunt{"drain_without_acquire", "free-races-adoption", MemoryKind::sc,
+                                FindingKind::reuse_race},
+                      OrderHunt{"hint_load_acquire", "remote-free-lands-on-current-mid-refill",
+                                MemoryKind::c11, FindingKind::retained},
+                      OrderHunt{"remote_check_relaxed", "hinted-refill-walks-pages-while-a-free-is-in-flight",
+                                MemoryKind::c11, FindingKind::retained}),
+    [](const auto& info) { return std::string(info.param.plant); });
 
 struct CorpusHunt {
   const char* plant;

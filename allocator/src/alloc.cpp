@@ -70,8 +70,8 @@ HAKMEM_COLD void* Pool::Impl::v2_alloc_from_queues(ThreadCtx* ctx, int cls) {
         // Its remote frees would otherwise wait on the full list for the
         // next remote free to leave a hint.
         if (cur->has_remote_frees()) {
-          HAKMEM_SCHED(refill_hint_store, &ctx->remote_hint[cls], cls);
-          ctx->remote_hint[cls].store(1, std::memory_order_relaxed);
+          HAKMEM_STORE(refill_hint_store, &ctx->remote_hint[cls], cls, ctx->remote_hint[cls], 1,
+                       std::memory_order_relaxed);
         }
       }
       pages.current = pages.partial.pop(PageList::current);
@@ -110,8 +110,8 @@ HAKMEM_COLD PageDesc* Pool::Impl::v2_refill(ThreadCtx* ctx, int cls) {
   // changes owner, so owned pages are walked only when hinted: walking them
   // on every refill made a growing heap quadratic.
   std::atomic<std::uint8_t>& hint = ctx->remote_hint[cls];
-  if (HAKMEM_SCHED_VALUE(refill_hint_load, &hint, cls, hint.load(std::memory_order_relaxed)) &&
-      HAKMEM_SCHED_VALUE(refill_hint_exchange, &hint, cls, hint.exchange(0, std::memory_order_seq_cst)))
+  if (HAKMEM_LOAD(refill_hint_load, &hint, cls, hint, std::memory_order_relaxed) &&
+      HAKMEM_RMW(refill_hint_exchange, &hint, cls, hint, exchange, 0, std::memory_order_seq_cst))
     if (PageDesc* d = drain_owned_pages(ctx, cls)) return make_current(d);
   if (PageDesc* d = v2_shared.take(ctx, cls)) return make_current(d);
   PageDesc* d = arena.acquire_slab(PageKind::v2, cls);
@@ -123,8 +123,8 @@ HAKMEM_COLD PageDesc* Pool::Impl::v2_refill(ThreadCtx* ctx, int cls) {
   if (d) d->plant = options.plant;
 #endif
   if (!d) return nullptr;
-  HAKMEM_SCHED(owner_store, &d->owner, d->index);
-  d->owner.store(ctx, std::memory_order_seq_cst);  // see remote_free
+  HAKMEM_STORE(owner_store, &d->owner, d->index, d->owner, ctx,
+               std::memory_order_seq_cst);  // see remote_free
   return make_current(d);
 }
 

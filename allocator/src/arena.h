@@ -73,11 +73,11 @@ class Arena {
   // The top of d's free stack, handed out (d has a free block).
   void* pop_block(PageDesc* d) const {
     std::uint32_t block = d->pop_free();
-    HAKMEM_SCHED(pop_block_state_store, &d->meta[block], sched_arg(d->index, block));
     // Release, paired with the acquire load in remote_free: a thread that
     // frees this block then sees every metadata write of this owner, even if
     // the program handed the pointer over without synchronising.
-    d->set_state(block, BlockState::allocated, std::memory_order_release);
+    HAKMEM_STORE(pop_block_state_store, &d->meta[block], sched_arg(d->index, block), d->meta[block],
+                 BlockState::allocated, std::memory_order_release);
     ++d->used;
     void* p = block_address(d, block);
     detail::unpoison(p, kGeometry[d->cls].block_size);

@@ -30,8 +30,8 @@ void Pool::Impl::collect() {
   for (int cls = 0; cls < kNumClasses; ++cls) {
     ThreadCtx::ClassPages& pages = ctx->classes[cls];
     flush_cache(pages, pages.cached);
-    HAKMEM_SCHED(collect_hint_exchange, &ctx->remote_hint[cls], cls);
-    ctx->remote_hint[cls].exchange(0, std::memory_order_seq_cst);
+    HAKMEM_RMW(collect_hint_exchange, &ctx->remote_hint[cls], cls, ctx->remote_hint[cls], exchange, 0,
+               std::memory_order_seq_cst);
     owned.clear();
     if (pages.current) owned.push_back(pages.current);
     for (const PageQueue* q : {&pages.partial, &pages.full})

@@ -14,15 +14,13 @@ ThreadCtx* CtxRegistry::acquire(std::uint32_t slot) {
     ctx = all_.back().get();
   }
   ctx->slot = slot;
-  HAKMEM_SCHED(context_slot, &by_slot_[slot], 0);
-  by_slot_[slot].store(ctx, std::memory_order_relaxed);
+  HAKMEM_STORE(context_slot, &by_slot_[slot], 0, by_slot_[slot], ctx, std::memory_order_relaxed);
   return ctx;
 }
 
 void CtxRegistry::release(std::uint32_t slot) {
   ThreadCtx* ctx = find(slot);
-  HAKMEM_SCHED(context_slot, &by_slot_[slot], 0);
-  by_slot_[slot].store(nullptr, std::memory_order_relaxed);
+  HAKMEM_STORE(context_slot, &by_slot_[slot], 0, by_slot_[slot], nullptr, std::memory_order_relaxed);
   std::lock_guard lock(mutex_);
   ctx->slot = kNoThreadSlot;
   idle_.push_back(ctx);

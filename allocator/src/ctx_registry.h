@@ -27,8 +27,7 @@ class CtxRegistry {
  public:
   // The context bound to `slot`, or nullptr.
   ThreadCtx* find(std::uint32_t slot) const {
-    HAKMEM_SCHED(context_slot, &by_slot_[slot], 0);
-    ThreadCtx* ctx = by_slot_[slot].load(std::memory_order_relaxed);
+    ThreadCtx* ctx = HAKMEM_LOAD(context_slot, &by_slot_[slot], 0, by_slot_[slot], std::memory_order_relaxed);
     HAKMEM_SCHED_RESULT(context_slot, ctx != nullptr);
     return ctx;
   }

@@ -24,8 +24,8 @@ namespace hakmem::HAKMEM_FLAVOUR_NS {
 FreeOutcome Pool::free(void* ptr) { return unpacked(impl_->free(ptr)); }
 
 HAKMEM_HOT PackedOutcome Pool::Impl::v2_free_block(PageDesc* d, std::uint32_t block, bool entered_v2) {
-  HAKMEM_SCHED(free_owner_load, &d->owner, sched_arg(d->index, block));
-  ThreadCtx* owner = d->owner.load(std::memory_order_acquire);  // we may touch *owner below
+  ThreadCtx* owner = HAKMEM_LOAD(free_owner_load, &d->owner, sched_arg(d->index, block), d->owner,
+                                 std::memory_order_acquire);  // we may touch *owner below
   HAKMEM_SCHED_RESULT(free_owner_load, owner_code(owner));
   if (owner && t_ctx_cache.pool_uid == uid && t_ctx_cache.ctx == owner)
     return owner_free(d, block, owner, entered_v2);
@@ -46,16 +46,17 @@ HAKMEM_HOT bool Pool::Impl::owner_claim(PageDesc* d, std::uint32_t block) {
   if (options.plant == Plant::owner_claim_torn) {
     // Planted owner_claim_torn: a check, then a store. A remote free that
     // claims the block in between is overwritten: both frees succeed.
-    if (HAKMEM_SCHED_VALUE(owner_free_claim, &d->meta[block], sched_arg(d->index, block), d->state(block)) !=
-        BlockState::allocated)
+    if (HAKMEM_LOAD(owner_free_claim, &d->meta[block], sched_arg(d->index, block), d->meta[block],
+                    std::memory_order_relaxed) != kAllocatedByte)
       return false;
-    HAKMEM_SCHED(owner_free_store, &d->meta[block], sched_arg(d->index, block));
-    d->set_state(block, BlockState::free);
+    HAKMEM_STORE(owner_free_store, &d->meta[block], sched_arg(d->index, block), d->meta[block],
+                 BlockState::free, std::memory_order_relaxed);
     return true;
   }
 #endif
-  return HAKMEM_SCHED_VALUE(owner_free_claim, &d->meta[block], sched_arg(d->index, block),
-                            d->claim(block, BlockState::free, std::memory_order_relaxed));
+  return HAKMEM_CAS(owner_free_claim, &d->meta[block], sched_arg(d->index, block), d->meta[block],
+                    kAllocatedByte, static_cast<std::uint8_t>(BlockState::free), std::memory_order_relaxed,
+                    std::memory_order_relaxed);
 }
 
 HAKMEM_HOT PackedOutcome Pool::Impl::owner_free(PageDesc* d, std::uint32_t block, ThreadCtx* me,

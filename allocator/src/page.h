@@ -28,11 +28,13 @@ inline constexpr std::uint64_t kSlabMagic = 0x48414B4D454D5632ull;  // "HAKMEMV2
 
 enum class PageKind : std::uint8_t { unused = 0, v1 = 1, v2 = 2 };
 // Every free of a v2 block, the owner's or a remote one, claims it with one
-// compare-exchange from `allocated` (PageDesc::claim): of two racing frees
+// compare-exchange from `allocated` (owner_claim, remote_free): of two racing frees
 // of one life of a block exactly one wins, and the loser is a double free.
 // Only the owner moves a block out of `free` or `remote_freed` (v1: every
 // change under the class mutex).
 enum class BlockState : std::uint8_t { free = 0, allocated = 1, remote_freed = 2 };
+inline constexpr std::uint8_t kAllocatedByte =
+    static_cast<std::uint8_t>(BlockState::allocated);  // a claim's expected
 // Which list a page is on; owner-only lists are touched by the owner thread,
 // the others under the matching mutex.
 enum class PageList : std::uint8_t { none, current, partial, full, orphan, cold, v1_partial, v1_full };
@@ -83,13 +85,7 @@ struct alignas(64) PageDesc {
   void set_state(std::uint32_t block, BlockState s, std::memory_order order = std::memory_order_relaxed) {
     meta[block].store(static_cast<std::uint8_t>(s), order);
   }
-  // A free's claim: allocated -> to, or false when the block was not
-  // allocated (a double free, or the loser of two racing frees).
-  bool claim(std::uint32_t block, BlockState to, std::memory_order order) {
-    std::uint8_t expected = static_cast<std::uint8_t>(BlockState::allocated);
-    return meta[block].compare_exchange_strong(expected, static_cast<std::uint8_t>(to), order,
-                                               std::memory_order_relaxed);
-  }
+
   std::uint32_t free_stack_at(std::uint32_t k) const {
     return meta[capacity + k].load(std::memory_order_relaxed);
   }
@@ -103,7 +99,9 @@ struct alignas(64) PageDesc {
   bool has_remote_frees() const {
     HAKMEM_SCHED(refill_remote_check, remote_bits, index);
     std::uint64_t any = 0;
-    for (const auto& w : remote_bits) any |= w.load(std::memory_order_seq_cst);
+    for (const auto& w : remote_bits)
+      any |= HAKMEM_LOAD_IN_STEP(
+          w, HAKMEM_ORDER(std::memory_order_seq_cst, plant, remote_check_relaxed, std::memory_order_relaxed));
     HAKMEM_SCHED_RESULT(refill_remote_check, any != 0);
     return any != 0;
   }

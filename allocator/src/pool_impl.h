@@ -87,10 +87,10 @@ struct Pool::Impl final : ThreadExitListener {
   void* v2_alloc_from_queues(ThreadCtx* ctx, int cls);
   void* take_cached(BlockHandle h, int cls) {
     const std::uint32_t slab = handle_slab(h), block = handle_block(h);
-    HAKMEM_SCHED(take_cached_state_store, &arena.desc(slab)->meta[block], h);
     // See Arena::pop_block. Only a store into the descriptor: the address
     // comes from the handle, so no load waits for a descriptor line.
-    arena.desc(slab)->set_state(block, BlockState::allocated, std::memory_order_release);
+    std::atomic<std::uint8_t>& state = arena.desc(slab)->meta[block];
+    HAKMEM_STORE(take_cached_state_store, &state, h, state, BlockState::allocated, std::memory_order_release);
     void* p = arena.block_address(slab, block, cls);
     detail::unpoison(p, kGeometry[cls].block_size);
     return p;

@@ -22,10 +22,30 @@
 //                                      that performs one operation
 //   HAKMEM_POOL_MUTEX(point)           the type of a pool mutex whose lock()
 //                                      is that lock point
+//
+// Every atomic operation on state other threads touch goes through one of
+// these, with the memory order written at the call site: the tester's
+// flavour performs it with that order and reports location, value and order
+// to the controller (hakmem/sched.h), which models happens-before and weak
+// executions from exactly what the code says; a changed order at a call
+// site changes what the controller sees. Elsewhere each is the bare call.
+//   HAKMEM_LOAD(point, object, arg, atomic, order)           -> the value
+//   HAKMEM_STORE(point, object, arg, atomic, value, order)
+//   HAKMEM_RMW(point, object, arg, atomic, op, value, order) -> the old value
+//                                      (op: exchange, fetch_or, ...)
+//   HAKMEM_CAS(point, object, arg, atomic, expected, desired, success, failure)
+//                                      -> whether it swapped (strong)
+//   HAKMEM_LOAD_IN_STEP(atomic, order) one more load of the step just
+//                                      announced (a walk over several words)
+//   HAKMEM_ORDER(written, active, bug, weaker)  the order a call site wrote,
+//                                      or `weaker` while the planted
+//                                      memory-order bug `bug` is active
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <type_traits>
 
 #include "flavour.h"
 
@@ -45,6 +65,72 @@ auto sched_value(sched::Point p, const void* object, std::uint64_t arg, Op&& op)
   auto value = op();
   sched::result(p, static_cast<std::uint64_t>(value));
   return value;
+}
+
+// An atomic's bits as the controller keeps them, and back.
+template <class T>
+std::uint64_t to_word(T v) {
+  if constexpr (std::is_pointer_v<T>)
+    return reinterpret_cast<std::uintptr_t>(v);
+  else
+    return static_cast<std::uint64_t>(v);
+}
+template <class T>
+T from_word(std::uint64_t w) {
+  if constexpr (std::is_pointer_v<T>)
+    return reinterpret_cast<T>(static_cast<std::uintptr_t>(w));
+  else
+    return static_cast<T>(w);
+}
+// What a trace shows of a value: never an address (a pointer's site reports
+// its own code with HAKMEM_SCHED_RESULT).
+template <class T>
+void trace_result(sched::Point p, T v) {
+  if constexpr (!std::is_pointer_v<T>) sched::result(p, to_word(v));
+}
+
+template <class T>
+T sched_load_in_step(const std::atomic<T>& a, std::memory_order order) {
+  return from_word<T>(sched::loaded(&a, to_word(a.load(order)), order));
+}
+template <class T>
+T sched_load(sched::Point p, const void* object, std::uint64_t arg, const std::atomic<T>& a,
+             std::memory_order order) {
+  sched::at(p, object, arg);
+  const T v = sched_load_in_step(a, order);
+  trace_result(p, v);
+  return v;
+}
+template <class T, class V>
+void sched_store(sched::Point p, const void* object, std::uint64_t arg, std::atomic<T>& a, V value,
+                 std::memory_order order) {
+  sched::at(p, object, arg);
+  const T before = a.load(std::memory_order_relaxed);  // one thread runs at a time under a controller
+  a.store(static_cast<T>(value), order);
+  sched::stored(&a, to_word(before), to_word(static_cast<T>(value)), order);
+}
+template <class T, class Op>
+T sched_rmw(sched::Point p, const void* object, std::uint64_t arg, std::atomic<T>& a, std::memory_order order,
+            Op&& op) {
+  sched::at(p, object, arg);
+  const T old = op(a);
+  // One thread runs at a time under a controller: nothing wrote in between.
+  sched::exchanged(&a, to_word(old), to_word(a.load(std::memory_order_relaxed)), order);
+  trace_result(p, old);
+  return old;
+}
+template <class T>
+bool sched_cas(sched::Point p, const void* object, std::uint64_t arg, std::atomic<T>& a, T expected,
+               T desired, std::memory_order success, std::memory_order failure) {
+  sched::at(p, object, arg);
+  const T want = expected;
+  const bool swapped = a.compare_exchange_strong(expected, desired, success, failure);
+  if (swapped)
+    sched::exchanged(&a, to_word(want), to_word(desired), success);
+  else
+    (void)sched::loaded(&a, to_word(expected), failure, /*latest=*/true);
+  sched::result(p, swapped);
+  return swapped;
 }
 
 // A mutex the controller can model: it hears of the lock before the thread
@@ -76,10 +162,42 @@ class SchedMutex {
   ::hakmem::HAKMEM_FLAVOUR_NS::sched_value(::hakmem::sched::Point::point, (object), (arg), \
                                            [&] { return (expr); })
 #define HAKMEM_POOL_MUTEX(point) ::hakmem::HAKMEM_FLAVOUR_NS::SchedMutex<::hakmem::sched::Point::point>
+#define HAKMEM_ORDER(written, active, bug, weaker) ((active) == ::hakmem::Plant::bug ? (weaker) : (written))
+#define HAKMEM_LOAD(point, object, arg, atomic, order) \
+  ::hakmem::HAKMEM_FLAVOUR_NS::sched_load(::hakmem::sched::Point::point, (object), (arg), (atomic), (order))
+#define HAKMEM_LOAD_IN_STEP(atomic, order) ::hakmem::HAKMEM_FLAVOUR_NS::sched_load_in_step((atomic), (order))
+#define HAKMEM_STORE(point, object, arg, atomic, value, order)                                       \
+  ::hakmem::HAKMEM_FLAVOUR_NS::sched_store(::hakmem::sched::Point::point, (object), (arg), (atomic), \
+                                           (value), (order))
+#define HAKMEM_RMW(point, object, arg, atomic, op, value, order)                                            \
+  ::hakmem::HAKMEM_FLAVOUR_NS::sched_rmw(::hakmem::sched::Point::point, (object), (arg), (atomic), (order), \
+                                         [&](auto& a_) { return a_.op((value), (order)); })
+#define HAKMEM_CAS(point, object, arg, atomic, expected, desired, success, failure)                \
+  ::hakmem::HAKMEM_FLAVOUR_NS::sched_cas(::hakmem::sched::Point::point, (object), (arg), (atomic), \
+                                         (expected), (desired), (success), (failure))
 
 #else
 #define HAKMEM_SCHED(point, object, arg) ((void)0)
 #define HAKMEM_SCHED_RESULT(point, value) ((void)0)
 #define HAKMEM_SCHED_VALUE(point, object, arg, expr) (expr)
 #define HAKMEM_POOL_MUTEX(point) std::mutex
+#define HAKMEM_ORDER(written, active, bug, weaker) (written)
+#define HAKMEM_LOAD(point, object, arg, atomic, order) (atomic).load(order)
+#define HAKMEM_LOAD_IN_STEP(atomic, order) (atomic).load(order)
+#define HAKMEM_STORE(point, object, arg, atomic, value, order) \
+  ::hakmem::detail::store_as((atomic), (value), (order))
+#define HAKMEM_RMW(point, object, arg, atomic, op, value, order) (atomic).op((value), (order))
+#define HAKMEM_CAS(point, object, arg, atomic, expected, desired, success, failure) \
+  ::hakmem::detail::cas_strong((atomic), (expected), (desired), (success), (failure))
+namespace hakmem::detail {
+template <class T, class V>
+inline void store_as(std::atomic<T>& a, V value, std::memory_order order) {
+  a.store(static_cast<T>(value), order);
+}
+template <class T>
+inline bool cas_strong(std::atomic<T>& a, T expected, T desired, std::memory_order success,
+                       std::memory_order failure) {
+  return a.compare_exchange_strong(expected, desired, success, failure);
+}
+}  // namespace hakmem::detail
 #endif

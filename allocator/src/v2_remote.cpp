@@ -33,16 +33,17 @@ HAKMEM_HOT void Pool::Impl::publish_remote_bit(PageDesc* d, std::uint32_t block)
     // bit set. A racing remote free in the same word can come between the
     // two; one of the bits is lost (its block is neither free nor pending).
     std::atomic<std::uint64_t>& word = d->remote_bits[block / 64];
-    const std::uint64_t seen =
-        HAKMEM_SCHED_VALUE(remote_free_bit_load, d->remote_bits, sched_arg(d->index, block),
-                           word.load(std::memory_order_seq_cst));
-    HAKMEM_SCHED(remote_free_store, d->remote_bits, sched_arg(d->index, block));
-    word.store(seen | bit, std::memory_order_seq_cst);
+    const std::uint64_t seen = HAKMEM_LOAD(remote_free_bit_load, d->remote_bits, sched_arg(d->index, block),
+                                           word, std::memory_order_seq_cst);
+    HAKMEM_STORE(remote_free_store, d->remote_bits, sched_arg(d->index, block), word, seen | bit,
+                 std::memory_order_seq_cst);
     return;
   }
 #endif
-  HAKMEM_SCHED(remote_free_fetch_or, d->remote_bits, sched_arg(d->index, block));
-  d->remote_bits[block / 64].fetch_or(bit, std::memory_order_seq_cst);
+  HAKMEM_RMW(remote_free_fetch_or, d->remote_bits, sched_arg(d->index, block), d->remote_bits[block / 64],
+             fetch_or, bit,
+             HAKMEM_ORDER(std::memory_order_seq_cst, options.plant, remote_free_without_release,
+                          std::memory_order_relaxed));
 }
 
 PackedOutcome Pool::Impl::remote_free(PageDesc* d, std::uint32_t block, ThreadCtx* owner, bool entered_v2) {
@@ -57,10 +58,12 @@ PackedOutcome Pool::Impl::remote_free(PageDesc* d, std::uint32_t block, ThreadCt
   // see this bit through the total order, not through a release.
   auto hint = [&](ThreadCtx* c) {
     // Load first so that a run of remote frees does not bounce the owner's line.
-    if (c && !HAKMEM_SCHED_VALUE(remote_free_hint, &c->remote_hint[cls], cls,
-                                 c->remote_hint[cls].load(std::memory_order_seq_cst))) {
-      HAKMEM_SCHED(remote_free_hint_store, &c->remote_hint[cls], cls);
-      c->remote_hint[cls].store(1, std::memory_order_seq_cst);
+    if (c && !HAKMEM_LOAD(remote_free_hint, &c->remote_hint[cls], cls, c->remote_hint[cls],
+                          HAKMEM_ORDER(std::memory_order_seq_cst, options.plant, hint_load_acquire,
+                                       std::memory_order_acquire))) {
+      HAKMEM_STORE(remote_free_hint_store, &c->remote_hint[cls], cls, c->remote_hint[cls], 1,
+                   HAKMEM_ORDER(std::memory_order_seq_cst, options.plant, remote_free_without_release,
+                                std::memory_order_relaxed));
     }
   };
   // Of this free and any racing free of the block (the owner's or another
@@ -68,8 +71,9 @@ PackedOutcome Pool::Impl::remote_free(PageDesc* d, std::uint32_t block, ThreadCt
   // in pop_block: the owner's metadata writes for this block happen before
   // this free, even if the program handed the pointer over without
   // synchronising.
-  if (!HAKMEM_SCHED_VALUE(remote_free_claim, &d->meta[block], sched_arg(d->index, block),
-                          d->claim(block, BlockState::remote_freed, std::memory_order_acquire)))
+  if (!HAKMEM_CAS(remote_free_claim, &d->meta[block], sched_arg(d->index, block), d->meta[block],
+                  kAllocatedByte, static_cast<std::uint8_t>(BlockState::remote_freed),
+                  std::memory_order_acquire, std::memory_order_relaxed))
     return report_rejection(arena.block_address(d, block),
                             v2_outcome(FreeRoute::rejected, entered_v2, cls, Verdict::double_free));
   // Poison before the bit is set: from then on the owner may hand the block
@@ -98,8 +102,8 @@ PackedOutcome Pool::Impl::remote_free(PageDesc* d, std::uint32_t block, ThreadCt
   // read its owner, and drained before the bit was set, is never hinted.
   if (options.plant == Plant::no_owner_reread) return v2_outcome(FreeRoute::v2_remote, entered_v2, cls);
 #endif
-  HAKMEM_SCHED(remote_free_owner_reread, &d->owner, sched_arg(d->index, block));
-  ThreadCtx* now = d->owner.load(std::memory_order_seq_cst);
+  ThreadCtx* now = HAKMEM_LOAD(remote_free_owner_reread, &d->owner, sched_arg(d->index, block), d->owner,
+                               std::memory_order_seq_cst);
   HAKMEM_SCHED_RESULT(remote_free_owner_reread, owner_code(now));
   if (now != owner) hint(now);
   return v2_outcome(FreeRoute::v2_remote, entered_v2, cls);
@@ -114,16 +118,20 @@ std::uint32_t PageDesc::drain_remote(bool owner_changed) {
     if (w > 0 && plant == Plant::drain_skips_word) break;
 #endif
     // A new owner must not skip a word on a stale zero (see remote_free).
-    if (!owner_changed && HAKMEM_SCHED_VALUE(drain_load, remote_bits, sched_arg(index, w),
-                                             remote_bits[w].load(std::memory_order_seq_cst)) == 0)
+    if (!owner_changed &&
+        HAKMEM_LOAD(drain_load, remote_bits, sched_arg(index, w), remote_bits[w],
+                    HAKMEM_ORDER(HAKMEM_ORDER(std::memory_order_seq_cst, plant, drain_without_acquire,
+                                              std::memory_order_relaxed),
+                                 plant, remote_check_relaxed, std::memory_order_relaxed)) == 0)
       continue;
-    std::uint64_t bits = HAKMEM_SCHED_VALUE(drain_exchange, remote_bits, sched_arg(index, w),
-                                            remote_bits[w].exchange(0, std::memory_order_seq_cst));
+    std::uint64_t bits = HAKMEM_RMW(
+        drain_exchange, remote_bits, sched_arg(index, w), remote_bits[w], exchange, 0,
+        HAKMEM_ORDER(std::memory_order_seq_cst, plant, drain_without_acquire, std::memory_order_release));
     while (bits) {
       std::uint32_t block = w * 64 + static_cast<std::uint32_t>(__builtin_ctzll(bits));
       bits &= bits - 1;
-      HAKMEM_SCHED(drain_state_store, &meta[block], sched_arg(index, block));
-      set_state(block, BlockState::free);
+      HAKMEM_STORE(drain_state_store, &meta[block], sched_arg(index, block), meta[block], BlockState::free,
+                   std::memory_order_relaxed);
       push_free(block);
       ++n;
     }
@@ -189,8 +197,8 @@ void Pool::Impl::on_thread_exit(std::uint32_t slot) {
       else
         v2_shared.orphan(d);
     }
-    HAKMEM_SCHED(exit_hint_clear, &ctx->remote_hint[cls], cls);
-    ctx->remote_hint[cls].store(0, std::memory_order_relaxed);
+    HAKMEM_STORE(exit_hint_clear, &ctx->remote_hint[cls], cls, ctx->remote_hint[cls], 0,
+                 std::memory_order_relaxed);
   }
   if (t_ctx_cache.pool_uid == uid) t_ctx_cache = {};  // runs on the exiting thread
   contexts.release(slot);

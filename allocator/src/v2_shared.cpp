@@ -16,8 +16,8 @@ PageDesc* V2SharedQueues::take(ThreadCtx* ctx, int cls) {
   if (plant == Plant::cold_pages_ignored) return nullptr;  // planted: fresh pages instead
 #endif
   if (PageDesc* d = shared.cold.pop(PageList::none)) {
-    HAKMEM_SCHED(owner_store, &d->owner, d->index);
-    d->owner.store(ctx, std::memory_order_seq_cst);  // publishes *ctx to remote freers
+    // Publishes *ctx to remote freers.
+    HAKMEM_STORE(owner_store, &d->owner, d->index, d->owner, ctx, std::memory_order_seq_cst);
     return d;
   }
   return nullptr;
@@ -37,8 +37,8 @@ void V2SharedQueues::adopt_all(ThreadCtx* ctx, int cls) {
 }
 
 void V2SharedQueues::adopt(ThreadCtx* ctx, PageDesc* d) {
-  HAKMEM_SCHED(owner_store, &d->owner, d->index);
-  d->owner.store(ctx, std::memory_order_seq_cst);  // publishes *ctx to remote freers; see remote_free
+  // Publishes *ctx to remote freers; see remote_free.
+  HAKMEM_STORE(owner_store, &d->owner, d->index, d->owner, ctx, std::memory_order_seq_cst);
 #if HAKMEM_POOL_SCHED_POINTS
   // Planted adopt_without_drain: the remote frees made while the page was
   // orphaned stay pending (nobody hinted the adopter of them).
@@ -53,8 +53,7 @@ void V2SharedQueues::release_to_cold(PageDesc* d) { disown(d, &PerClass::cold, P
 void V2SharedQueues::orphan(PageDesc* d) { disown(d, &PerClass::orphans, PageList::orphan); }
 
 void V2SharedQueues::disown(PageDesc* d, PageQueue PerClass::*queue, PageList id) {
-  HAKMEM_SCHED(owner_store, &d->owner, d->index);
-  d->owner.store(nullptr, std::memory_order_relaxed);
+  HAKMEM_STORE(owner_store, &d->owner, d->index, d->owner, nullptr, std::memory_order_relaxed);
   PerClass& shared = classes_[d->cls];
   std::lock_guard lock(shared.mutex);
   (shared.*queue).push(d, id);

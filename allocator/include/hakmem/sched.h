@@ -45,6 +45,24 @@ class Controller {
   // After a lock point's mutex was released.
   virtual void released(const void* mutex) = 0;
 
+  // The atomic operation of the point just announced, with the order its
+  // call site wrote (sched_point.h's wrappers report every one): `location`
+  // is the std::atomic itself, values are its bits. A weak-memory
+  // controller may answer a load with an older store's value (never when
+  // `latest`: a failed compare-exchange reads the latest); every other
+  // controller returns `value`. A store reports what it overwrote: the
+  // location's history may start there.
+  virtual std::uint64_t loaded(const void* /*location*/, std::uint64_t value, std::memory_order /*order*/,
+                               bool /*latest*/) {
+    return value;
+  }
+  virtual void stored(const void* /*location*/, std::uint64_t /*before*/, std::uint64_t /*value*/,
+                      std::memory_order /*order*/) {}
+  // A read-modify-write that read `read` and wrote `written` (a successful
+  // compare-exchange; a failed one is a load with its failure order).
+  virtual void exchanged(const void* /*location*/, std::uint64_t /*read*/, std::uint64_t /*written*/,
+                         std::memory_order /*order*/) {}
+
  protected:
   ~Controller() = default;
 };
@@ -61,6 +79,20 @@ inline void result(Point p, std::uint64_t value) {
 }
 inline void released(const void* mutex) {
   if (Controller* c = g_controller.load(std::memory_order_relaxed)) c->released(mutex);
+}
+inline std::uint64_t loaded(const void* location, std::uint64_t value, std::memory_order order,
+                            bool latest = false) {
+  if (Controller* c = g_controller.load(std::memory_order_relaxed))
+    return c->loaded(location, value, order, latest);
+  return value;
+}
+inline void stored(const void* location, std::uint64_t before, std::uint64_t value, std::memory_order order) {
+  if (Controller* c = g_controller.load(std::memory_order_relaxed)) c->stored(location, before, value, order);
+}
+inline void exchanged(const void* location, std::uint64_t read, std::uint64_t written,
+                      std::memory_order order) {
+  if (Controller* c = g_controller.load(std::memory_order_relaxed))
+    c->exchanged(location, read, written, order);
 }
 
 }  // namespace hakmem::sched

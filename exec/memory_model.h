@@ -1,0 +1,133 @@
+// Happens-before and the C11 memory model over the allocator's atomics, as
+// the scheduler sees them (hakmem/sched.h's loaded/stored/exchanged, with
+// the order each call site wrote).
+//
+// Happens-before is vector clocks: one per logical thread and one for the
+// driver (the harness's hand-overs: a job starts after what the driver saw,
+// the driver goes on after a job's end), per mutex (unlock -> lock), and per
+// store of an atomic location (release stores and read-modify-writes carry
+// their thread's clock; an RMW continues the release sequence it reads).
+//
+// Weak executions (MemoryKind::c11): real threads run one at a time, so the
+// modification order of a location is the order its stores ran, and the
+// real atomic holds the latest. A load may instead read an older store of
+// the location's bounded history, when the C11 model allows it:
+//   - coherence: not older than a store or a read of the location that
+//     happens before the load (its own thread's included: CoRR, CoWR);
+//   - seq_cst: a seq_cst load reads the last seq_cst store to the location
+//     or a later one (the single total order S is the order seq_cst
+//     operations ran), so four seq_cst accesses forbid store buffering;
+//   - read-modify-writes and failed compare-exchanges read the latest.
+// What this does not produce: load buffering and 2+2W (a load never reads a
+// store that has not run yet, and stores never reorder), and stale values of
+// plain memory (only the atomics go through the model). loom and CDSChecker
+// make the first cut too.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "support/vector_clock.h"
+
+namespace hakfuzz {
+
+enum class MemoryKind : std::uint8_t { sc, c11 };
+const char* memory_kind_name(MemoryKind m);
+std::optional<MemoryKind> parse_memory_kind(std::string_view name);
+
+// One schedule point's atomics performed, in the model, with a weaker order
+// than their call sites wrote (`hakfuzz audit-atomics`, `--weaken`): no
+// rebuild, the scheduler applies it. The real operation keeps its order;
+// one thread runs at a time, so only the model's order counts.
+struct Weakening {
+  int point = -1;  // -1: none
+  std::memory_order order = std::memory_order_seq_cst;
+  bool operator==(const Weakening&) const = default;
+};
+// The order the model uses at a weakened point: `written`, or `to` where it
+// is weaker.
+std::memory_order weakened(std::memory_order written, std::memory_order to);
+const char* order_name(std::memory_order o);  // "seq_cst"
+std::optional<std::memory_order> parse_order(std::string_view name);
+// "remote_free.hint:acquire"; nullopt for an unknown point or order.
+std::optional<Weakening> parse_weakening(std::string_view text);
+std::string weakening_text(const Weakening& w);
+
+// Stores a c11 load may choose among, per location (loom keeps 7, Relacy 3).
+inline constexpr int kDefaultStoreHistory = 4;
+
+using support::VectorClock;
+
+class MemoryModel {
+ public:
+  // `threads` logical threads; the driver is clock index `threads`.
+  MemoryModel(int threads, MemoryKind kind, int history = kDefaultStoreHistory);
+
+  MemoryKind kind() const { return kind_; }
+  int driver() const { return threads_; }
+  const VectorClock& clock(int thread) const { return clocks_[static_cast<std::size_t>(thread)]; }
+
+  // ---- the harness and the locks
+  void job_begins(int thread);  // after everything the driver saw
+  void job_ends(int thread);    // the driver sees it
+  void acquired(int thread, const void* mutex);
+  void released(int thread, const void* mutex);
+
+  // ---- atomics. `step` is the scheduler's step of the operation (for the
+  // trace: which store a load read).
+  struct StoreRef {
+    int thread = -1;  // -1: a value the model did not see stored (initial, or unwrapped)
+    std::size_t step = 0;
+    std::uint64_t value = 0;
+  };
+  // The stores a load of `location` by `thread` may read, oldest first; the
+  // last is the latest (what a sequentially consistent run reads). `real`
+  // is what the atomic holds.
+  std::vector<StoreRef> readable(int thread, const void* location, std::uint64_t real,
+                                 std::memory_order order);
+  // The load read readable(...)[chosen].
+  void load(int thread, const void* location, std::size_t chosen, std::memory_order order);
+  // `before`: what the store overwrote.
+  void store(int thread, const void* location, std::uint64_t before, std::uint64_t value,
+             std::memory_order order, std::size_t step);
+  void rmw(int thread, const void* location, std::uint64_t read, std::uint64_t written,
+           std::memory_order order, std::size_t step);
+
+ private:
+  struct Store {
+    StoreRef ref;
+    std::uint64_t mo = 0;     // its place in the location's modification order
+    std::uint32_t epoch = 0;  // its thread's clock entry when it ran
+    bool seq_cst = false;
+    VectorClock release;  // what an acquire reading it learns
+  };
+  struct Location {
+    std::deque<Store> stores;  // the last `history_` in modification order
+    std::uint64_t next_mo = 0;
+    std::uint64_t last_seq_cst = 0;  // mo + 1 of the last seq_cst store; 0: none
+    // Per thread: the newest mo it read or wrote, and its clock entry then.
+    std::vector<std::pair<std::uint64_t, std::uint32_t>> seen;
+    std::vector<Store> candidates;  // of the last readable()
+  };
+  Location& location(const void* p, std::uint64_t real);
+  bool happens_before_now(int thread, int other, std::uint32_t epoch) const;
+  void append(Location& l, int thread, std::uint64_t value, std::memory_order order, std::size_t step,
+              const VectorClock* sequence);
+  void saw(Location& l, int thread, std::uint64_t mo);
+
+  const int threads_;
+  const MemoryKind kind_;
+  const std::size_t history_;
+  std::vector<VectorClock> clocks_;  // threads_, then the driver
+  std::unordered_map<const void*, VectorClock> mutexes_;
+  std::unordered_map<const void*, Location> locations_;
+};
+
+}  // namespace hakfuzz
