@@ -283,12 +283,7 @@ Scheduler::Pick Scheduler::choose() {
                             ? Access{kPointJobBegin, 0}
                             : Access{w.point, reinterpret_cast<std::uintptr_t>(w.object)});
     }
-    Decision d;
-    d.index = decisions_++;
-    d.runnable = runnable;
-    d.pending = pending;
-    d.steps = steps_;
-    d.current = current_;
+    Decision d = next_decision(runnable, pending);
     std::size_t oldest = 0;
     for (std::size_t i = 0; i < runnable.size(); ++i) {
       if (runnable[i] == current_) d.current_runnable = true, d.fallback = i;
@@ -435,16 +430,21 @@ void Scheduler::released(const void* mutex) {
   }
 }
 
+Decision Scheduler::next_decision(std::span<const int> runnable, std::span<const Access> pending) {
+  Decision d;
+  d.index = decisions_++;
+  d.runnable = runnable;
+  d.pending = pending;
+  d.steps = steps_;
+  d.current = current_;
+  return d;
+}
+
 std::size_t Scheduler::choose_store(std::size_t stores) {
   std::vector<int> indices(stores);
   for (std::size_t i = 0; i < stores; ++i) indices[i] = static_cast<int>(i);
   const std::vector<Access> pending(stores);
-  Decision d;
-  d.index = decisions_++;
-  d.runnable = indices;
-  d.pending = pending;
-  d.steps = steps_;
-  d.current = current_;
+  Decision d = next_decision(indices, pending);
   d.current_runnable = true;
   d.fallback = stores - 1;
   d.reads_from = true;

@@ -206,6 +206,7 @@ class Scheduler final : public hakmem::sched::Controller {
   void post_driver(std::uint8_t kind, int thread, int point = 0, const void* object = nullptr,
                    std::uint64_t arg = 0);
   void wait_driver();
+  Decision next_decision(std::span<const int> runnable, std::span<const Access> pending);
   std::size_t choose_store(std::size_t stores);  // a reads-from decision (Decision::reads_from)
 
   int starting_ = -1;  // reported as started, granted on the next run()
