@@ -10,7 +10,7 @@ out=$scratch/out
 fail() { echo "FAIL (smoke $command): $*"; cat "$out"; exit 1; }
 expect() { grep -Eq "$1" "$out" || fail "no line matching '$1'"; }
 
-smoked="flags fuzz explore repro decode encode stress sweep run record bench ab"
+smoked="flags fuzz explore audit-atomics repro decode encode stress sweep run record bench ab"
 case $command in
   every-command)  # each command of `hakfuzz --help` has a smoke run here
     "$bin" --help >"$out" 2>&1 || fail "exit $?"
@@ -27,6 +27,10 @@ case $command in
     "$bin" explore --preemptions 1 --out "$scratch/findings" "$src/corpus/interleave/owner-and-remote-free-one-page" \
       >"$out" 2>&1 || fail "exit $?"
     expect 'all clean' ;;
+  audit-atomics)
+    "$bin" audit-atomics --preemptions 0 --out "$scratch/findings" "$src/corpus/interleave/owner-and-remote-free-one-page" \
+      >"$out" 2>&1 || fail "exit $?"
+    expect 'atomic point\(s\) reached' ;;
   repro) "$bin" repro --runs 1 "$src/corpus/ops" >"$out" 2>&1 || fail "exit $?"; expect '[0-9]+ passed, 0 failed' ;;
   decode)
     "$bin" decode "$src/corpus/remote/remote-free-and-exit" >"$out" 2>&1 || fail "exit $?"

@@ -18,8 +18,6 @@
 //   HAKMEM_SCHED_RESULT(point, value)  after it: what it read or returned,
 //                                      never an address, so that a trace is
 //                                      the same in every run
-//   HAKMEM_SCHED_VALUE(point, object, arg, expr)  both around an expression
-//                                      that performs one operation
 //   HAKMEM_POOL_MUTEX(point)           the type of a pool mutex whose lock()
 //                                      is that lock point
 //
@@ -57,14 +55,6 @@ namespace hakmem::HAKMEM_FLAVOUR_NS {
 // The arg of a block or word point: slab << 8 | block (or bitmap word).
 constexpr std::uint64_t sched_arg(std::uint32_t slab, std::uint32_t sub) {
   return std::uint64_t{slab} << 8 | sub;
-}
-
-template <class Op>
-auto sched_value(sched::Point p, const void* object, std::uint64_t arg, Op&& op) {
-  sched::at(p, object, arg);
-  auto value = op();
-  sched::result(p, static_cast<std::uint64_t>(value));
-  return value;
 }
 
 // An atomic's bits as the controller keeps them, and back.
@@ -158,9 +148,6 @@ class SchedMutex {
 #define HAKMEM_SCHED(point, object, arg) ::hakmem::sched::at(::hakmem::sched::Point::point, (object), (arg))
 #define HAKMEM_SCHED_RESULT(point, value) \
   ::hakmem::sched::result(::hakmem::sched::Point::point, static_cast<std::uint64_t>(value))
-#define HAKMEM_SCHED_VALUE(point, object, arg, expr)                                       \
-  ::hakmem::HAKMEM_FLAVOUR_NS::sched_value(::hakmem::sched::Point::point, (object), (arg), \
-                                           [&] { return (expr); })
 #define HAKMEM_POOL_MUTEX(point) ::hakmem::HAKMEM_FLAVOUR_NS::SchedMutex<::hakmem::sched::Point::point>
 #define HAKMEM_ORDER(written, active, bug, weaker) ((active) == ::hakmem::Plant::bug ? (weaker) : (written))
 #define HAKMEM_LOAD(point, object, arg, atomic, order) \
@@ -179,7 +166,6 @@ class SchedMutex {
 #else
 #define HAKMEM_SCHED(point, object, arg) ((void)0)
 #define HAKMEM_SCHED_RESULT(point, value) ((void)0)
-#define HAKMEM_SCHED_VALUE(point, object, arg, expr) (expr)
 #define HAKMEM_POOL_MUTEX(point) std::mutex
 #define HAKMEM_ORDER(written, active, bug, weaker) (written)
 #define HAKMEM_LOAD(point, object, arg, atomic, order) (atomic).load(order)
