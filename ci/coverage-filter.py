@@ -11,8 +11,7 @@ Tester-only code is recognised from the sources themselves:
     a bare HAKMEM_SCHED(...) or HAKMEM_SCHED_RESULT(...);
   - the statement a plant comparison (`plant == Plant::x`) guards, and
     branches on a plant comparison or on a name assigned from one
-    (`const bool drain = plant != Plant::x;` ... `if (drain)`), and the
-    branch of a planted memory order (HAKMEM_ORDER(...), on its line).
+    (`const bool drain = plant != Plant::x;` ... `if (drain)`).
 
 Reads `llvm-cov export -format=text` JSON. Lines are counted as llvm-cov
 report counts them (its segment rule); a branch is one per source location,
@@ -37,7 +36,6 @@ import sys
 SCHED_FILE = re.compile(r"(^|/)sched[^/]*$")
 SCHED_STMT = re.compile(r"^\s*HAKMEM_SCHED(_RESULT)?\(.*\);\s*$")
 PLANT_CMP = re.compile(r"\bplant\s*[!=]=\s*Plant::\w+")
-PLANT_ORDER = re.compile(r"\bHAKMEM_ORDER\(")
 PLANT_NAME = re.compile(r"\b(\w+)\s*=\s*[^;=]*\bplant\s*[!=]=\s*Plant::")
 
 
@@ -169,7 +167,7 @@ def branch_is_tester(path, b, texts, tester, plant_names):
         return True
     line = texts[path][b[0] - 1]
     cond = line[b[1] - 1 : b[3] - 1] if b[2] == b[0] else line[b[1] - 1 :]
-    if PLANT_CMP.search(cond) or PLANT_ORDER.search(line):
+    if PLANT_CMP.search(cond):
         return True
     return cond.strip().lstrip("!") in plant_names[path]
 

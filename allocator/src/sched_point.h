@@ -57,6 +57,12 @@ constexpr std::uint64_t sched_arg(std::uint32_t slab, std::uint32_t sub) {
   return std::uint64_t{slab} << 8 | sub;
 }
 
+// The order a call site wrote, or a planted bug's weaker one. A function,
+// not a ?: at the call site, so that its branch is the tester's code.
+constexpr std::memory_order planted_order(std::memory_order written, bool planted, std::memory_order weaker) {
+  return planted ? weaker : written;
+}
+
 // An atomic's bits as the controller keeps them, and back.
 template <class T>
 std::uint64_t to_word(T v) {
@@ -149,7 +155,8 @@ class SchedMutex {
 #define HAKMEM_SCHED_RESULT(point, value) \
   ::hakmem::sched::result(::hakmem::sched::Point::point, static_cast<std::uint64_t>(value))
 #define HAKMEM_POOL_MUTEX(point) ::hakmem::HAKMEM_FLAVOUR_NS::SchedMutex<::hakmem::sched::Point::point>
-#define HAKMEM_ORDER(written, active, bug, weaker) ((active) == ::hakmem::Plant::bug ? (weaker) : (written))
+#define HAKMEM_ORDER(written, active, bug, weaker) \
+  ::hakmem::HAKMEM_FLAVOUR_NS::planted_order((written), (active) == ::hakmem::Plant::bug, (weaker))
 #define HAKMEM_LOAD(point, object, arg, atomic, order) \
   ::hakmem::HAKMEM_FLAVOUR_NS::sched_load(::hakmem::sched::Point::point, (object), (arg), (atomic), (order))
 #define HAKMEM_LOAD_IN_STEP(atomic, order) ::hakmem::HAKMEM_FLAVOUR_NS::sched_load_in_step((atomic), (order))
