@@ -185,12 +185,17 @@ def tally(export, root):
             outside.add("lines", count > 0)
             if count == 0:
                 missed.append(f"{rel}:{line} {where.get((path, line), '?')}")
-        merged = {}
+        # One branch per start (line, column): the flavours may give one
+        # branch regions of different extents (a macro that expands to a
+        # call in one flavour and a bare expression in another).
+        merged, region = {}, {}
         for b in f["branches"]:
-            key = tuple(b[:4])
-            t, fl = merged.get(key, (False, False))
-            merged[key] = (t or b[4] > 0, fl or b[5] > 0)
-        for key, (t, fl) in merged.items():
+            start = tuple(b[:2])
+            region.setdefault(start, tuple(b[:4]))
+            t, fl = merged.get(start, (False, False))
+            merged[start] = (t or b[4] > 0, fl or b[5] > 0)
+        for start, (t, fl) in merged.items():
+            key = region[start]
             every.add("branches", t + fl, 2)
             if not branch_is_tester(path, key, texts, tester, plant_names):
                 outside.add("branches", t + fl, 2)
