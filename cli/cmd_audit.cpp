@@ -26,7 +26,8 @@ po::options_description audit_atomics_options() {
       ("runs", number<std::uint64_t>("runs", 0, 0, 100'000'000), "per program and weakening; 0: until exhausted")
       ("seconds", number<double>("seconds", 10, 0, 86400, "S"), "per program and weakening; 0: no limit")
       ("out", po::value<std::string>()->default_value("audit-findings")->value_name("DIR"),
-       "where each counterexample's minimized interleave input goes");
+       "where each counterexample's minimized interleave input goes")
+      ("plant", po::value<std::string>(), "(testing) audit a pool with a planted bug (see hakfuzz fuzz --help)");
   // clang-format on
   return d;
 }
@@ -39,17 +40,28 @@ const char* kind_name(PointKind k) {
   return k == PointKind::load ? "load" : k == PointKind::store ? "store" : "rmw";
 }
 
-// Whether this machine would show it: what x86 compiles each order to.
-std::string on_x86(PointKind kind, std::memory_order from, std::memory_order to) {
+std::string bound_text(const AuditSearch& s, const AuditOptions& o) {
+  return fmt::format("no counterexample in {} interleavings{}", s.runs,
+                     s.complete ? fmt::format(" (every one within {} preemptions)", o.preemptions)
+                                : " (stopped at the budget)");
+}
+
+std::string replay_text(const AuditSearch& s, const Weakening& w, const std::string& out_dir) {
+  const Minimized& m = *s.counterexample;
+  return fmt::format("{}, from {}; replay: hakfuzz repro {}{}", finding_kind_name(m.finding.kind), s.program,
+                     w.point < 0 ? "" : "--weaken " + weakening_text(w) + " ", write_interleave_finding(out_dir, m));
+}
+
+// Whether this machine would show it: explored under x86-TSO for a store;
+// a load is a mov and an RMW one locked instruction in every order.
+std::string on_x86(PointKind kind, const AuditWeakening& w, const Weakening& weaken, const std::string& out_dir,
+                   const AuditOptions& o) {
   if (kind == PointKind::load) return "not observable on x86 (a load is a mov in every order)";
   if (kind == PointKind::rmw)
     return "not observable on x86 (a read-modify-write is one locked instruction in every order)";
-  if (from == std::memory_order_seq_cst)
-    return "may be observable on x86 (the seq_cst store's xchg becomes a mov that a later load can pass; no "
-           "TSO "
-           "model here says whether this counterexample needs that)";
-  (void)to;
-  return "not observable on x86 (a mov either way)";
+  if (!w.x86) return "";
+  if (w.x86->counterexample) return "observable on x86-TSO (" + replay_text(*w.x86, weaken, out_dir) + ")";
+  return "not observable on x86-TSO (" + bound_text(*w.x86, o) + ")";
 }
 
 void print_row(const AuditRow& row, const std::string& out_dir, const AuditOptions& o) {
@@ -62,25 +74,15 @@ void print_row(const AuditRow& row, const std::string& out_dir, const AuditOptio
     return;
   }
   for (const AuditWeakening& w : row.weakenings) {
-    const std::string what =
-        fmt::format("{} -> {}: ", order_name(strongest(row.written)), order_name(w.order));
-    if (w.counterexample) {
-      const Minimized& m = *w.counterexample;
-      const std::string file = write_interleave_finding(out_dir, m);
-      std::cout << head << " " << what
-                << fmt::format(
-                       "breaks under C11 ({}, from {}), {}; replay: hakfuzz repro --weaken {}:{} {}\n",
-                       finding_kind_name(m.finding.kind), w.program,
-                       on_x86(info.kind, strongest(row.written), w.order), info.name, order_name(w.order),
-                       file);
-    } else if (w.runs == 0) {
-      std::cout << head << " " << what << "breaks (weaker than an order that broke)\n";
-    } else {
-      std::cout << head << " " << what
-                << fmt::format("no counterexample in {} interleavings{}\n", w.runs,
-                               w.complete ? fmt::format(" (every one within {} preemptions)", o.preemptions)
-                                          : " (stopped at the budget)");
-    }
+    const Weakening weaken{row.point, w.order};
+    std::cout << head << " " << order_name(strongest(row.written)) << " -> " << order_name(w.order) << ": ";
+    if (w.c11.counterexample)
+      std::cout << "breaks under C11 (" << replay_text(w.c11, weaken, out_dir) << "); "
+                << on_x86(info.kind, w, weaken, out_dir, o) << "\n";
+    else if (w.c11.runs == 0)
+      std::cout << "breaks (weaker than an order that broke)\n";
+    else
+      std::cout << bound_text(w.c11, o) << "\n";
   }
 }
 
@@ -99,11 +101,12 @@ int run_audit_atomics(const po::variables_map& vm) {
   o.preemptions = get<int>(vm, "preemptions");
   o.max_runs = get<std::uint64_t>(vm, "runs");
   o.max_seconds = get<double>(vm, "seconds");
+  if (vm.count("plant")) set_plant(vm["plant"].as<std::string>(), "interleave");
   o.run = interleave_target_options(false);
   std::cout
       << fmt::format(
-             "hakfuzz audit-atomics: {} program(s), dfs within {} preemptions under C11 executions, one "
-             "point's order weakened at a time; {}\n",
+             "hakfuzz audit-atomics: {} program(s), dfs within {} preemptions under C11 executions (a store "
+             "that breaks: under x86-TSO too), one point's order weakened at a time; {}\n",
              programs.size(), o.preemptions, build_info())
       << std::flush;
   const bool tty = isatty(fileno(stdout));
@@ -112,12 +115,18 @@ int run_audit_atomics(const po::variables_map& vm) {
     std::cout << (tty ? "\r\033[K  " : "  exploring ") << what << (tty ? "" : "\n") << std::flush;
   });
   if (tty) std::cout << "\r\033[K";
+  const std::string out_dir = vm["out"].as<std::string>();
   if (audit.baseline) {
-    std::cout << fmt::format("{}: FINDING with no weakening, nothing to audit against: {}\n",
-                             audit.baseline_program, audit.baseline->describe());
+    std::cout << "FINDING under C11 with no weakening, nothing to audit against ("
+              << replay_text(*audit.baseline, {}, out_dir) << "): " << audit.baseline->counterexample->finding.describe()
+              << "\n";
+    const AuditSearch& x86 = *audit.baseline_x86;
+    std::cout << (x86.counterexample ? "observable on x86-TSO (" + replay_text(x86, {}, out_dir) + ")"
+                                     : "not observable on x86-TSO (" + bound_text(x86, o) + ")")
+              << "\n"
+              << std::flush;
     return kExitFinding;
   }
-  const std::string out_dir = vm["out"].as<std::string>();
   std::size_t correctness = 0;
   for (const AuditRow& row : audit.rows) {
     print_row(row, out_dir, o);

@@ -54,10 +54,6 @@ po::options_description explore_options() {
        "dfs: none (every schedule within the bound) | hb (the same, cut where a run reaches a state "
        "an earlier one reached: one happens-before order of the steps so far, no fewer preemptions "
        "left) | dpor (dynamic partial-order reduction and sleep sets, no preemption bound)")
-      ("memory", po::value<std::string>()->default_value("sc")->value_name("M"),
-       "what an atomic load may read: sc (the latest store: sequentially consistent runs) | c11 (any store "
-       "the C11 model allows, within a history of the last 4 per location: a decision like a thread pick, "
-       "an older store costing a preemption; dfs then runs with reduction none)")
       ("depth", number<int>("depth", 3, 1, 8, "D"), "pct: D-1 priority change points per run")
       ("runs", number<std::uint64_t>("runs", 0, 0, 100'000'000), "runs per input; 0: dfs until exhausted, 1000 for pct/random")
       ("seconds", number<double>("seconds", 0, 0, 86400, "S"), "stop each input after S seconds; 0: no limit")
@@ -79,6 +75,7 @@ po::options_description explore_options() {
        "a finding replays with hakfuzz repro --weaken)")
       ("plant", po::value<std::string>(), "(testing) explore a pool with a planted bug (see hakfuzz fuzz --help)");
   // clang-format on
+  add_memory_option(d, MemoryKind::sc);
   return d;
 }
 
@@ -103,14 +100,7 @@ ExploreOptions options_of(const po::variables_map& vm) {
     throw UsageError("--shard and --jobs split a dfs only");
   if (vm.count("weaken")) set_weakening(vm["weaken"].as<std::string>());
   o.run = interleave_target_options(false);
-  const std::string memory = vm["memory"].as<std::string>();
-  if (const std::optional<MemoryKind> m = parse_memory_kind(memory))
-    o.run.memory = *m;
-  else
-    throw UsageError("--memory '" + memory + "': expected sc or c11");
-  if (o.run.memory != MemoryKind::sc && !Scheduler::kModelsMemory)
-    throw UsageError("--memory " + memory +
-                     " needs a build without ThreadSanitizer (TSan keeps its own model)");
+  o.run.memory = memory_option(vm);
   if (o.run.memory != MemoryKind::sc) o.reduction = Reduction::none;
   return o;
 }

@@ -120,6 +120,7 @@ po::options_description stress_options() {
       ("plant", po::value<std::string>()->value_name("NAME"), stress_plant_help().c_str());
   // clang-format on
   add_env_option(d);
+  add_memory_option(d, MemoryKind::c11);  // --controlled: the weakest model the litmus tests prove
   return d;
 }
 
@@ -141,6 +142,7 @@ int run_controlled_stress(const po::variables_map& vm) {
   spec.programs = get<std::uint64_t>(vm, "programs");
   spec.seed = get<std::uint64_t>(vm, "seed");
   spec.depth = get<int>(vm, "depth");
+  spec.memory = memory_option(vm);
   spec.config = resolve_config(vm);
   if (vm.count("plant")) set_plant(vm["plant"].as<std::string>(), "stress");
   const PlantSpec* plant = active_plant();
@@ -152,8 +154,10 @@ int run_controlled_stress(const po::variables_map& vm) {
   }
   std::cout
       << fmt::format(
-             "hakfuzz stress --controlled {}: seed={} threads={} {} ops per program config: {}{} build: {}\n",
-             strategy, spec.seed, spec.threads, spec.ops_per_program, spec.config.describe(),
+             "hakfuzz stress --controlled {}: seed={} threads={} {} ops per program memory={} config: {}{} "
+             "build: {}\n",
+             strategy, spec.seed, spec.threads, spec.ops_per_program, memory_kind_name(spec.memory),
+             spec.config.describe(),
              plant ? fmt::format(" plant={}", plant->name) : "", build_info())
       << std::flush;
   spec.progress = [](std::uint64_t programs, std::uint64_t steps) {

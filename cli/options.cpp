@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "cli/commands.h"
+#include "exec/scheduler.h"
 #include "oracle/plants.h"
 #include "support/parse.h"
 
@@ -86,6 +87,24 @@ std::vector<std::pair<std::string, std::string>> resolve_env(const po::variables
 
 hakmem::Config resolve_config(const po::variables_map& vm) {
   return hakmem::parse_config(hakmem::map_env(resolve_env(vm)));
+}
+
+void add_memory_option(po::options_description& d, MemoryKind def) {
+  d.add_options()("memory", po::value<std::string>()->default_value(memory_kind_name(def))->value_name("M"),
+                  "what an atomic load may read: sc (the latest store: sequentially consistent runs) | c11 (any "
+                  "store the C11 model allows, within a history of the last 4 per location) | tso (x86-TSO: "
+                  "stores wait in store buffers that a locked instruction drains). Which store is read is a "
+                  "decision like a thread pick, an older one costing a preemption; dfs then runs with "
+                  "reduction none");
+}
+
+MemoryKind memory_option(const po::variables_map& vm) {
+  const std::string name = vm["memory"].as<std::string>();
+  const std::optional<MemoryKind> m = parse_memory_kind(name);
+  if (!m) throw UsageError("--memory '" + name + "': expected sc, c11 or tso");
+  if (*m == MemoryKind::sc || Scheduler::kModelsMemory) return *m;
+  if (vm["memory"].defaulted()) return MemoryKind::sc;
+  throw UsageError("--memory " + name + " needs a build without ThreadSanitizer (TSan keeps its own model)");
 }
 
 void set_plant(const std::string& name, std::string_view checker) {

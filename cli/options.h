@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "exec/memory_model.h"
 #include "hakmem/types.h"
 
 namespace hakfuzz::cli {
@@ -68,5 +69,12 @@ hakmem::Config resolve_config(const po::variables_map& vm);
 // engines it starts; UsageError for an unknown name or one the checker
 // cannot reach.
 void set_plant(const std::string& name, std::string_view checker);
+
+// ---------------------------------------------------------------- memory
+// Adds `--memory sc|c11|tso`, defaulting to `def`.
+void add_memory_option(po::options_description& d, MemoryKind def);
+// The model asked for. UsageError for an unknown name, or for a weak model
+// named on the TSan build (TSan keeps its own); a weak default is sc there.
+MemoryKind memory_option(const po::variables_map& vm);
 
 }  // namespace hakfuzz::cli

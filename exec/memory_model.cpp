@@ -16,12 +16,6 @@ bool releases(std::memory_order o) {
   return o == std::memory_order_release || o == std::memory_order_acq_rel || o == std::memory_order_seq_cst;
 }
 
-}  // namespace
-
-const char* memory_kind_name(MemoryKind m) { return m == MemoryKind::c11 ? "c11" : "sc"; }
-
-namespace {
-
 int strength(std::memory_order o) {
   switch (o) {
     case std::memory_order_relaxed:
@@ -42,7 +36,14 @@ constexpr std::memory_order kOrders[] = {std::memory_order_relaxed, std::memory_
                                          std::memory_order_release, std::memory_order_acq_rel,
                                          std::memory_order_seq_cst};
 
+constexpr MemoryKind kKinds[] = {MemoryKind::sc, MemoryKind::c11, MemoryKind::tso};
+
 }  // namespace
+
+const char* memory_kind_name(MemoryKind m) {
+  static constexpr const char* kNames[] = {"sc", "c11", "tso"};  // by MemoryKind's value
+  return kNames[static_cast<int>(m)];
+}
 
 std::memory_order weakened(std::memory_order written, std::memory_order to) {
   return strength(to) < strength(written) ? to : written;
@@ -90,7 +91,7 @@ std::string weakening_text(const Weakening& w) {
 }
 
 std::optional<MemoryKind> parse_memory_kind(std::string_view name) {
-  for (MemoryKind m : {MemoryKind::sc, MemoryKind::c11})
+  for (MemoryKind m : kKinds)
     if (name == memory_kind_name(m)) return m;
   return std::nullopt;
 }
@@ -99,30 +100,56 @@ MemoryModel::MemoryModel(int threads, MemoryKind kind, int history)
     : threads_(threads),
       kind_(kind),
       history_(static_cast<std::size_t>(std::max(history, 1))),
-      clocks_(static_cast<std::size_t>(threads) + 1) {}
+      clocks_(static_cast<std::size_t>(threads) + 1),
+      buffers_(static_cast<std::size_t>(threads) + 1) {}
 
 void MemoryModel::job_begins(int thread) {
+  drain_all(thread);
   VectorClock& c = clocks_[static_cast<std::size_t>(thread)];
   c.tick(thread);
   c.join(clocks_[static_cast<std::size_t>(driver())]);
 }
 
 void MemoryModel::job_ends(int thread) {
+  drain_all(thread);
   VectorClock& d = clocks_[static_cast<std::size_t>(driver())];
   d.join(clocks_[static_cast<std::size_t>(thread)]);
   d.tick(driver());
 }
 
 void MemoryModel::acquired(int thread, const void* mutex) {
+  drain_all(thread);
   VectorClock& c = clocks_[static_cast<std::size_t>(thread)];
   c.tick(thread);
   if (auto it = mutexes_.find(mutex); it != mutexes_.end()) c.join(it->second);
 }
 
 void MemoryModel::released(int thread, const void* mutex) {
+  drain_all(thread);
   VectorClock& c = clocks_[static_cast<std::size_t>(thread)];
   c.tick(thread);
   mutexes_[mutex].join(c);
+}
+
+void MemoryModel::fence(int thread) { drain_all(thread); }
+
+void MemoryModel::drain(int thread, std::uint64_t ran) {
+  std::deque<Buffered>& buffer = buffers_[static_cast<std::size_t>(thread)];
+  while (!buffer.empty() && buffer.front().ran <= ran) {
+    const Buffered next = buffer.front();
+    // Stores of other threads left the history's front or the history
+    // restarted: nothing of this one is left to order.
+    if (auto it = locations_.find(next.location); it != locations_.end()) {
+      for (Store& s : it->second.stores) {
+        if (s.mo > next.mo) break;
+        // An older store of the location still buffered elsewhere goes
+        // first; it ran earlier, so this recursion ends.
+        if (s.mo < next.mo && s.buffered) drain(s.ref.thread, s.ran);
+        if (s.mo == next.mo) s.buffered = false;
+      }
+    }
+    buffer.pop_front();
+  }
 }
 
 bool MemoryModel::happens_before_now(int thread, int other, std::uint32_t epoch) const {
@@ -160,13 +187,13 @@ std::vector<MemoryModel::StoreRef> MemoryModel::readable(int thread, const void*
     return {l.candidates.back().ref};
   }
   std::uint64_t floor = 0;
-  for (const Store& s : l.stores)
-    if (happens_before_now(thread, s.ref.thread, s.epoch)) floor = std::max(floor, s.mo);
-  for (std::size_t u = 0; u < l.seen.size(); ++u) {
-    const auto [mo, epoch] = l.seen[u];
-    if (epoch > 0 && happens_before_now(thread, static_cast<int>(u), epoch)) floor = std::max(floor, mo);
+  if (kind_ == MemoryKind::tso) {
+    // Memory's newest store, or the thread's own newest still buffered.
+    for (const Store& s : l.stores)
+      if (!s.buffered || s.ref.thread == thread) floor = std::max(floor, s.mo);
+  } else {
+    floor = c11_floor(l, thread, order);
   }
-  if (order == std::memory_order_seq_cst && l.last_seq_cst > 0) floor = std::max(floor, l.last_seq_cst - 1);
   std::vector<StoreRef> out;
   for (const Store& s : l.stores)
     if (s.mo >= floor) {
@@ -176,46 +203,75 @@ std::vector<MemoryModel::StoreRef> MemoryModel::readable(int thread, const void*
   return out;
 }
 
+std::uint64_t MemoryModel::c11_floor(const Location& l, int thread, std::memory_order order) const {
+  std::uint64_t floor = 0;
+  for (const Store& s : l.stores)
+    if (happens_before_now(thread, s.ref.thread, s.epoch)) floor = std::max(floor, s.mo);
+  for (std::size_t u = 0; u < l.seen.size(); ++u) {
+    const auto [mo, epoch] = l.seen[u];
+    if (epoch > 0 && happens_before_now(thread, static_cast<int>(u), epoch)) floor = std::max(floor, mo);
+  }
+  if (order == std::memory_order_seq_cst && l.last_seq_cst > 0) floor = std::max(floor, l.last_seq_cst - 1);
+  return floor;
+}
+
 void MemoryModel::load(int thread, const void* p, std::size_t chosen, std::memory_order order) {
   Location& l = locations_.at(p);
   const Store& s = l.candidates.at(chosen);
+  if (s.buffered && s.ref.thread != thread) drain(s.ref.thread, s.ran);
   VectorClock& c = clocks_[static_cast<std::size_t>(thread)];
   c.tick(thread);
-  if (acquires(order)) c.join(s.release);
+  if (synchronises(acquires(order))) c.join(s.release);
   saw(l, thread, s.mo);
 }
 
-void MemoryModel::append(Location& l, int thread, std::uint64_t value, std::memory_order order,
+void MemoryModel::append(const void* p, Location& l, int thread, std::uint64_t value, std::memory_order order,
                          std::size_t step, const VectorClock* sequence) {
   const VectorClock& c = clock(thread);
   Store s;
   s.ref = {thread, step, value};
   s.mo = l.next_mo++;
   s.epoch = c.at(thread);
-  s.seq_cst = order == std::memory_order_seq_cst;
+  s.ran = stores_ran_++;
   if (sequence) s.release = *sequence;
-  if (releases(order)) s.release.join(c);
-  if (s.seq_cst) l.last_seq_cst = s.mo + 1;
+  if (synchronises(releases(order))) s.release.join(c);
+  if (order == std::memory_order_seq_cst) l.last_seq_cst = s.mo + 1;
+  if (kind_ == MemoryKind::tso && !sequence) {
+    s.buffered = true;
+    buffers_[static_cast<std::size_t>(thread)].push_back({p, s.mo, s.ran});
+  }
+  const std::uint64_t mo = s.mo;
   l.stores.push_back(std::move(s));
-  if (l.stores.size() > history_) l.stores.pop_front();
-  saw(l, thread, l.stores.back().mo);
+  if (l.stores.size() > history_) {
+    if (l.stores.front().buffered) drain(l.stores.front().ref.thread, l.stores.front().ran);
+    l.stores.pop_front();
+  }
+  saw(l, thread, mo);
+  // An xchg: the store and everything before it leave the buffer now.
+  if (kind_ == MemoryKind::tso && order == std::memory_order_seq_cst) drain_all(thread);
 }
 
 void MemoryModel::store(int thread, const void* p, std::uint64_t before, std::uint64_t value,
                         std::memory_order order, std::size_t step) {
   Location& l = location(p, before);
   clocks_[static_cast<std::size_t>(thread)].tick(thread);
-  append(l, thread, value, order, step, nullptr);
+  append(p, l, thread, value, order, step, nullptr);
 }
 
 void MemoryModel::rmw(int thread, const void* p, std::uint64_t read, std::uint64_t written,
                       std::memory_order order, std::size_t step) {
   Location& l = location(p, read);
+  if (kind_ == MemoryKind::tso) {
+    // A locked instruction: the thread's buffer drains, and it reads memory
+    // once the location's newest store has reached it.
+    drain_all(thread);
+    if (l.stores.back().buffered) drain(l.stores.back().ref.thread, l.stores.back().ran);
+  }
   VectorClock& c = clocks_[static_cast<std::size_t>(thread)];
   c.tick(thread);
   const VectorClock sequence = l.stores.back().release;  // the release sequence it continues
-  if (acquires(order)) c.join(sequence);
-  append(l, thread, written, order, step, &sequence);
+  if (synchronises(acquires(order))) c.join(sequence);
+  append(p, l, thread, written, order, step, &sequence);
 }
 
 }  // namespace hakfuzz

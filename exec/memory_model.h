@@ -1,4 +1,4 @@
-// Happens-before and the C11 memory model over the allocator's atomics, as
+// Happens-before and the memory models over the allocator's atomics, as
 // the scheduler sees them (hakmem/sched.h's loaded/stored/exchanged, with
 // the order each call site wrote).
 //
@@ -8,20 +8,37 @@
 // store of an atomic location (release stores and read-modify-writes carry
 // their thread's clock; an RMW continues the release sequence it reads).
 //
-// Weak executions (MemoryKind::c11): real threads run one at a time, so the
-// modification order of a location is the order its stores ran, and the
-// real atomic holds the latest. A load may instead read an older store of
-// the location's bounded history, when the C11 model allows it:
+// Real threads run one at a time, so the modification order of a location
+// is the order its stores ran, and the real atomic holds the latest. A
+// weak execution lets a load read an older store of the location's bounded
+// history instead, where its model allows it:
+//
+// MemoryKind::c11, the C++ standard's model:
 //   - coherence: not older than a store or a read of the location that
 //     happens before the load (its own thread's included: CoRR, CoWR);
 //   - seq_cst: a seq_cst load reads the last seq_cst store to the location
 //     or a later one (the single total order S is the order seq_cst
 //     operations ran), so four seq_cst accesses forbid store buffering;
 //   - read-modify-writes and failed compare-exchanges read the latest.
-// What this does not produce: load buffering and 2+2W (a load never reads a
-// store that has not run yet, and stores never reorder), and stale values of
-// plain memory (only the atomics go through the model). loom and CDSChecker
-// make the first cut too.
+//
+// MemoryKind::tso, x86-TSO (Owens, Sarkar, Sewell, "A better x86 memory
+// model", TPHOLs 2009) over the instructions compilers emit for each order:
+// every store but a seq_cst one (an xchg) waits in its thread's FIFO store
+// buffer; a thread reads its own buffered store; an RMW, a seq_cst store, a
+// lock, a failed compare-exchange and a job's start or end drain the
+// thread's buffer. A load reads the newest store that left its buffer, or
+// its own newest, or a newer store still buffered by another thread
+// (reading it drains that buffer up to it): which one is the decision.
+// Loads and stores are acquire and release in hardware, so every reads-from
+// edge synchronises. The compiler is assumed to keep program order.
+// Buffers drain a location's stores in modification order, so a location
+// never ends on an older store than the one that ran last: a subset of
+// x86-TSO's executions, which with the rest forbids 2+2W as x86 does.
+//
+// What neither produces: load buffering and C11's 2+2W (a load never reads
+// a store that has not run yet, and stores never reorder), and stale values
+// of plain memory (only the atomics go through the model). loom and
+// CDSChecker make the first cut too.
 #pragma once
 
 #include <atomic>
@@ -38,7 +55,7 @@
 
 namespace hakfuzz {
 
-enum class MemoryKind : std::uint8_t { sc, c11 };
+enum class MemoryKind : std::uint8_t { sc, c11, tso };
 const char* memory_kind_name(MemoryKind m);
 std::optional<MemoryKind> parse_memory_kind(std::string_view name);
 
@@ -60,7 +77,8 @@ std::optional<std::memory_order> parse_order(std::string_view name);
 std::optional<Weakening> parse_weakening(std::string_view text);
 std::string weakening_text(const Weakening& w);
 
-// Stores a c11 load may choose among, per location (loom keeps 7, Relacy 3).
+// Stores a c11 load may choose among, per location (loom keeps 7, Relacy 3);
+// a tso store pushed out of it leaves its buffer first.
 inline constexpr int kDefaultStoreHistory = 4;
 
 using support::VectorClock;
@@ -79,6 +97,9 @@ class MemoryModel {
   void job_ends(int thread);    // the driver sees it
   void acquired(int thread, const void* mutex);
   void released(int thread, const void* mutex);
+  // A locked instruction that wrote nothing (a failed compare-exchange):
+  // under tso it drains the thread's store buffer.
+  void fence(int thread);
 
   // ---- atomics. `step` is the scheduler's step of the operation (for the
   // trace: which store a load read).
@@ -105,8 +126,14 @@ class MemoryModel {
     StoreRef ref;
     std::uint64_t mo = 0;     // its place in the location's modification order
     std::uint32_t epoch = 0;  // its thread's clock entry when it ran
-    bool seq_cst = false;
-    VectorClock release;  // what an acquire reading it learns
+    std::uint64_t ran = 0;    // its place among every store of the run
+    bool buffered = false;    // tso: in its thread's store buffer
+    VectorClock release;      // what an acquire reading it learns
+  };
+  struct Buffered {  // tso: one entry of a thread's store buffer
+    const void* location;
+    std::uint64_t mo;
+    std::uint64_t ran;
   };
   struct Location {
     std::deque<Store> stores;  // the last `history_` in modification order
@@ -118,9 +145,15 @@ class MemoryModel {
   };
   Location& location(const void* p, std::uint64_t real);
   bool happens_before_now(int thread, int other, std::uint32_t epoch) const;
-  void append(Location& l, int thread, std::uint64_t value, std::memory_order order, std::size_t step,
+  std::uint64_t c11_floor(const Location& l, int thread, std::memory_order order) const;
+  void append(const void* p, Location& l, int thread, std::uint64_t value, std::memory_order order, std::size_t step,
               const VectorClock* sequence);
   void saw(Location& l, int thread, std::uint64_t mo);
+  bool synchronises(bool by_order) const { return by_order || kind_ == MemoryKind::tso; }
+  // tso: `thread`'s buffered stores that ran at or before `ran` reach memory,
+  // in order, each after the location's older stores.
+  void drain(int thread, std::uint64_t ran);
+  void drain_all(int thread) { drain(thread, UINT64_MAX); }
 
   const int threads_;
   const MemoryKind kind_;
@@ -128,6 +161,8 @@ class MemoryModel {
   std::vector<VectorClock> clocks_;  // threads_, then the driver
   std::unordered_map<const void*, VectorClock> mutexes_;
   std::unordered_map<const void*, Location> locations_;
+  std::vector<std::deque<Buffered>> buffers_;  // tso, per thread
+  std::uint64_t stores_ran_ = 0;
 };
 
 }  // namespace hakfuzz

@@ -79,7 +79,10 @@ std::string describe_step(const Step& s) {
                         : "the store of t" + std::to_string(thread) + " step " + std::to_string(step);
     };
     line += " (reads " + store(s.stale_read->thread, s.stale_read->step) + ", not " +
-            store(s.stale_read->latest_thread, s.stale_read->latest_step) + ")";
+            store(s.stale_read->latest_thread, s.stale_read->latest_step) +
+            (s.stale_read->buffered
+                 ? ", still in t" + std::to_string(s.stale_read->latest_thread) + "'s store buffer)"
+                 : ")");
   }
   if (s.preemption) line += "  (preemption)";
   return line;
@@ -465,12 +468,14 @@ std::uint64_t Scheduler::loaded(const void* location, std::uint64_t value, std::
   Worker* w = tl_worker;
   if (!kModelsMemory || !w || tl_scheduler != this) return value;
   order = model_order(*w, order);
+  if (latest) memory_.fence(w->id);  // a failed compare-exchange is a locked instruction
   const std::vector<MemoryModel::StoreRef> stores = memory_.readable(w->id, location, value, order);
   const std::size_t chosen = stores.size() > 1 && !latest ? choose_store(stores.size()) : stores.size() - 1;
   memory_.load(w->id, location, chosen, order);
   if (chosen + 1 != stores.size() && w->last_step < steps_.size() && !steps_[w->last_step].stale_read)
     steps_[w->last_step].stale_read =
-        Step::StaleRead{stores[chosen].thread, stores.back().thread, stores[chosen].step, stores.back().step};
+        Step::StaleRead{stores[chosen].thread, stores.back().thread, stores[chosen].step, stores.back().step,
+                        memory_.kind() == MemoryKind::tso};
   return stores[chosen].value;
 }
 

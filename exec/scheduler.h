@@ -63,7 +63,7 @@ struct Decision {
   int current = -1;                 // the thread that ran last; -1 before the first
   bool current_runnable = false;    // picking another thread preempts it
   std::size_t fallback = 0;         // runnable[fallback]: the current thread, else the oldest op's
-  // Not a thread pick: which store a load reads (MemoryKind::c11). Then
+  // Not a thread pick: which store a load reads (MemoryKind::c11, tso). Then
   // runnable is 0..n-1, the stores it may read oldest first, and fallback
   // is the latest; reading an older one costs a preemption.
   bool reads_from = false;
@@ -92,11 +92,12 @@ struct Step {
   bool decision = false;                // two or more threads could have run
   bool preemption = false;              // the thread that ran last could have gone on
   std::uintptr_t object = 0;            // what the point touches (Access)
-  // A load that read an older store than the latest (MemoryKind::c11):
-  // which store it read, and which it did not.
+  // A load that read an older store than the latest (MemoryKind::c11,
+  // tso): which store it read, and which it did not.
   struct StaleRead {
     int thread = -1, latest_thread = -1;  // -1: a value stored before the run saw the location
     std::size_t step = 0, latest_step = 0;
+    bool buffered = false;  // tso: the latest waits in its thread's store buffer
   };
   std::optional<StaleRead> stale_read;
 };

@@ -22,16 +22,37 @@ bool meaningful(PointKind kind, std::memory_order o) {
   return true;
 }
 
-ExploreOptions exploration(const AuditOptions& a, Weakening weaken) {
+ExploreOptions exploration(const AuditOptions& a, MemoryKind memory, Weakening weaken) {
   ExploreOptions o;
   o.strategy = ExploreStrategy::dfs;
   o.preemptions = a.preemptions;
   o.max_runs = a.max_runs;
   o.max_seconds = a.max_seconds;
   o.run = a.run;
-  o.run.memory = MemoryKind::c11;
+  o.run.memory = memory;
   o.run.weaken = weaken;
   return o;
+}
+
+AuditSearch search(const std::vector<AuditProgram>& programs, const AuditOptions& options, MemoryKind memory,
+                   Weakening weaken, const std::function<void(const std::string&)>& progress,
+                   const std::function<void(const InterleaveResult&)>& each_run = {}) {
+  AuditSearch out;
+  for (const AuditProgram& p : programs) {
+    if (progress)
+      progress(p.file + " (" + (weaken.point < 0 ? "no weakening" : weakening_text(weaken)) + ", " +
+               memory_kind_name(memory) + ")");
+    ExploreOptions o = exploration(options, memory, weaken);
+    o.each_run = each_run;
+    const Exploration e = explore(p.program, o);
+    out.runs += e.runs;
+    out.complete = out.complete && e.exhausted;
+    if (!e.finding) continue;
+    out.counterexample = minimize(p.program, e.schedule, *e.finding, o.run, /*runs_per_op=*/200);
+    out.program = p.file;
+    break;
+  }
+  return out;
 }
 
 }  // namespace
@@ -59,14 +80,14 @@ std::vector<std::memory_order> weaker_orders(PointKind kind, std::uint8_t writte
 
 bool AuditRow::correctness() const {
   for (const AuditWeakening& w : weakenings)
-    if (w.counterexample) return true;
+    if (w.c11.counterexample) return true;
   return false;
 }
 
 std::memory_order AuditRow::weakest_clean() const {
   std::memory_order clean = strongest(written);
   for (const AuditWeakening& w : weakenings) {
-    if (w.counterexample) break;
+    if (w.c11.counterexample) break;
     clean = w.order;
   }
   return clean;
@@ -78,19 +99,14 @@ Audit audit_atomics(const std::vector<AuditProgram>& programs, const AuditOption
   // The unweakened allocator, once over every program: clean, and which
   // points' atomics run with which orders.
   std::vector<std::uint8_t> written(hakmem::sched::kNumPoints, 0);
-  for (const AuditProgram& p : programs) {
-    if (progress) progress(p.file + " (no weakening)");
-    ExploreOptions o = exploration(options, {});
-    o.each_run = [&](const InterleaveResult& r) {
-      for (std::size_t k = 0; k < r.orders_written.size() && k < written.size(); ++k)
-        written[k] |= r.orders_written[k];
-    };
-    const Exploration e = explore(p.program, o);
-    if (e.finding) {
-      audit.baseline = e.finding;
-      audit.baseline_program = p.file;
-      return audit;
-    }
+  AuditSearch as_written = search(programs, options, MemoryKind::c11, {}, progress, [&](const InterleaveResult& r) {
+    for (std::size_t k = 0; k < r.orders_written.size() && k < written.size(); ++k)
+      written[k] |= r.orders_written[k];
+  });
+  if (as_written.counterexample) {
+    audit.baseline = std::move(as_written);
+    audit.baseline_x86 = search(programs, options, MemoryKind::tso, {}, progress);
+    return audit;
   }
   for (int point = 0; point < hakmem::sched::kNumPoints; ++point) {
     const PointKind kind = hakmem::sched::point_info(static_cast<hakmem::sched::Point>(point)).kind;
@@ -101,22 +117,15 @@ Audit audit_atomics(const std::vector<AuditProgram>& programs, const AuditOption
       w.order = order;
       // An order weaker than one that broke breaks too: not explored.
       const bool after_break = std::ranges::any_of(row.weakenings, [&](const AuditWeakening& prev) {
-        return prev.counterexample && prev.order != order && weakened(prev.order, order) == order;
+        return prev.c11.counterexample && prev.order != order && weakened(prev.order, order) == order;
       });
-      for (const AuditProgram& p : programs) {
-        if (after_break) break;
-        const Weakening weaken{point, order};
-        if (progress) progress(p.file + " (" + weakening_text(weaken) + ")");
-        const ExploreOptions o = exploration(options, weaken);
-        const Exploration e = explore(p.program, o);
-        w.runs += e.runs;
-        w.complete = w.complete && e.exhausted;
-        if (!e.finding) continue;
-        w.counterexample = minimize(p.program, e.schedule, *e.finding, o.run, /*runs_per_op=*/200);
-        w.program = p.file;
-        break;
+      if (after_break) {
+        w.c11.complete = false;
+      } else {
+        w.c11 = search(programs, options, MemoryKind::c11, {point, order}, progress);
+        if (w.c11.counterexample && kind == PointKind::store)
+          w.x86 = search(programs, options, MemoryKind::tso, {point, order}, progress);
       }
-      if (after_break) w.complete = false;
       row.weakenings.push_back(std::move(w));
     }
     audit.rows.push_back(std::move(row));

@@ -7,7 +7,10 @@
 // the model (Weakening: no rebuild); the first finding is a counterexample,
 // minimized. A point with a counterexample for some weakening is
 // CORRECTNESS; one with none within the bound is only that: a bound, not a
-// proof.
+// proof. Each store weakening that breaks under C11, and a finding of the
+// code as written, is explored again under x86-TSO: whether this machine's
+// hardware would show it too (a load's or an RMW's order changes no x86
+// instruction, so weakening those is never observable there).
 #pragma once
 
 #include <atomic>
@@ -29,15 +32,22 @@ struct AuditOptions {
   int preemptions = 1;
   std::size_t max_runs = 0;  // per program and weakening; 0: until exhausted
   double max_seconds = 0;    // per program and weakening; 0: no limit
-  InterleaveOptions run;     // memory is set to c11
+  InterleaveOptions run;     // memory is set per search
 };
 
-struct AuditWeakening {
-  std::memory_order order;
+// One weakening explored over the programs under one memory model, until
+// the first counterexample.
+struct AuditSearch {
   std::size_t runs = 0;
   bool complete = true;  // every program exhausted within the bound
   std::optional<Minimized> counterexample;
   std::string program;  // the file its program came from
+};
+
+struct AuditWeakening {
+  std::memory_order order;
+  AuditSearch c11;                 // runs 0: weaker than an order that broke, not explored
+  std::optional<AuditSearch> x86;  // a store's C11 counterexample, under tso
 };
 
 struct AuditRow {
@@ -58,10 +68,10 @@ std::string written_text(std::uint8_t written);
 
 struct Audit {
   std::vector<AuditRow> rows;  // every reached atomic point, by point order
-  // The unweakened allocator's own finding on a program: nothing to audit
-  // against (then rows is empty).
-  std::optional<Finding> baseline;
-  std::string baseline_program;
+  // The unweakened allocator's own counterexample under C11 (then rows is
+  // empty: nothing to audit against), and whether x86-TSO shows one.
+  std::optional<AuditSearch> baseline;
+  std::optional<AuditSearch> baseline_x86;
 };
 // `progress` hears of each exploration.
 Audit audit_atomics(const std::vector<AuditProgram>& programs, const AuditOptions& options,

@@ -2,8 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <string_view>
-
 namespace hakfuzz {
 
 namespace {
@@ -20,13 +18,9 @@ void PointCoverage::add(const InterleaveResult& run) {
     if (s.point >= 0 && s.point < hakmem::sched::kNumPoints) ++counts_[static_cast<std::size_t>(s.point)];
 }
 
-bool PointCoverage::planted_only(int point) {
-  return std::string_view(info(point).doc).starts_with("planted");
-}
-
 int PointCoverage::unreached() const {
   int n = 0;
-  for (int p = 0; p < hakmem::sched::kNumPoints; ++p) n += count(p) == 0 && !planted_only(p);
+  for (int p = 0; p < hakmem::sched::kNumPoints; ++p) n += count(p) == 0 && !info(p).planted_only();
   return n;
 }
 
@@ -35,9 +29,9 @@ std::string PointCoverage::report() const {
   std::string missed, planted;
   for (int p = 0; p < hakmem::sched::kNumPoints; ++p) {
     out +=
-        fmt::format("  {:<28} {:>10}{}\n", info(p).name, count(p), planted_only(p) ? "  (planted only)" : "");
+        fmt::format("  {:<28} {:>10}{}\n", info(p).name, count(p), info(p).planted_only() ? "  (planted only)" : "");
     if (count(p) != 0) continue;
-    (planted_only(p) ? planted : missed) += fmt::format(" {}", info(p).name);
+    (info(p).planted_only() ? planted : missed) += fmt::format(" {}", info(p).name);
   }
   out += fmt::format("unreached points: {}{}\n", unreached(), missed.empty() ? "" : ":" + missed);
   if (!planted.empty()) out += "unreached planted-only points:" + planted + "\n";

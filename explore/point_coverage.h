@@ -17,7 +17,6 @@ class PointCoverage {
  public:
   void add(const InterleaveResult& run);
   std::uint64_t count(int point) const { return counts_[static_cast<std::size_t>(point)]; }
-  static bool planted_only(int point);
   // Points reached by no run, planted-only ones left out.
   int unreached() const;
   // One line per point ("  remote_free.claim  1234"), then the unreached.

@@ -44,7 +44,7 @@ ScheduleSpec parse_schedule(const std::string& line) {
   auto memory = [&](const std::string& w) {
     if (w.rfind("memory=", 0) != 0) return false;
     const std::optional<MemoryKind> m = parse_memory_kind(w.substr(7));
-    if (!m) throw std::invalid_argument("trace: bad '" + w + "' (expected memory=sc or memory=c11)");
+    if (!m) throw std::invalid_argument("trace: bad '" + w + "' (expected memory=sc, c11 or tso)");
     s.memory = *m;
     return true;
   };
@@ -82,9 +82,10 @@ InterleaveInput decode_interleave(Bytes in) {
   InterleaveInput out{decode(in.subspan(std::min<std::size_t>(2, in.size()), len), true), {}};
   Bytes rest = in.subspan(std::min(in.size(), 2 + len));
   if (rest.empty()) return out;
-  // The schedule byte: its kind, and 3 * the memory model (old files: sc).
+  // The schedule byte: its kind, and 3 * the memory model (sc, c11, tso;
+  // files older than the models hold a kind alone: sc).
   out.schedule.mode = static_cast<ScheduleKind>(rest[0] % 3);
-  out.schedule.memory = rest[0] / 3 % 2 ? MemoryKind::c11 : MemoryKind::sc;
+  out.schedule.memory = static_cast<MemoryKind>(rest[0] / 3 % 3);
   if (out.schedule.mode == ScheduleKind::choices) out.schedule.choices.assign(rest.begin() + 1, rest.end());
   out.schedule.seed = le64(rest, 1);
   if (out.schedule.mode == ScheduleKind::pct) out.schedule.depth = 1 + (rest.size() > 9 ? rest[9] % 8 : 2);

@@ -23,6 +23,7 @@ ControlledResult run_controlled(const ControlledSpec& spec) {
     o.seed = seed;
     o.max_runs = 1;
     o.run = interleave_target_options(false);
+    o.run.memory = spec.memory;
     const Exploration e = explore(program, o);
     ++res.programs;
     res.steps += e.steps;

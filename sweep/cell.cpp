@@ -154,6 +154,7 @@ void run_controlled_phase(const hakmem::Config& cfg, const Cell& cell, const Cel
     o.strategy = ExploreStrategy::pct;
     o.max_runs = kControlledRuns;
     o.seed = opts.seed ^ support::mix64(cell.index);
+    o.run.memory = MemoryKind::c11;  // the weakest model proven (sc on the TSan build: it keeps its own)
     const Exploration e = explore(program, o);
     res.ops += e.runs * program.ops.size();
     if (e.finding) res.raise(CellStatus::finding, "controlled: " + e.finding->describe());

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "explore/audit.h"
 #include "explore/explore.h"
 #include "fuzz/interleave_input.h"
 #include "fuzz/targets.h"
@@ -64,15 +65,17 @@ INSTANTIATE_TEST_SUITE_P(Plants, IntraCallRace,
                          [](const auto& info) { return std::string(info.param.plant); });
 
 // Memory-order plants (a weaker order at one call site): the unmodified
-// allocator is clean on the program under C11 executions; the plant is
-// found the same way twice under the model named, and, for the C11-only
-// ones, not under sequential consistency; the minimized file replays 10/10
-// and its trace names the stale read.
+// allocator is clean on the program under C11 and x86-TSO executions; the
+// plant is found the same way twice under the model named, and, for the
+// weak-memory ones, not under sequential consistency; x86-TSO shows it
+// exactly when this machine could; the minimized file replays 10/10 and its
+// trace names the stale read.
 struct OrderHunt {
   const char* plant;
   const char* program;  // corpus/interleave/
-  MemoryKind model;     // the weakest-needed model that shows it
+  MemoryKind model;     // the model that shows it (sc: the happens-before check, any model)
   FindingKind kind;
+  bool on_x86;  // x86-TSO shows it: a weakening the hardware does not hide
 };
 
 class MemoryOrderPlant : public ::testing::TestWithParam<OrderHunt> {};
@@ -82,14 +85,21 @@ TEST_P(MemoryOrderPlant, FoundUnderItsModelMinimizedAndReplayed) {
   const OrderHunt& hunt = GetParam();
   const Program program =
       decode_interleave(read_corpus_file(std::string("interleave/") + hunt.program)).program;
-  ExploreOptions clean;
-  clean.run.memory = MemoryKind::c11;
-  const Exploration real = explore(program, clean);
-  ASSERT_FALSE(real.finding) << real.finding->describe();
+  for (MemoryKind memory : {MemoryKind::c11, MemoryKind::tso}) {
+    ExploreOptions clean;
+    clean.run.memory = memory;
+    const Exploration real = explore(program, clean);
+    ASSERT_FALSE(real.finding) << memory_kind_name(memory) << ": " << real.finding->describe();
+  }
 
   ExploreOptions planted;
   planted.run.plant = find_plant(hunt.plant);
-  if (hunt.model == MemoryKind::c11) {
+  planted.run.memory = MemoryKind::tso;
+  const Exploration x86 = explore(program, planted);
+  EXPECT_EQ(x86.finding.has_value(), hunt.on_x86)
+      << hunt.plant << " under x86-TSO: " << (x86.finding ? x86.finding->describe() : "no finding");
+  planted.run.memory = MemoryKind::sc;
+  if (hunt.model != MemoryKind::sc) {
     const Exploration sc = explore(program, planted);
     EXPECT_FALSE(sc.finding) << hunt.plant
                              << " shows in sequentially consistent runs: " << sc.finding->describe();
@@ -116,10 +126,10 @@ TEST_P(MemoryOrderPlant, FoundUnderItsModelMinimizedAndReplayed) {
     const InterleaveResult r = run_interleaved(in.program, *replay, replay_options);
     ASSERT_TRUE(r.run.finding) << "replay " << i;
     EXPECT_EQ(r.run.finding->kind, hunt.kind);
-    if (hunt.model == MemoryKind::c11 && i == 0) {
-      EXPECT_TRUE(std::ranges::any_of(r.run.trace, [](const std::string& l) {
-        return l.find("(reads ") != l.npos;
-      })) << "the trace names no stale read";
+    if (hunt.model != MemoryKind::sc && i == 0) {
+      const char* names = hunt.model == MemoryKind::tso ? "store buffer)" : "(reads ";
+      EXPECT_TRUE(std::ranges::any_of(r.run.trace, [&](const std::string& l) { return l.find(names) != l.npos; }))
+          << "the trace names no stale read";
     }
   }
 }
@@ -127,14 +137,46 @@ TEST_P(MemoryOrderPlant, FoundUnderItsModelMinimizedAndReplayed) {
 INSTANTIATE_TEST_SUITE_P(
     Plants, MemoryOrderPlant,
     ::testing::Values(OrderHunt{"remote_free_without_release", "free-races-adoption", MemoryKind::sc,
-                                FindingKind::reuse_race},
+                                FindingKind::reuse_race, false},
                       OrderHunt{"drain_without_acquire", "free-races-adoption", MemoryKind::sc,
-                                FindingKind::reuse_race},
+                                FindingKind::reuse_race, false},
                       OrderHunt{"hint_load_acquire", "remote-free-lands-on-current-mid-refill",
-                                MemoryKind::c11, FindingKind::retained},
+                                MemoryKind::c11, FindingKind::retained, false},
                       OrderHunt{"remote_check_relaxed", "hinted-refill-walks-pages-while-a-free-is-in-flight",
-                                MemoryKind::c11, FindingKind::retained}),
+                                MemoryKind::c11, FindingKind::retained, false},
+                      OrderHunt{"hint_cleared_by_store", "a-free-lands-behind-a-refills-walk",
+                                MemoryKind::tso, FindingKind::retained, true}),
     [](const auto& info) { return std::string(info.param.plant); });
+
+// audit-atomics on code that breaks as written: the counterexample under
+// C11, and x86-TSO's verdict explored, observable exactly for the plant a
+// store buffer shows.
+TEST(AuditAtomics, JudgesABrokenAllocatorOnX86ByExploringIt) {
+  if (!Scheduler::kModelsMemory) GTEST_SKIP() << "ThreadSanitizer's build keeps no memory model of its own";
+  struct Case {
+    const char* plant;
+    const char* program;
+    bool on_x86;
+  };
+  for (const Case& c : {Case{"hint_cleared_by_store", "a-free-lands-behind-a-refills-walk", true},
+                        Case{"hint_load_acquire", "remote-free-lands-on-current-mid-refill", false}}) {
+    AuditOptions o;
+    o.preemptions = 2;
+    o.run.plant = find_plant(c.plant);
+    const std::string file = std::string("interleave/") + c.program;
+    const Audit a = audit_atomics({{file, decode_interleave(read_corpus_file(file)).program}}, o);
+    ASSERT_TRUE(a.baseline && a.baseline->counterexample) << c.plant << ": no C11 counterexample";
+    EXPECT_TRUE(a.rows.empty());
+    ASSERT_TRUE(a.baseline_x86);
+    EXPECT_EQ(a.baseline_x86->counterexample.has_value(), c.on_x86) << c.plant;
+    if (c.on_x86) {
+      EXPECT_EQ(a.baseline_x86->counterexample->schedule.memory, MemoryKind::tso);
+    } else {
+      EXPECT_TRUE(a.baseline_x86->complete) << c.plant << ": x86-TSO stopped before the bound";
+      EXPECT_GT(a.baseline_x86->runs, 0u);
+    }
+  }
+}
 
 struct CorpusHunt {
   const char* plant;

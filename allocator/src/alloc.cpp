@@ -110,8 +110,17 @@ HAKMEM_COLD PageDesc* Pool::Impl::v2_refill(ThreadCtx* ctx, int cls) {
   // changes owner, so owned pages are walked only when hinted: walking them
   // on every refill made a growing heap quadratic.
   std::atomic<std::uint8_t>& hint = ctx->remote_hint[cls];
-  if (HAKMEM_LOAD(refill_hint_load, &hint, cls, hint, std::memory_order_relaxed) &&
-      HAKMEM_RMW(refill_hint_exchange, &hint, cls, hint, exchange, 0, std::memory_order_seq_cst))
+  bool hinted = HAKMEM_LOAD(refill_hint_load, &hint, cls, hint, std::memory_order_relaxed);
+#if HAKMEM_POOL_SCHED_POINTS
+  // Planted hint_cleared_by_store: "it was just read set, so a store
+  // clears it", and a release store at that. Nothing orders it before the
+  // walk's loads: a store buffer holds it while they run.
+  if (hinted && options.plant == Plant::hint_cleared_by_store)
+    HAKMEM_STORE(refill_hint_clear, &hint, cls, hint, 0, std::memory_order_release);
+  else
+#endif
+    hinted = hinted && HAKMEM_RMW(refill_hint_exchange, &hint, cls, hint, exchange, 0, std::memory_order_seq_cst);
+  if (hinted)
     if (PageDesc* d = drain_owned_pages(ctx, cls)) return make_current(d);
   if (PageDesc* d = v2_shared.take(ctx, cls)) return make_current(d);
   PageDesc* d = arena.acquire_slab(PageKind::v2, cls);

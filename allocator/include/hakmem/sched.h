@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <string_view>
 
 namespace hakmem::sched {
 
@@ -28,6 +29,8 @@ struct PointInfo {
   PointKind kind;
   PointArg arg;  // what the point's arg names
   const char* doc;
+  // Only a planted bug's code holds it (its doc starts "planted").
+  bool planted_only() const { return std::string_view(doc).starts_with("planted"); }
 };
 const PointInfo& point_info(Point p);
 
