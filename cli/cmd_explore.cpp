@@ -101,7 +101,7 @@ ExploreOptions options_of(const po::variables_map& vm) {
   if (vm.count("weaken")) set_weakening(vm["weaken"].as<std::string>());
   o.run = interleave_target_options(false);
   o.run.memory = memory_option(vm);
-  if (o.run.memory != MemoryKind::sc) o.reduction = Reduction::none;
+  o.reduction = reduction_under(o.run.memory, o.reduction);
   return o;
 }
 

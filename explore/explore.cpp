@@ -40,10 +40,7 @@ Exploration explore(const Program& program, const ExploreOptions& o) {
   const bool dfs = o.strategy == ExploreStrategy::dfs;
   const std::size_t max_runs = o.max_runs ? o.max_runs : dfs ? SIZE_MAX : 1000;
   std::size_t longest = 0;  // decisions of the longest run so far (pct)
-  // Weak executions make a load's store a decision that no dependence
-  // relation of thread steps covers: plain DFS (reads-from is not yet a
-  // dependence of the reductions).
-  const Reduction reduction = o.run.memory == MemoryKind::sc ? o.reduction : Reduction::none;
+  const Reduction reduction = reduction_under(o.run.memory, o.reduction);
   DecisionTree tree(reduction, o.preemptions, dfs ? o.shard : Shard{});
   for (;;) {
     std::unique_ptr<RecordingRule> s;

@@ -127,6 +127,11 @@ std::optional<Reduction> parse_reduction(std::string_view name) {
   return std::nullopt;
 }
 
+Reduction reduction_under(MemoryKind m, Reduction asked) {
+  if (m == MemoryKind::sc || (m == MemoryKind::c11 && asked == Reduction::hb)) return asked;
+  return Reduction::none;
+}
+
 // ---------------------------------------------------------------- the rule of one run
 
 class DecisionTree::Rule final : public RecordingRule {
@@ -137,7 +142,9 @@ class DecisionTree::Rule final : public RecordingRule {
 
  protected:
   std::size_t pick(const Decision& d) override {
-    follow(d.steps);
+    // A reads-from decision comes inside its load, whose step has no result
+    // yet: it is taken in at the next decision.
+    follow(d.reads_from ? d.steps.first(d.steps.size() - 1) : d.steps);
     const std::size_t k = d.index;
     std::vector<Node>& nodes = tree_.nodes_;
     if (k == kShardDepth) settle_part(k);
@@ -152,6 +159,7 @@ class DecisionTree::Rule final : public RecordingRule {
       n.pending.assign(d.pending.begin(), d.pending.end());
       n.current = d.current;
       n.current_runnable = d.current_runnable;
+      n.reads_from = d.reads_from;
       n.fallback = static_cast<std::uint8_t>(d.fallback);
       if (k > 0)
         n.preemptions_before =
@@ -208,7 +216,13 @@ class DecisionTree::Rule final : public RecordingRule {
         h.mix(std::uint64_t(s.point) | s.arg << 16);
         h.mix(s.result.value_or(~0ull));
         for (std::uint32_t v : c) h.mix(v);
+        // A stale load: which store it read, as its thread's how-manyth
+        // step (a step's index in the run differs between equivalent runs).
+        if (const auto& stale = s.stale_read)
+          h.mix(stale->thread < 0 ? ~0ull
+                                  : std::uint64_t(stale->thread) << 32 | ordinal_.at(stale->step));
         thread_hash_[s.thread] = h.value();
+        ordinal_.push_back(steps_of_[s.thread]++);
       }
       if (tree_.reduction_ != Reduction::dpor) continue;
       if ((asleep_ >> s.thread) & 1) {
@@ -222,7 +236,9 @@ class DecisionTree::Rule final : public RecordingRule {
   // hb: this state, with this thread running, was reached before with no
   // more preemptions spent. Else it is now.
   bool reached_before(const Node& n) {
-    if (tree_.reduction_ != Reduction::hb) return false;
+    // A reads-from decision sits inside a load: its state is the thread
+    // pick's before it.
+    if (tree_.reduction_ != Reduction::hb || n.reads_from) return false;
     std::uint64_t fingerprint = 0;
     for (int t = 0; t < kThreads; ++t) {
       support::Digest h;
@@ -256,6 +272,8 @@ class DecisionTree::Rule final : public RecordingRule {
   std::size_t seen_ = 0;
   HappensBefore hb_;
   std::array<std::uint64_t, kThreads> thread_hash_{};
+  std::vector<std::uint32_t> ordinal_;  // hb: each step's place among its thread's
+  std::array<std::uint32_t, kThreads> steps_of_{};
   support::Digest prefix_;  // the first kShardDepth picks
   bool part_settled_ = false;
 };

@@ -56,6 +56,14 @@ void for_each_conflict(std::span<const Step> steps, const std::function<void(int
 enum class Reduction : std::uint8_t { none, hb, dpor };
 const char* reduction_name(Reduction r);
 std::optional<Reduction> parse_reduction(std::string_view name);
+// The reduction a search under memory model `m` runs when `asked` for one.
+// hb holds under c11: equivalent prefixes give the model the same state
+// when the fingerprint also names the store each stale load read (loads of
+// one location commute there). Not under tso, where a load that reads a
+// buffered store drains its thread's buffer, other locations' stores
+// included, so loads stop commuting; nor dpor, whose races know no
+// reads-from. Those run with none.
+Reduction reduction_under(MemoryKind m, Reduction asked);
 
 // One of n disjoint parts of a search (1-based k), for several processes or
 // machines: a run belongs to the part its first kShardDepth picks name, so
@@ -99,6 +107,7 @@ class DecisionTree {
     std::vector<Access> pending;  // runnable[i]'s next step
     int current = -1;
     bool current_runnable = false;
+    bool reads_from = false;  // which store a load reads, not which thread runs
     std::uint8_t fallback = 0;
     int chosen = -1;             // the thread picked on the current path
     int preemptions_before = 0;  // on the current path

@@ -2,7 +2,8 @@
 // of the corpus small enough to enumerate without reduction, the outcomes
 // (every op's result and the finding's kind, InterleaveResult::outcome)
 // that hb reaches are exactly those every interleaving within the bound
-// reaches, at 1 and 2 preemptions, and those dpor reaches are those of
+// reaches, at 1 and 2 preemptions, under sequential consistency and C11
+// executions (where a load's store is a decision too), and those dpor reaches are those of
 // every interleaving with no bound; and each planted race inside a call is
 // still found, by each reduction, in no more interleavings than without.
 #include <filesystem>
@@ -47,37 +48,78 @@ std::vector<std::pair<std::string, Program>> schedule_programs() {
 
 struct Outcomes {
   std::set<std::uint64_t> seen;
+  // Each run's threads' own views: every step's point, target and value
+  // read, and for a stale load which store it read (its thread and that
+  // thread's step count). Equivalent runs share them, so a sound reduction
+  // reaches every view the unreduced search reaches.
+  std::set<std::string> views;
   Exploration e;
 };
 
-Outcomes explore_all(const Program& p, Reduction r, int bound, std::size_t max_runs = 0) {
+std::string views_of(const InterleaveResult& run) {
+  std::vector<std::string> per_thread(kMaxThreads + 1);
+  std::vector<std::uint32_t> ordinal;
+  std::vector<std::uint32_t> count(kMaxThreads + 1, 0);
+  for (const Step& s : run.trail) {
+    const auto t = static_cast<std::size_t>(s.thread);
+    ordinal.push_back(count[t]++);
+    std::string& v = per_thread[t];
+    v += std::to_string(s.point) + ":" + std::to_string(s.arg) + "=" +
+         (s.result ? std::to_string(*s.result) : "-");
+    if (s.stale_read)
+      v += s.stale_read->thread < 0 ? "<init"
+                                    : "<" + std::to_string(s.stale_read->thread) + "." +
+                                          std::to_string(ordinal.at(s.stale_read->step));
+    v += " ";
+  }
+  std::string out;
+  for (const std::string& v : per_thread) out += v + "|";
+  return out;
+}
+
+Outcomes explore_all(const Program& p, Reduction r, int bound, std::size_t max_runs = 0,
+                     MemoryKind memory = MemoryKind::sc) {
   Outcomes out;
   ExploreOptions o;
+  o.run.memory = memory;
   o.reduction = r;
   o.preemptions = bound;
   o.max_runs = max_runs;
-  o.each_run = [&](const InterleaveResult& run) { out.seen.insert(run.outcome); };
+  o.each_run = [&](const InterleaveResult& run) {
+    out.seen.insert(run.outcome);
+    out.views.insert(views_of(run));
+  };
   out.e = explore(p, o);
   return out;
 }
 
-TEST(Reduction, HbReachesWhatEveryInterleavingWithinTheBoundReaches) {
+class HbReduction : public ::testing::TestWithParam<MemoryKind> {};
+
+TEST_P(HbReduction, ReachesWhatEveryInterleavingWithinTheBoundReaches) {
+  if (GetParam() != MemoryKind::sc && !Scheduler::kModelsMemory) GTEST_SKIP() << "TSan's build keeps no model";
   std::size_t compared = 0;
   for (const auto& [name, program] : schedule_programs()) {
     for (int bound : {1, 2}) {
-      const Outcomes all = explore_all(program, Reduction::none, bound, kEnumerable + 1);
+      const Outcomes all = explore_all(program, Reduction::none, bound, kEnumerable + 1, GetParam());
       if (!all.e.exhausted) continue;  // too big to enumerate
       ASSERT_FALSE(all.e.finding) << name;
-      const Outcomes reduced = explore_all(program, Reduction::hb, bound);
+      const Outcomes reduced = explore_all(program, Reduction::hb, bound, 0, GetParam());
       ASSERT_TRUE(reduced.e.exhausted) << name;
       EXPECT_EQ(reduced.seen, all.seen) << name << " at " << bound << " preemptions: " << reduced.e.runs
                                         << " vs " << all.e.runs << " interleavings";
+      EXPECT_EQ(reduced.views, all.views) << name << " at " << bound << " preemptions: " << reduced.views.size()
+                                          << " vs " << all.views.size() << " views";
       EXPECT_LE(reduced.e.runs, all.e.runs) << name;
+      RecordProperty(name + "_p" + std::to_string(bound),
+                     std::to_string(reduced.e.runs) + " of " + std::to_string(all.e.runs));
       ++compared;
     }
   }
   EXPECT_GE(compared, 20u) << "the corpus's schedule programs were not found";
 }
+
+INSTANTIATE_TEST_SUITE_P(Memory, HbReduction, ::testing::Values(MemoryKind::sc, MemoryKind::c11),
+                         [](const auto& info) { return std::string(memory_kind_name(info.param)); });
 
 // No bound: the programs that every interleaving of is few enough.
 TEST(Reduction, DporReachesWhatEveryInterleavingReaches) {
