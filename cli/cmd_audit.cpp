@@ -49,13 +49,14 @@ std::string bound_text(const AuditSearch& s, const AuditOptions& o) {
 std::string replay_text(const AuditSearch& s, const Weakening& w, const std::string& out_dir) {
   const Minimized& m = *s.counterexample;
   return fmt::format("{}, from {}; replay: hakfuzz repro {}{}", finding_kind_name(m.finding.kind), s.program,
-                     w.point < 0 ? "" : "--weaken " + weakening_text(w) + " ", write_interleave_finding(out_dir, m));
+                     w.point < 0 ? "" : "--weaken " + weakening_text(w) + " ",
+                     write_interleave_finding(out_dir, m));
 }
 
 // Whether this machine would show it: explored under x86-TSO for a store;
 // a load is a mov and an RMW one locked instruction in every order.
-std::string on_x86(PointKind kind, const AuditWeakening& w, const Weakening& weaken, const std::string& out_dir,
-                   const AuditOptions& o) {
+std::string on_x86(PointKind kind, const AuditWeakening& w, const Weakening& weaken,
+                   const std::string& out_dir, const AuditOptions& o) {
   if (kind == PointKind::load) return "not observable on x86 (a load is a mov in every order)";
   if (kind == PointKind::rmw)
     return "not observable on x86 (a read-modify-write is one locked instruction in every order)";
@@ -118,8 +119,8 @@ int run_audit_atomics(const po::variables_map& vm) {
   const std::string out_dir = vm["out"].as<std::string>();
   if (audit.baseline) {
     std::cout << "FINDING under C11 with no weakening, nothing to audit against ("
-              << replay_text(*audit.baseline, {}, out_dir) << "): " << audit.baseline->counterexample->finding.describe()
-              << "\n";
+              << replay_text(*audit.baseline, {}, out_dir)
+              << "): " << audit.baseline->counterexample->finding.describe() << "\n";
     const AuditSearch& x86 = *audit.baseline_x86;
     std::cout << (x86.counterexample ? "observable on x86-TSO (" + replay_text(x86, {}, out_dir) + ")"
                                      : "not observable on x86-TSO (" + bound_text(x86, o) + ")")

@@ -157,8 +157,7 @@ int run_controlled_stress(const po::variables_map& vm) {
              "hakfuzz stress --controlled {}: seed={} threads={} {} ops per program memory={} config: {}{} "
              "build: {}\n",
              strategy, spec.seed, spec.threads, spec.ops_per_program, memory_kind_name(spec.memory),
-             spec.config.describe(),
-             plant ? fmt::format(" plant={}", plant->name) : "", build_info())
+             spec.config.describe(), plant ? fmt::format(" plant={}", plant->name) : "", build_info())
       << std::flush;
   spec.progress = [](std::uint64_t programs, std::uint64_t steps) {
     std::cout << fmt::format("  {} programs, {} steps\n", programs, steps) << std::flush;

@@ -90,12 +90,13 @@ hakmem::Config resolve_config(const po::variables_map& vm) {
 }
 
 void add_memory_option(po::options_description& d, MemoryKind def) {
-  d.add_options()("memory", po::value<std::string>()->default_value(memory_kind_name(def))->value_name("M"),
-                  "what an atomic load may read: sc (the latest store: sequentially consistent runs) | c11 (any "
-                  "store the C11 model allows, within a history of the last 4 per location) | tso (x86-TSO: "
-                  "stores wait in store buffers that a locked instruction drains). Which store is read is a "
-                  "decision like a thread pick, an older one costing a preemption; dfs keeps hb under c11, "
-                  "runs with reduction none otherwise");
+  d.add_options()(
+      "memory", po::value<std::string>()->default_value(memory_kind_name(def))->value_name("M"),
+      "what an atomic load may read: sc (the latest store: sequentially consistent runs) | c11 (any "
+      "store the C11 model allows, within a history of the last 4 per location) | tso (x86-TSO: "
+      "stores wait in store buffers that a locked instruction drains). Which store is read is a "
+      "decision like a thread pick, an older one costing a preemption; dfs keeps hb under c11, "
+      "runs with reduction none otherwise");
 }
 
 MemoryKind memory_option(const po::variables_map& vm) {

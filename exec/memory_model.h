@@ -146,8 +146,8 @@ class MemoryModel {
   Location& location(const void* p, std::uint64_t real);
   bool happens_before_now(int thread, int other, std::uint32_t epoch) const;
   std::uint64_t c11_floor(const Location& l, int thread, std::memory_order order) const;
-  void append(const void* p, Location& l, int thread, std::uint64_t value, std::memory_order order, std::size_t step,
-              const VectorClock* sequence);
+  void append(const void* p, Location& l, int thread, std::uint64_t value, std::memory_order order,
+              std::size_t step, const VectorClock* sequence);
   void saw(Location& l, int thread, std::uint64_t mo);
   bool synchronises(bool by_order) const { return by_order || kind_ == MemoryKind::tso; }
   // tso: `thread`'s buffered stores that ran at or before `ran` reach memory,

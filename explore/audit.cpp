@@ -99,10 +99,11 @@ Audit audit_atomics(const std::vector<AuditProgram>& programs, const AuditOption
   // The unweakened allocator, once over every program: clean, and which
   // points' atomics run with which orders.
   std::vector<std::uint8_t> written(hakmem::sched::kNumPoints, 0);
-  AuditSearch as_written = search(programs, options, MemoryKind::c11, {}, progress, [&](const InterleaveResult& r) {
-    for (std::size_t k = 0; k < r.orders_written.size() && k < written.size(); ++k)
-      written[k] |= r.orders_written[k];
-  });
+  AuditSearch as_written =
+      search(programs, options, MemoryKind::c11, {}, progress, [&](const InterleaveResult& r) {
+        for (std::size_t k = 0; k < r.orders_written.size() && k < written.size(); ++k)
+          written[k] |= r.orders_written[k];
+      });
   if (as_written.counterexample) {
     audit.baseline = std::move(as_written);
     audit.baseline_x86 = search(programs, options, MemoryKind::tso, {}, progress);

@@ -28,8 +28,8 @@ std::string PointCoverage::report() const {
   std::string out = "schedule points reached (steps over every explored interleaving):\n";
   std::string missed, planted;
   for (int p = 0; p < hakmem::sched::kNumPoints; ++p) {
-    out +=
-        fmt::format("  {:<28} {:>10}{}\n", info(p).name, count(p), info(p).planted_only() ? "  (planted only)" : "");
+    out += fmt::format("  {:<28} {:>10}{}\n", info(p).name, count(p),
+                       info(p).planted_only() ? "  (planted only)" : "");
     if (count(p) != 0) continue;
     (info(p).planted_only() ? planted : missed) += fmt::format(" {}", info(p).name);
   }

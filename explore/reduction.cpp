@@ -219,8 +219,7 @@ class DecisionTree::Rule final : public RecordingRule {
         // A stale load: which store it read, as its thread's how-manyth
         // step (a step's index in the run differs between equivalent runs).
         if (const auto& stale = s.stale_read)
-          h.mix(stale->thread < 0 ? ~0ull
-                                  : std::uint64_t(stale->thread) << 32 | ordinal_.at(stale->step));
+          h.mix(stale->thread < 0 ? ~0ull : std::uint64_t(stale->thread) << 32 | ordinal_.at(stale->step));
         thread_hash_[s.thread] = h.value();
         ordinal_.push_back(steps_of_[s.thread]++);
       }

@@ -243,7 +243,9 @@ TEST(Litmus, X86TsoRelaxesStoreLoadOrderOnly) {
   for (std::memory_order publish : {relaxed, release})
     for (std::memory_order read : {relaxed, acquire})
       EXPECT_FALSE(outcomes(mp(publish, read), MemoryKind::tso).contains("|1 0"));
-  const Litmus iriw = {{st(x, 1, relaxed)}, {st(y, 1, relaxed)}, {ld(x, relaxed), ld(y, relaxed)},
+  const Litmus iriw = {{st(x, 1, relaxed)},
+                       {st(y, 1, relaxed)},
+                       {ld(x, relaxed), ld(y, relaxed)},
                        {ld(y, relaxed), ld(x, relaxed)}};
   EXPECT_FALSE(outcomes(iriw, MemoryKind::tso).contains("||1 0|1 0"));
   // Load buffering and 2+2W: x86 forbids both (8.2.3.3; stores reach

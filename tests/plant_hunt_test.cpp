@@ -128,8 +128,9 @@ TEST_P(MemoryOrderPlant, FoundUnderItsModelMinimizedAndReplayed) {
     EXPECT_EQ(r.run.finding->kind, hunt.kind);
     if (hunt.model != MemoryKind::sc && i == 0) {
       const char* names = hunt.model == MemoryKind::tso ? "store buffer)" : "(reads ";
-      EXPECT_TRUE(std::ranges::any_of(r.run.trace, [&](const std::string& l) { return l.find(names) != l.npos; }))
-          << "the trace names no stale read";
+      EXPECT_TRUE(std::ranges::any_of(r.run.trace, [&](const std::string& l) {
+        return l.find(names) != l.npos;
+      })) << "the trace names no stale read";
     }
   }
 }

@@ -96,7 +96,8 @@ Outcomes explore_all(const Program& p, Reduction r, int bound, std::size_t max_r
 class HbReduction : public ::testing::TestWithParam<MemoryKind> {};
 
 TEST_P(HbReduction, ReachesWhatEveryInterleavingWithinTheBoundReaches) {
-  if (GetParam() != MemoryKind::sc && !Scheduler::kModelsMemory) GTEST_SKIP() << "TSan's build keeps no model";
+  if (GetParam() != MemoryKind::sc && !Scheduler::kModelsMemory)
+    GTEST_SKIP() << "TSan's build keeps no model";
   std::size_t compared = 0;
   for (const auto& [name, program] : schedule_programs()) {
     for (int bound : {1, 2}) {
@@ -107,8 +108,9 @@ TEST_P(HbReduction, ReachesWhatEveryInterleavingWithinTheBoundReaches) {
       ASSERT_TRUE(reduced.e.exhausted) << name;
       EXPECT_EQ(reduced.seen, all.seen) << name << " at " << bound << " preemptions: " << reduced.e.runs
                                         << " vs " << all.e.runs << " interleavings";
-      EXPECT_EQ(reduced.views, all.views) << name << " at " << bound << " preemptions: " << reduced.views.size()
-                                          << " vs " << all.views.size() << " views";
+      EXPECT_EQ(reduced.views, all.views)
+          << name << " at " << bound << " preemptions: " << reduced.views.size() << " vs " << all.views.size()
+          << " views";
       EXPECT_LE(reduced.e.runs, all.e.runs) << name;
       RecordProperty(name + "_p" + std::to_string(bound),
                      std::to_string(reduced.e.runs) + " of " + std::to_string(all.e.runs));

@@ -119,7 +119,8 @@ HAKMEM_COLD PageDesc* Pool::Impl::v2_refill(ThreadCtx* ctx, int cls) {
     HAKMEM_STORE(refill_hint_clear, &hint, cls, hint, 0, std::memory_order_release);
   else
 #endif
-    hinted = hinted && HAKMEM_RMW(refill_hint_exchange, &hint, cls, hint, exchange, 0, std::memory_order_seq_cst);
+    hinted =
+        hinted && HAKMEM_RMW(refill_hint_exchange, &hint, cls, hint, exchange, 0, std::memory_order_seq_cst);
   if (hinted)
     if (PageDesc* d = drain_owned_pages(ctx, cls)) return make_current(d);
   if (PageDesc* d = v2_shared.take(ctx, cls)) return make_current(d);
