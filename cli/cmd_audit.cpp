@@ -53,6 +53,13 @@ std::string replay_text(const AuditSearch& s, const Weakening& w, const std::str
                      write_interleave_finding(out_dir, m));
 }
 
+// What an exploration under x86-TSO says.
+std::string x86_verdict(const AuditSearch& x86, const Weakening& weaken, const std::string& out_dir,
+                        const AuditOptions& o) {
+  return x86.counterexample ? "observable on x86-TSO (" + replay_text(x86, weaken, out_dir) + ")"
+                            : "not observable on x86-TSO (" + bound_text(x86, o) + ")";
+}
+
 // Whether this machine would show it: explored under x86-TSO for a store;
 // a load is a mov and an RMW one locked instruction in every order.
 std::string on_x86(PointKind kind, const AuditWeakening& w, const Weakening& weaken,
@@ -60,9 +67,7 @@ std::string on_x86(PointKind kind, const AuditWeakening& w, const Weakening& wea
   if (kind == PointKind::load) return "not observable on x86 (a load is a mov in every order)";
   if (kind == PointKind::rmw)
     return "not observable on x86 (a read-modify-write is one locked instruction in every order)";
-  if (!w.x86) return "";
-  if (w.x86->counterexample) return "observable on x86-TSO (" + replay_text(*w.x86, weaken, out_dir) + ")";
-  return "not observable on x86-TSO (" + bound_text(*w.x86, o) + ")";
+  return w.x86 ? x86_verdict(*w.x86, weaken, out_dir, o) : "";
 }
 
 void print_row(const AuditRow& row, const std::string& out_dir, const AuditOptions& o) {
@@ -121,11 +126,7 @@ int run_audit_atomics(const po::variables_map& vm) {
     std::cout << "FINDING under C11 with no weakening, nothing to audit against ("
               << replay_text(*audit.baseline, {}, out_dir)
               << "): " << audit.baseline->counterexample->finding.describe() << "\n";
-    const AuditSearch& x86 = *audit.baseline_x86;
-    std::cout << (x86.counterexample ? "observable on x86-TSO (" + replay_text(x86, {}, out_dir) + ")"
-                                     : "not observable on x86-TSO (" + bound_text(x86, o) + ")")
-              << "\n"
-              << std::flush;
+    std::cout << x86_verdict(*audit.baseline_x86, {}, out_dir, o) << "\n" << std::flush;
     return kExitFinding;
   }
   std::size_t correctness = 0;

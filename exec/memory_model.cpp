@@ -140,12 +140,14 @@ void MemoryModel::drain(int thread, std::uint64_t ran) {
     // Stores of other threads left the history's front or the history
     // restarted: nothing of this one is left to order.
     if (auto it = locations_.find(next.location); it != locations_.end()) {
-      for (Store& s : it->second.stores) {
-        if (s.mo > next.mo) break;
+      for (Store& s : it->second.stores) {  // in modification order: the order they ran
+        if (s.ran >= next.ran) {
+          if (s.ran == next.ran) s.buffered = false;
+          break;
+        }
         // An older store of the location still buffered elsewhere goes
         // first; it ran earlier, so this recursion ends.
-        if (s.mo < next.mo && s.buffered) drain(s.ref.thread, s.ran);
-        if (s.mo == next.mo) s.buffered = false;
+        if (s.buffered) drain(s.ref.thread, s.ran);
       }
     }
     buffer.pop_front();
@@ -238,7 +240,7 @@ void MemoryModel::append(const void* p, Location& l, int thread, std::uint64_t v
   if (order == std::memory_order_seq_cst) l.last_seq_cst = s.mo + 1;
   if (kind_ == MemoryKind::tso && !sequence) {
     s.buffered = true;
-    buffers_[static_cast<std::size_t>(thread)].push_back({p, s.mo, s.ran});
+    buffers_[static_cast<std::size_t>(thread)].push_back({p, s.ran});
   }
   const std::uint64_t mo = s.mo;
   l.stores.push_back(std::move(s));

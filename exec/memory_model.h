@@ -126,14 +126,13 @@ class MemoryModel {
     StoreRef ref;
     std::uint64_t mo = 0;     // its place in the location's modification order
     std::uint32_t epoch = 0;  // its thread's clock entry when it ran
-    std::uint64_t ran = 0;    // its place among every store of the run
+    std::uint64_t ran = 0;    // its place among every store of the run, from 1; 0: a value seen, not stored
     bool buffered = false;    // tso: in its thread's store buffer
     VectorClock release;      // what an acquire reading it learns
   };
   struct Buffered {  // tso: one entry of a thread's store buffer
     const void* location;
-    std::uint64_t mo;
-    std::uint64_t ran;
+    std::uint64_t ran;  // which store (Store::ran)
   };
   struct Location {
     std::deque<Store> stores;  // the last `history_` in modification order
@@ -162,7 +161,7 @@ class MemoryModel {
   std::unordered_map<const void*, VectorClock> mutexes_;
   std::unordered_map<const void*, Location> locations_;
   std::vector<std::deque<Buffered>> buffers_;  // tso, per thread
-  std::uint64_t stores_ran_ = 0;
+  std::uint64_t stores_ran_ = 1;
 };
 
 }  // namespace hakfuzz

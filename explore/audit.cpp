@@ -84,15 +84,6 @@ bool AuditRow::correctness() const {
   return false;
 }
 
-std::memory_order AuditRow::weakest_clean() const {
-  std::memory_order clean = strongest(written);
-  for (const AuditWeakening& w : weakenings) {
-    if (w.c11.counterexample) break;
-    clean = w.order;
-  }
-  return clean;
-}
-
 Audit audit_atomics(const std::vector<AuditProgram>& programs, const AuditOptions& options,
                     const std::function<void(const std::string&)>& progress) {
   Audit audit;

@@ -55,9 +55,6 @@ struct AuditRow {
   std::uint8_t written = 0;                // bit k: order k written at some call site
   std::vector<AuditWeakening> weakenings;  // strongest first; not explored (runs 0) below one that broke
   bool correctness() const;
-  // The weakest order with no counterexample within the bound (the
-  // strongest written when the first weakening breaks).
-  std::memory_order weakest_clean() const;
 };
 
 // The orders to try at a point of `kind` below its strongest written one.
