@@ -3,9 +3,9 @@
 #include <algorithm>
 
 #include "hakmem/sched.h"
+#include "support/digest.h"
 
 namespace hakfuzz {
-
 namespace {
 
 bool acquires(std::memory_order o) {
@@ -274,6 +274,49 @@ void MemoryModel::rmw(int thread, const void* p, std::uint64_t read, std::uint64
   const VectorClock sequence = l.stores.back().release;  // the release sequence it continues
   if (synchronises(acquires(order))) c.join(sequence);
   append(p, l, thread, written, order, step, &sequence);
+}
+
+std::uint64_t MemoryModel::clock_digest(int thread) const {
+  support::Digest h;
+  for (int t = 0; t <= threads_; ++t) h.mix(clock(thread).at(t));
+  return h.value();
+}
+
+std::uint64_t MemoryModel::state_digest(
+    const std::function<std::uint64_t(int thread, std::size_t step)>& store_name) const {
+  const auto mix_clock = [&](support::Digest& h, const VectorClock& c) {
+    for (int t = 0; t <= threads_; ++t) h.mix(c.at(t));
+  };
+  support::Digest h;
+  for (const VectorClock& c : clocks_) mix_clock(h, c);
+  // Locations and mutexes are keyed by address: summed, in any order.
+  std::uint64_t mutexes = 0, locations = 0;
+  for (const auto& [mutex, clock] : mutexes_) {
+    support::Digest m;
+    mix_clock(m, clock);
+    mutexes += m.value();
+  }
+  for (const auto& [p, l] : locations_) {
+    support::Digest d;
+    d.mix(l.next_mo);
+    d.mix(l.last_seq_cst);
+    for (const auto& [mo, epoch] : l.seen) d.mix(mo << 32 ^ epoch);
+    // Not a store's value: it follows from its thread's steps before it,
+    // which the caller's state names, and may be an address (a thread
+    // context) that differs from run to run.
+    for (const Store& s : l.stores) {
+      d.mix(s.ref.thread < 0 ? ~0ull : store_name(s.ref.thread, s.ref.step));
+      d.mix(s.mo);
+      d.mix(s.epoch);
+      d.mix(s.buffered);
+      mix_clock(d, s.release);
+    }
+    locations += d.value();
+  }
+  h.mix(mutexes);
+  h.mix(locations);
+  for (const std::deque<Buffered>& buffer : buffers_) h.mix(buffer.size());
+  return h.value();
 }
 
 }  // namespace hakfuzz

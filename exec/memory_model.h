@@ -45,6 +45,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -91,6 +92,7 @@ class MemoryModel {
   MemoryKind kind() const { return kind_; }
   int driver() const { return threads_; }
   const VectorClock& clock(int thread) const { return clocks_[static_cast<std::size_t>(thread)]; }
+  std::uint64_t clock_digest(int thread) const;
 
   // ---- the harness and the locks
   void job_begins(int thread);  // after everything the driver saw
@@ -120,6 +122,15 @@ class MemoryModel {
              std::memory_order order, std::size_t step);
   void rmw(int thread, const void* location, std::uint64_t read, std::uint64_t written,
            std::memory_order order, std::size_t step);
+
+  // Everything a later step's outcome may depend on (clocks, each
+  // location's stores and who saw which, buffered stores), hashed with no
+  // address and no run-wide count in it, so that two runs that reached the
+  // same state give the same value: explore's check of its hb cut
+  // (ExploreOptions::check_cuts). `store_name` names a store by its thread
+  // and scheduler step, which the caller makes run-independent.
+  std::uint64_t state_digest(
+      const std::function<std::uint64_t(int thread, std::size_t step)>& store_name) const;
 
  private:
   struct Store {

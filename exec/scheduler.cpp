@@ -311,9 +311,10 @@ void Scheduler::commit(Worker& w, const Pick& pk) {
   w.last_step = steps_.size() - 1;
   if (!starting && is_lock(w.point)) holders_.emplace_back(w.object, w.id);
   if constexpr (kModelsMemory) {
-    if (starting)
+    if (starting) {
       memory_.job_begins(w.id);
-    else if (is_lock(w.point))
+      steps_.back().knows = memory_.clock_digest(w.id);
+    } else if (is_lock(w.point))
       memory_.acquired(w.id, w.object);  // it takes the mutex before its next point
   }
   w.state = State::running;
@@ -440,6 +441,7 @@ Decision Scheduler::next_decision(std::span<const int> runnable, std::span<const
   d.pending = pending;
   d.steps = steps_;
   d.current = current_;
+  if (kModelsMemory) d.memory = &memory_;
   return d;
 }
 

@@ -67,6 +67,8 @@ struct Decision {
   // runnable is 0..n-1, the stores it may read oldest first, and fallback
   // is the latest; reading an older one costs a preemption.
   bool reads_from = false;
+  // The memory model as the decision finds it; null where none is kept.
+  const MemoryModel* memory = nullptr;
 };
 
 class PickRule {
@@ -100,6 +102,10 @@ struct Step {
     bool buffered = false;  // tso: the latest waits in its thread's store buffer
   };
   std::optional<StaleRead> stale_read;
+  // A job's start: what its thread knows of the others then, in the memory
+  // model (a digest of its clock). The driver hands a job over after every
+  // job end it saw, an order that dependence between steps does not show.
+  std::uint64_t knows = 0;
 };
 
 // "t2 remote_free.fetch_or slab 3 block 5 -> 0x20  (preemption)"

@@ -41,7 +41,7 @@ Exploration explore(const Program& program, const ExploreOptions& o) {
   const std::size_t max_runs = o.max_runs ? o.max_runs : dfs ? SIZE_MAX : 1000;
   std::size_t longest = 0;  // decisions of the longest run so far (pct)
   const Reduction reduction = reduction_under(o.run.memory, o.reduction);
-  DecisionTree tree(reduction, o.preemptions, dfs ? o.shard : Shard{});
+  DecisionTree tree(reduction, o.preemptions, dfs ? o.shard : Shard{}, o.check_cuts);
   for (;;) {
     std::unique_ptr<RecordingRule> s;
     if (dfs)
@@ -66,6 +66,7 @@ Exploration explore(const Program& program, const ExploreOptions& o) {
           Finding{FindingKind::nondeterministic, 0,
                   "a replayed schedule prefix met different decisions: the run is not deterministic"};
     out.cut = tree.cut();
+    out.unsound_cuts = tree.unsound_cuts();
     out.seconds = std::chrono::duration<double>(Clock::now() - start).count();
     if (r.run.finding && (counted || !deterministic)) {
       out.finding = r.run.finding;

@@ -31,6 +31,7 @@ struct ExploreOptions {
   int preemptions = 2;                  // dfs: the bound
   Reduction reduction = Reduction::hb;  // dfs: what it leaves out (explore/reduction.h)
   Shard shard{};                        // dfs: the part of the search to run
+  CutCheck check_cuts{};                // dfs, hb: check every cut against the memory model
   int depth = 3;                        // pct: change points + 1
   std::uint64_t seed = 1;               // random, pct
   std::size_t max_runs = 0;             // 0: dfs until exhausted, random/pct 1000 runs
@@ -44,6 +45,7 @@ struct Exploration {
   std::size_t runs = 0, steps = 0;
   bool exhausted = false;  // dfs ran every schedule within the bound (up to the reduction)
   std::size_t cut = 0;     // dfs runs cut short: a state reached before (hb), every thread asleep (dpor)
+  std::size_t unsound_cuts = 0;  // ExploreOptions::check_cuts: cuts of a different memory state
   double seconds = 0;
   std::optional<Finding> finding;
   ScheduleSpec schedule;  // the failing run's picks, as explicit choices

@@ -167,7 +167,7 @@ class DecisionTree::Rule final : public RecordingRule {
       n.asleep = asleep_;
       n.sleeping = sleeping_;
       n.chosen = first_awake(n);
-      if (n.chosen < 0 || reached_before(n)) {
+      if (n.chosen < 0 || reached_before(n, d)) {
         cut_at = k;
         return d.fallback;
       }
@@ -215,10 +215,11 @@ class DecisionTree::Rule final : public RecordingRule {
         h.mix(thread_hash_[s.thread]);
         h.mix(std::uint64_t(s.point) | s.arg << 16);
         h.mix(s.result.value_or(~0ull));
+        if (tree_.check_.plant != CutCheck::Forget::job_knowledge) h.mix(s.knows);
         for (std::uint32_t v : c) h.mix(v);
         // A stale load: which store it read, as its thread's how-manyth
         // step (a step's index in the run differs between equivalent runs).
-        if (const auto& stale = s.stale_read)
+        if (const auto& stale = s.stale_read; stale && tree_.check_.plant != CutCheck::Forget::stale_store)
           h.mix(stale->thread < 0 ? ~0ull : std::uint64_t(stale->thread) << 32 | ordinal_.at(stale->step));
         thread_hash_[s.thread] = h.value();
         ordinal_.push_back(steps_of_[s.thread]++);
@@ -234,7 +235,7 @@ class DecisionTree::Rule final : public RecordingRule {
   }
   // hb: this state, with this thread running, was reached before with no
   // more preemptions spent. Else it is now.
-  bool reached_before(const Node& n) {
+  bool reached_before(const Node& n, const Decision& d) {
     // A reads-from decision sits inside a load: its state is the thread
     // pick's before it.
     if (tree_.reduction_ != Reduction::hb || n.reads_from) return false;
@@ -245,13 +246,20 @@ class DecisionTree::Rule final : public RecordingRule {
       h.mix(thread_hash_[t]);
       fingerprint += h.value();  // the threads in any order
     }
-    auto [it, fresh] =
-        tree_.reached_.try_emplace(StateKey{fingerprint, prefix_.value(), n.current}, n.preemptions_before);
-    if (fresh || n.preemptions_before < it->second) {
-      it->second = n.preemptions_before;
+    const std::uint64_t memory = tree_.check_.enabled && d.memory ? memory_digest(*d.memory) : 0;
+    auto [it, fresh] = tree_.reached_.try_emplace(StateKey{fingerprint, prefix_.value(), n.current},
+                                                  Reached{n.preemptions_before, memory});
+    if (!fresh && it->second.memory != memory) ++tree_.unsound_cuts_;
+    if (fresh || n.preemptions_before < it->second.preemptions) {
+      it->second.preemptions = n.preemptions_before;
       return false;
     }
     return true;
+  }
+  // A store named as its thread's how-manyth step, as the fingerprint does.
+  std::uint64_t memory_digest(const MemoryModel& m) const {
+    return m.state_digest(
+        [&](int thread, std::size_t step) { return std::uint64_t(thread) << 32 | ordinal_.at(step); });
   }
   // The non-preemptive pick if it is awake, else the first awake thread the
   // bound allows; -1 when none is.
@@ -279,8 +287,8 @@ class DecisionTree::Rule final : public RecordingRule {
 
 // ---------------------------------------------------------------- the tree
 
-DecisionTree::DecisionTree(Reduction reduction, int preemption_bound, Shard shard)
-    : reduction_(reduction), bound_(preemption_bound), shard_(shard) {}
+DecisionTree::DecisionTree(Reduction reduction, int preemption_bound, Shard shard, CutCheck check)
+    : reduction_(reduction), bound_(preemption_bound), shard_(shard), check_(check) {}
 DecisionTree::~DecisionTree() = default;
 
 int DecisionTree::bound() const { return reduction_ == Reduction::dpor ? kMaxDecisions : bound_; }

@@ -12,11 +12,13 @@
 //         run already reached with no more preemptions spent and the same
 //         thread running: a state is the happens-before relation of the
 //         steps so far (its fingerprint: every step's point, target, result
-//         and vector clock), which equivalent prefixes share (Musuvathi and
-//         Qadeer, "Partial-order reduction for context-bounded state
-//         exploration", 2007, as CHESS caches it). Everything the cut
-//         subtree holds within the bound, the earlier one held within at
-//         least as much: sound for the bound.
+//         and vector clock, what a job's thread knew of the others when the
+//         driver handed the job over, and which store a stale load read),
+//         which equivalent prefixes share (Musuvathi and Qadeer,
+//         "Partial-order reduction for context-bounded state exploration",
+//         2007, as CHESS caches it). Everything the cut subtree holds within
+//         the bound, the earlier one held within at least as much: sound for
+//         the bound. CutCheck tests that claim on every run.
 //   dpor  dynamic partial-order reduction (Flanagan and Godefroid, POPL
 //         2005) with sleep sets, and no preemption bound: a decision's
 //         alternatives are only the threads a race of an explored run asks
@@ -29,7 +31,9 @@
 //         churn-4-threads). So dpor ignores --preemptions.
 // tests/reduction_test.cpp checks both on every corpus program small
 // enough to enumerate: the same outcomes (every op's result and the
-// finding's kind) as none, and every planted race found.
+// finding's kind) as none, and every planted race found; and hb's cuts
+// against the memory model's state (CutCheck), on the corpus and on litmus
+// programs.
 #pragma once
 
 #include <array>
@@ -74,11 +78,25 @@ struct Shard {
   int k = 1, n = 1;
 };
 
+// A check of the hb cut itself (tests/reduction_test.cpp): whenever a run
+// reaches a state reached before, the memory model's whole state
+// (MemoryModel::state_digest) must be the one the first visit had. Two prefixes with one fingerprint and
+// different model states mean the fingerprint leaves out something a later step may read, and the cut may
+// lose outcomes even where no corpus program shows one.
+struct CutCheck {
+  bool enabled = false;
+  // (testing) the bugs the check is for: a fingerprint that leaves out
+  // which store a stale load read, or what a job's thread knew when it
+  // started.
+  enum class Forget : std::uint8_t { nothing, stale_store, job_knowledge };
+  Forget plant = Forget::nothing;
+};
+
 class DecisionTree {
  public:
   static constexpr std::size_t kShardDepth = 3;
 
-  DecisionTree(Reduction reduction, int preemption_bound, Shard shard = {});
+  DecisionTree(Reduction reduction, int preemption_bound, Shard shard = {}, CutCheck check = {});
   ~DecisionTree();
 
   // The rule for the next run: the forced picks, then the non-preemptive
@@ -92,6 +110,9 @@ class DecisionTree {
   // Runs cut short: a state reached before (hb), every runnable thread
   // asleep (dpor).
   std::size_t cut() const { return cut_; }
+  // CutCheck: visits of a reached state whose memory model differed from
+  // its first visit's.
+  std::size_t unsound_cuts() const { return unsound_cuts_; }
   // The last run belongs to this part of the search (else it only led
   // the way to the part's own runs: not counted, nothing judged).
   bool owned() const { return owned_; }
@@ -140,11 +161,16 @@ class DecisionTree {
   const Reduction reduction_;
   const int bound_;
   const Shard shard_;
+  const CutCheck check_;
   bool owned_ = true;
   std::vector<Node> nodes_;  // the current path
   std::size_t forced_ = 0;   // nodes_[0 .. forced_) are replayed by the next run
-  std::size_t cut_ = 0;
-  std::unordered_map<StateKey, int, StateHash> reached_;  // hb: the fewest preemptions spent to reach each
+  std::size_t cut_ = 0, unsound_cuts_ = 0;
+  struct Reached {
+    int preemptions;       // the fewest spent to reach it
+    std::uint64_t memory;  // CutCheck: the model's state digest on the first visit
+  };
+  std::unordered_map<StateKey, Reached, StateHash> reached_;  // hb
   Rule* last_rule_ = nullptr;
 };
 
