@@ -6,8 +6,9 @@
 
 namespace hakfuzz {
 
-RunResult run_stats_diff_target(Bytes input, bool trace) {
-  const Program base = decode(input);
+RunResult run_stats_diff_target(Bytes input, bool trace) { return stats_diff(decode(input), trace); }
+
+RunResult stats_diff(const Program& base, bool trace) {
   Program flipped = base;
   flipped.config.v2_stats ^= 1;
   struct Variant {

@@ -37,6 +37,11 @@ std::string targets_markdown();
 #include "fuzz/targets.def"
 #undef HAKFUZZ_TARGET
 
+// The stats_diff target's check on a program of any kind (a schedule runs
+// its ops on their threads): four configs that must behave alike, stats
+// compiled out and in, each with HAKMEM_POOL_V2_STATS 0 and 1.
+RunResult stats_diff(const Program& program, bool trace);
+
 // The options the `interleave` target runs an input with (the tester's
 // flavour, the active plant): explore and the controlled stress run theirs
 // with them, so a finding they write replays the same from its file.

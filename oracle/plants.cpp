@@ -59,6 +59,45 @@ class LiveBlockTwice final : public PoolWrapper {
   std::array<std::atomic<std::uint64_t>, hakmem::kNumClasses> count_{};
 };
 
+// Telemetry that steers: an allocation of a class whose alloc_calls
+// counter is odd takes a spare block first and frees it after, so the next
+// block goes out, as a branch inside the allocator that picked another free
+// block would: the spare's own counts are hidden from the counters. Legal
+// for any allocator, so the model and the counter check stay quiet; only a
+// build without the counters (they read 0) behaves otherwise.
+class CounterSteers final : public PoolWrapper {
+ public:
+  using PoolWrapper::PoolWrapper;
+  void* alloc(std::size_t size) override {
+    const int cls = hakmem::size_class_of(size);
+    if (cls < 0 || stats().get(cls, hakmem::V2Stat::alloc_calls) % 2 == 0) return inner().alloc(size);
+    hakmem::StatsSnapshot before = inner().stats();
+    void* spare = inner().alloc(size);
+    hide(before);
+    void* p = inner().alloc(size);
+    before = inner().stats();
+    if (spare) inner().free(spare);
+    hide(before);
+    return p;
+  }
+  hakmem::StatsSnapshot stats() const override {
+    hakmem::StatsSnapshot s = inner().stats();
+    for (std::size_t r = 0; r < s.rows.size(); ++r)
+      for (std::size_t i = 0; i < s.rows[r].size(); ++i) s.rows[r][i] -= hidden_.rows[r][i];
+    return s;
+  }
+
+ private:
+  // What the pool counted since `before` leaves the counters.
+  void hide(const hakmem::StatsSnapshot& before) {
+    const hakmem::StatsSnapshot after = inner().stats();
+    for (std::size_t r = 0; r < after.rows.size(); ++r)
+      for (std::size_t i = 0; i < after.rows[r].size(); ++i)
+        hidden_.rows[r][i] += after.rows[r][i] - before.rows[r][i];
+  }
+  hakmem::StatsSnapshot hidden_;  // one thread at a time: stats_diff's runs hand a baton
+};
+
 template <class W>
 std::unique_ptr<PoolUnderTest> wrap(std::unique_ptr<PoolUnderTest> inner) {
   return std::make_unique<W>(std::move(inner));

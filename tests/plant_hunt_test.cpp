@@ -216,7 +216,8 @@ INSTANTIATE_TEST_SUITE_P(
                       CorpusHunt{"cold_pages_ignored", "ops", FindingKind::retained},
                       CorpusHunt{"refill_fail_returns_null", "ops", FindingKind::alloc_null},
                       CorpusHunt{"refill_retries", "ops", FindingKind::alloc_route},
-                      CorpusHunt{"choice_takes_capitals", "env", FindingKind::config}),
+                      CorpusHunt{"choice_takes_capitals", "env", FindingKind::config},
+                      CorpusHunt{"counter_steers", "stats_diff", FindingKind::stats_diverge}),
     [](const auto& info) { return std::string(info.param.plant) + "_" + info.param.target; });
 
 }  // namespace

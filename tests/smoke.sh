@@ -28,9 +28,14 @@ case $command in
       >"$out" 2>&1 || fail "exit $?"
     expect 'all clean' ;;
   audit-atomics)
-    "$bin" audit-atomics --preemptions 0 --out "$scratch/findings" "$src/corpus/interleave/owner-and-remote-free-one-page" \
-      >"$out" 2>&1 || fail "exit $?"
-    expect 'atomic point\(s\) reached' ;;
+    program=$src/corpus/interleave/owner-and-remote-free-one-page
+    "$bin" audit-atomics --preemptions 0 --out "$scratch/findings" "$program" >"$out" 2>&1 || fail "exit $?"
+    expect 'atomic point\(s\) reached'
+    expect '^TELEMETRY +v2 counters \(12\) +no schedule point'
+    # A counter read on a branch is not telemetry: the row says so, exit 1.
+    "$bin" audit-atomics --preemptions 0 --plant counter_steers --out "$scratch/findings" "$program" >"$out" 2>&1
+    [ $? -eq 1 ] || fail "--plant counter_steers: exit $? (expected 1)"
+    expect '^CORRECTNESS +v2 counters \(12\) +not telemetry, they steer: stats_diverge' ;;
   repro) "$bin" repro --runs 1 "$src/corpus/ops" >"$out" 2>&1 || fail "exit $?"; expect '[0-9]+ passed, 0 failed' ;;
   decode)
     "$bin" decode "$src/corpus/remote/remote-free-and-exit" >"$out" 2>&1 || fail "exit $?"
