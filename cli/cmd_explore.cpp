@@ -103,6 +103,7 @@ ExploreOptions options_of(const po::variables_map& vm) {
   if (vm.count("weaken")) set_weakening(vm["weaken"].as<std::string>());
   o.run = interleave_target_options(false);
   o.run.memory = memory_option(vm);
+  o.run.history = history_option(vm);
   // dpor's races know no reads-from: asked for without a model, it runs sc.
   if (o.reduction == Reduction::dpor && vm["memory"].defaulted()) o.run.memory = MemoryKind::sc;
   o.reduction = reduction_under(o.run.memory, o.reduction);
@@ -112,8 +113,10 @@ ExploreOptions options_of(const po::variables_map& vm) {
 std::string describe_search(const ExploreOptions& o) {
   if (o.strategy == ExploreStrategy::pct) return fmt::format("pct (depth {}, seed {})", o.depth, o.seed);
   if (o.strategy == ExploreStrategy::random) return fmt::format("random (seed {})", o.seed);
-  const std::string part = (o.shard.n > 1 ? fmt::format(", part {}/{}", o.shard.k, o.shard.n) : "") +
-                           fmt::format(", memory {}", memory_kind_name(o.run.memory));
+  const std::string part =
+      (o.shard.n > 1 ? fmt::format(", part {}/{}", o.shard.k, o.shard.n) : "") +
+      fmt::format(", memory {}", memory_kind_name(o.run.memory)) +
+      (o.run.history != kDefaultStoreHistory ? fmt::format(" (history {})", o.run.history) : "");
   if (o.reduction == Reduction::dpor) return "dfs (reduction dpor, no preemption bound" + part + ")";
   return fmt::format("dfs (at most {} preemptions, reduction {}{})", o.preemptions,
                      reduction_name(o.reduction), part);

@@ -143,6 +143,7 @@ int run_controlled_stress(const po::variables_map& vm) {
   spec.seed = get<std::uint64_t>(vm, "seed");
   spec.depth = get<int>(vm, "depth");
   spec.memory = memory_option(vm);
+  spec.history = history_option(vm);
   spec.config = resolve_config(vm);
   if (vm.count("plant")) set_plant(vm["plant"].as<std::string>(), "stress");
   const PlantSpec* plant = active_plant();

@@ -93,11 +93,16 @@ void add_memory_option(po::options_description& d, MemoryKind def) {
   d.add_options()(
       "memory", po::value<std::string>()->default_value(memory_kind_name(def))->value_name("M"),
       "what an atomic load may read: sc (the latest store: sequentially consistent runs) | c11 (any "
-      "store the C11 model allows, within a history of the last 4 per location) | tso (x86-TSO: "
+      "store the C11 model allows, within the last --history per location) | tso (x86-TSO: "
       "stores wait in store buffers that a locked instruction drains). Which store is read is a "
       "decision like a thread pick, an older one costing a preemption; dfs keeps hb under c11, "
-      "runs with reduction none otherwise");
+      "runs with reduction none otherwise")(
+      "history", number<int>("history", kDefaultStoreHistory, 1, kMaxStoreHistory, "N"),
+      "c11, tso: the stores per location a load may choose among (loom keeps 7, Relacy 3); a finding's "
+      "file keeps it");
 }
+
+int history_option(const po::variables_map& vm) { return get<int>(vm, "history"); }
 
 MemoryKind memory_option(const po::variables_map& vm) {
   const std::string name = vm["memory"].as<std::string>();

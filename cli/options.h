@@ -76,5 +76,7 @@ void add_memory_option(po::options_description& d, MemoryKind def);
 // The model asked for. UsageError for an unknown name, or for a weak model
 // named on the TSan build (TSan keeps its own); a weak default is sc there.
 MemoryKind memory_option(const po::variables_map& vm);
+// --history, which add_memory_option adds too.
+int history_option(const po::variables_map& vm);
 
 }  // namespace hakfuzz::cli

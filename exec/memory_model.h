@@ -80,7 +80,9 @@ std::string weakening_text(const Weakening& w);
 
 // Stores a c11 load may choose among, per location (loom keeps 7, Relacy 3);
 // a tso store pushed out of it leaves its buffer first.
+// `--history` changes it, up to what an interleave file's schedule byte holds.
 inline constexpr int kDefaultStoreHistory = 4;
+inline constexpr int kMaxStoreHistory = 28;
 
 using support::VectorClock;
 

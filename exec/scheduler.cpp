@@ -156,12 +156,12 @@ void Scheduler::wait_driver() {
 }
 
 Scheduler::Scheduler(int threads, ScheduledClient& client, PickRule& rule, std::size_t max_steps,
-                     MemoryKind memory, Weakening weaken)
+                     MemoryKind memory, Weakening weaken, int history)
     : client_(client),
       rule_(rule),
       max_steps_(max_steps),
       crew_(Crew::borrow()),
-      memory_(threads, kModelsMemory ? memory : MemoryKind::sc),
+      memory_(threads, kModelsMemory ? memory : MemoryKind::sc, history),
       weaken_(weaken),
       orders_written_(hakmem::sched::kNumPoints, 0) {
   for (int t = 0; t < threads; ++t) {

@@ -140,7 +140,7 @@ class Scheduler final : public hakmem::sched::Controller {
   static constexpr std::uint32_t kExitJob = UINT32_MAX;
 
   Scheduler(int threads, ScheduledClient& client, PickRule& rule, std::size_t max_steps = 1 << 20,
-            MemoryKind memory = MemoryKind::sc, Weakening weaken = {});
+            MemoryKind memory = MemoryKind::sc, Weakening weaken = {}, int history = kDefaultStoreHistory);
   // Every OS thread still running is told to exit, uncontrolled; after a
   // deadlock they stay parked for good (see deadlocked()).
   ~Scheduler();

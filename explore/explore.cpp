@@ -72,6 +72,7 @@ Exploration explore(const Program& program, const ExploreOptions& o) {
       out.finding = r.run.finding;
       out.schedule = s->as_choices();
       out.schedule.memory = o.run.memory;
+      out.schedule.history = o.run.history;
       out.preemptions = r.preemptions;
       return out;
     }
@@ -129,6 +130,7 @@ class Minimizer {
     m_.schedule = ScheduleSpec{};
     m_.schedule.choices = std::move(choices);
     m_.schedule.memory = options_.memory;
+    m_.schedule.history = options_.history;
     m_.finding = *best_.run.finding;
     m_.preemptions = best_.preemptions;
     return std::move(m_);

@@ -53,7 +53,8 @@ class Interleaver final : public ScheduledClient {
       if (p.op.code() == OpCode::alloc) blocks_.push_back({.size = p.op.alloc_size()});
     alloc_end_.assign(blocks_.size(), kNone);
     {
-      Scheduler c(program_.threads, *this, rule_, options_.max_steps, options_.memory, options_.weaken);
+      Scheduler c(program_.threads, *this, rule_, options_.max_steps, options_.memory, options_.weaken,
+                  options_.history);
       SchedulerInstall installed(c);
       scheduler_ = &c;
       drive();

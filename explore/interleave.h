@@ -31,7 +31,8 @@ struct InterleaveOptions {
   std::size_t max_ops = 256;        // programs are cut here: exploration wants them small
   std::size_t max_steps = 1 << 20;  // a run longer than this is a finding (a livelock)
   MemoryKind memory = MemoryKind::sc;
-  Weakening weaken{};  // one point's orders weakened in the model (audit-atomics)
+  int history = kDefaultStoreHistory;  // c11, tso: the stores per location a load may choose among
+  Weakening weaken{};                  // one point's orders weakened in the model (audit-atomics)
 };
 
 // An order the driver imposes on a job's start besides its thread's own:

@@ -33,6 +33,7 @@ struct ScheduleSpec {
   std::uint64_t seed = 0;              // random, pct
   int depth = 3;                       // pct: change points + 1
   MemoryKind memory = MemoryKind::sc;  // what a load may read (exec/memory_model.h)
+  int history = kDefaultStoreHistory;  // among how many stores per location
   bool operator==(const ScheduleSpec&) const = default;
 };
 

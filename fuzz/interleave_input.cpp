@@ -25,6 +25,7 @@ std::string schedule_text(const ScheduleSpec& s) {
     out += " seed=" + std::to_string(s.seed);
   if (s.mode == ScheduleKind::pct) out += " depth=" + std::to_string(s.depth);
   if (s.memory != MemoryKind::sc) out += std::string(" memory=") + memory_kind_name(s.memory);
+  if (s.history != kDefaultStoreHistory) out += " history=" + std::to_string(s.history);
   return out + "\n";
 }
 
@@ -41,7 +42,14 @@ ScheduleSpec parse_schedule(const std::string& line) {
     if (v > max) throw std::invalid_argument("trace: " + key + " out of range: '" + w + "'");
     return v;
   };
+  // memory=M and history=N, after the picks.
   auto memory = [&](const std::string& w) {
+    if (w.rfind("history=", 0) == 0) {
+      s.history = static_cast<int>(number(w, "history=", kMaxStoreHistory));
+      if (s.history < 1)
+        throw std::invalid_argument("trace: history= must be 1.." + std::to_string(kMaxStoreHistory));
+      return true;
+    }
     if (w.rfind("memory=", 0) != 0) return false;
     const std::optional<MemoryKind> m = parse_memory_kind(w.substr(7));
     if (!m) throw std::invalid_argument("trace: bad '" + w + "' (expected memory=sc, c11 or tso)");
@@ -60,9 +68,8 @@ ScheduleSpec parse_schedule(const std::string& line) {
       s.depth = static_cast<int>(number(word, "depth=", 8));
       if (s.depth < 1) throw std::invalid_argument("trace: depth= must be 1..8");
     }
-    if (words >> word && !memory(word))
-      throw std::invalid_argument("trace: trailing words after the schedule");
-    if (words >> word) throw std::invalid_argument("trace: trailing words after the schedule");
+    while (words >> word)
+      if (!memory(word)) throw std::invalid_argument("trace: trailing words after the schedule");
   } else {
     throw std::invalid_argument("trace: expected 'schedule choices|random|pct ...'");
   }
@@ -82,10 +89,12 @@ InterleaveInput decode_interleave(Bytes in) {
   InterleaveInput out{decode(in.subspan(std::min<std::size_t>(2, in.size()), len), true), {}};
   Bytes rest = in.subspan(std::min(in.size(), 2 + len));
   if (rest.empty()) return out;
-  // The schedule byte: its kind, and 3 * the memory model (sc, c11, tso;
-  // files older than the models hold a kind alone: sc).
+  // The schedule byte: its kind, 3 * the memory model (sc, c11, tso) and 9
+  // * the store history when not the default (files older than the models
+  // hold a kind alone: sc).
   out.schedule.mode = static_cast<ScheduleKind>(rest[0] % 3);
   out.schedule.memory = static_cast<MemoryKind>(rest[0] / 3 % 3);
+  if (const int history = rest[0] / 9) out.schedule.history = history;
   if (out.schedule.mode == ScheduleKind::choices) out.schedule.choices.assign(rest.begin() + 1, rest.end());
   out.schedule.seed = le64(rest, 1);
   if (out.schedule.mode == ScheduleKind::pct) out.schedule.depth = 1 + (rest.size() > 9 ? rest[9] % 8 : 2);
@@ -99,8 +108,9 @@ std::vector<std::uint8_t> encode_interleave(const InterleaveInput& in) {
   out.push_back(static_cast<std::uint8_t>(program.size()));
   out.push_back(static_cast<std::uint8_t>(program.size() >> 8));
   out.insert(out.end(), program.begin(), program.end());
+  const int history = in.schedule.history == kDefaultStoreHistory ? 0 : in.schedule.history;
   out.push_back(static_cast<std::uint8_t>(static_cast<int>(in.schedule.mode) +
-                                          3 * static_cast<int>(in.schedule.memory)));
+                                          3 * static_cast<int>(in.schedule.memory) + 9 * history));
   if (in.schedule.mode == ScheduleKind::choices) {
     out.insert(out.end(), in.schedule.choices.begin(), in.schedule.choices.end());
     return out;

@@ -48,6 +48,7 @@ RunResult run_interleave_target(Bytes input, bool trace) {
   auto strategy = make_pick_rule(in.schedule, 4 * in.program.ops.size() + 8, in.program.threads);
   InterleaveOptions options = interleave_target_options(trace);
   options.memory = in.schedule.memory;
+  options.history = in.schedule.history;
   InterleaveResult r = run_interleaved(in.program, *strategy, options);
   count_pairs(r.trail);
   return std::move(r.run);

@@ -24,6 +24,7 @@ ControlledResult run_controlled(const ControlledSpec& spec) {
     o.max_runs = 1;
     o.run = interleave_target_options(false);
     o.run.memory = spec.memory;
+    o.run.history = spec.history;
     const Exploration e = explore(program, o);
     ++res.programs;
     res.steps += e.steps;

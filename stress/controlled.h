@@ -22,6 +22,7 @@ struct ControlledSpec {
   std::uint64_t seed = 1;
   int depth = 3;                        // pct
   MemoryKind memory = MemoryKind::c11;  // what a load may read (exec/memory_model.h)
+  int history = kDefaultStoreHistory;   // among how many stores per location
   std::size_t shrink_runs_per_op = 20;  // minimize's dfs budget for each op it tries to drop
   hakmem::Config config;
   std::function<void(std::uint64_t programs, std::uint64_t steps)> progress;  // about once a second

@@ -149,6 +149,38 @@ INSTANTIATE_TEST_SUITE_P(
                                 MemoryKind::tso, FindingKind::retained, true}),
     [](const auto& info) { return std::string(info.param.plant); });
 
+// The history bounds which stores a load may choose among: with one store
+// per location a C11 run reads the latest only, as sc does, and the stale
+// hint read hint_load_acquire needs is gone; with more, it is found, and
+// its file keeps the history it was found under, so it replays.
+TEST(StoreHistory, BoundsTheStaleReadsAndTravelsWithTheFile) {
+  if (!Scheduler::kModelsMemory) GTEST_SKIP() << "ThreadSanitizer's build keeps no memory model of its own";
+  const Program program =
+      decode_interleave(read_corpus_file("interleave/remote-free-lands-on-current-mid-refill")).program;
+  ExploreOptions o;
+  o.run.plant = find_plant("hint_load_acquire");
+  o.run.memory = MemoryKind::c11;
+  o.run.history = 1;
+  const Exploration one = explore(program, o);
+  EXPECT_FALSE(one.finding) << one.finding->describe();
+  EXPECT_TRUE(one.exhausted);
+  o.run.history = 7;
+  const Exploration seven = explore(program, o);
+  ASSERT_TRUE(seven.finding);
+  EXPECT_EQ(seven.schedule.history, 7);
+  const InterleaveInput in = decode_interleave(encode_interleave({program, seven.schedule}));
+  EXPECT_EQ(in.schedule.choices, seven.schedule.choices);
+  EXPECT_EQ(in.schedule.memory, MemoryKind::c11);
+  EXPECT_EQ(in.schedule.history, 7);
+  const std::string text = find_target("interleave")->to_text(encode_interleave({program, seven.schedule}));
+  EXPECT_NE(text.find("memory=c11 history=7"), std::string::npos) << text;
+  setenv(kPlantEnv, "hint_load_acquire", 1);
+  const RunResult replay = run_interleave_target(encode_interleave(in), false);
+  unsetenv(kPlantEnv);
+  ASSERT_TRUE(replay.finding);
+  EXPECT_EQ(replay.finding->kind, seven.finding->kind);
+}
+
 // audit-atomics on code that breaks as written: the counterexample under
 // C11, and x86-TSO's verdict explored, observable exactly for the plant a
 // store buffer shows.
