@@ -65,7 +65,8 @@ po::options_description explore_options() {
        "dfs: run part K of N of the search (every interleaving in exactly one part; for several machines)")
       ("jobs", number<int>("jobs", 1, 1, 64), "dfs: the search in N parts, N processes on this machine, merged")
       ("json", po::value<std::string>()->value_name("FILE"),
-       "write the report (per input: interleavings, steps, cut, findings; the bound, reduction and part) to FILE")
+       "write the report (per input: interleavings, steps, cut, findings; the bound, reduction, memory model and "
+       "part) to FILE")
       ("merge", po::bool_switch(), "run nothing: merge the --json reports given as inputs, the parts of one search")
       ("point-coverage", po::bool_switch(),
        "count the steps at each schedule point over every explored interleaving; list the points none reached "
@@ -183,7 +184,8 @@ ExploreReport explore_all(const po::variables_map& vm, const ExploreOptions& o,
                           const std::vector<std::filesystem::path>& files, bool print) {
   std::optional<std::string> target_flag;
   if (vm.count("target")) target_flag = vm["target"].as<std::string>();
-  ExploreReport report{build_info(), o.strategy, o.preemptions, o.reduction, o.seed, o.shard, {}};
+  ExploreReport report{build_info(), o.strategy,   o.preemptions, o.reduction, o.seed,
+                       o.shard,      o.run.memory, o.run.history, {}};
   for (const auto& file : files) {
     const Program program = schedule_program_of(resolve_target(target_flag, file), read_bytes(file));
     report.inputs.push_back(explore_one(file, program, o, vm, print));

@@ -12,7 +12,7 @@ namespace {
 using nlohmann::json;
 
 // Reports are versioned so that a merge refuses a report it would misread.
-constexpr int kReportFormat = 1;
+constexpr int kReportFormat = 2;  // 2: with the memory model and its history
 
 template <class T>
 T field(const json& j, const char* name, const std::string& where) {
@@ -67,8 +67,9 @@ std::string disagreement(const ExploreReport& a, const ExploreReport& b) {
         differ("strategy", explore_strategy_name(a.strategy), explore_strategy_name(b.strategy)),
         differ("bound", a.bound, b.bound),
         differ("reduction", reduction_name(a.reduction), reduction_name(b.reduction)),
-        differ("seed", a.seed, b.seed), differ("parts", a.shard.n, b.shard.n),
-        differ("inputs", a.inputs.size(), b.inputs.size())})
+        differ("memory", memory_kind_name(a.memory), memory_kind_name(b.memory)),
+        differ("history", a.history, b.history), differ("seed", a.seed, b.seed),
+        differ("parts", a.shard.n, b.shard.n), differ("inputs", a.inputs.size(), b.inputs.size())})
     if (!d.empty()) return d;
   for (std::size_t i = 0; i < a.inputs.size(); ++i)
     if (a.inputs[i].file != b.inputs[i].file)
@@ -98,6 +99,8 @@ std::string to_json(const ExploreReport& r) {
                   {"strategy", explore_strategy_name(r.strategy)},
                   {"bound", r.bound},
                   {"reduction", reduction_name(r.reduction)},
+                  {"memory", memory_kind_name(r.memory)},
+                  {"history", r.history},
                   {"seed", r.seed},
                   {"inputs", inputs},
                   {"totals",
@@ -130,6 +133,10 @@ ExploreReport report_from_json(const std::string& text) {
   const std::optional<Reduction> reduction = parse_reduction(field<std::string>(j, "reduction", where));
   if (!reduction) throw ReportError(where + ": unknown reduction");
   r.reduction = *reduction;
+  const std::optional<MemoryKind> memory = parse_memory_kind(field<std::string>(j, "memory", where));
+  if (!memory) throw ReportError(where + ": unknown memory model");
+  r.memory = *memory;
+  r.history = field<int>(j, "history", where);
   r.seed = field<std::uint64_t>(j, "seed", where);
   for (const json& in : field<json>(j, "inputs", where)) r.inputs.push_back(input_from(in, where));
   return r;

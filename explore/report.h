@@ -31,6 +31,8 @@ struct ExploreReport {
   Reduction reduction = Reduction::hb;
   std::uint64_t seed = 1;
   Shard shard{};
+  MemoryKind memory = MemoryKind::c11;  // the parts of one search ran one model
+  int history = kDefaultStoreHistory;
   std::vector<ExploredInput> inputs;
   std::size_t findings() const;
 };
