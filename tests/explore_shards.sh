@@ -33,10 +33,11 @@ expect_refused "$work/part1.json" "$work/part2.json"
 expect_refused "$work/part1.json" "$work/part1.json" "$work/part2.json" "$work/part3.json"
 "$bin" explore --preemptions 1 --shard 3/3 --json "$work/other.json" "${inputs[@]}" >/dev/null 2>&1
 expect_refused "$work/part1.json" "$work/part2.json" "$work/other.json"
-# The same part under another memory model is another search.
-"$bin" explore --memory sc --shard 3/3 --json "$work/sc.json" "${inputs[@]}" >/dev/null 2>&1
-expect_refused "$work/part1.json" "$work/part2.json" "$work/sc.json"
-grep -q 'memory: c11 vs sc' "$work/refused.log" || fail "the refusal does not name the memory model: $(cat "$work/refused.log")"
+# The same part under another memory model is another search (a store
+# history: TSan's build runs every model as sc, but keeps the history).
+"$bin" explore --history 7 --shard 3/3 --json "$work/history.json" "${inputs[@]}" >/dev/null 2>&1
+expect_refused "$work/part1.json" "$work/part2.json" "$work/history.json"
+grep -q 'history: 4 vs 7' "$work/refused.log" || fail "the refusal does not name the history: $(cat "$work/refused.log")"
 "$bin" explore --point-coverage --jobs 2 "${inputs[@]}" >"$work/refused.log" 2>&1
 [ $? -eq 2 ] || fail "--point-coverage with --jobs 2 was not refused"
 "$bin" explore --point-coverage --merge "$work"/part{1,2,3}.json >"$work/refused.log" 2>&1
