@@ -10,6 +10,21 @@
 
 namespace hakfuzz::cli {
 
+std::string flag_table_markdown() {
+  std::string out =
+      "| Name | Kind | Accepted | Default | Swept | Description |\n"
+      "|---|---|---|---|---|---|\n";
+  for (const hakmem::FlagSpec& spec : hakmem::flag_table()) {
+    std::string accepted = spec.accepted;
+    for (char& ch : accepted)
+      if (ch == '|') ch = ',';
+    out += std::string("| `") + spec.name + "` | " + (spec.build_switch ? "build switch" : "environment") +
+           " | " + accepted + " | " + spec.value_text(spec.default_value) + " | " +
+           (spec.swept ? "yes" : "no") + " | " + spec.doc + " |\n";
+  }
+  return out;
+}
+
 po::options_description flags_options() {
   po::options_description d("flags options");
   d.add_options()("markdown", po::bool_switch(), "print a GitHub Markdown table (docs/allocator.md's)");
@@ -18,7 +33,7 @@ po::options_description flags_options() {
 
 int run_flags(const po::variables_map& vm) {
   if (vm["markdown"].as<bool>()) {
-    std::cout << hakmem::flag_table_markdown();
+    std::cout << flag_table_markdown();
     return kExitClean;
   }
   struct Line {

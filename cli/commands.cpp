@@ -60,7 +60,7 @@ namespace {
 // generated from the table it documents (tests/docs_tables.py diffs them).
 std::string markdown_table(const std::string& name) {
   if (name == "commands") return commands_markdown();
-  if (name == "flags") return hakmem::flag_table_markdown();
+  if (name == "flags") return flag_table_markdown();
   if (name == "targets") return targets_markdown();
   if (name == "plants") return plants_markdown();
   throw UsageError("--markdown=" + name + ": no such table (commands, flags, targets, plants)");

@@ -42,6 +42,8 @@ struct Command {
 const std::vector<Command>& commands();
 // The command table as Markdown (the README's; `hakfuzz --markdown`).
 std::string commands_markdown();
+// The allocator's flag table as Markdown (docs/allocator.md; `hakfuzz flags --markdown`).
+std::string flag_table_markdown();
 
 // Parses argv in two passes (command, then that command's options) and runs
 // it; every usage or configuration error becomes one line on stderr and

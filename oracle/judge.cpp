@@ -5,6 +5,7 @@
 #include <type_traits>
 
 #include "oracle/plants.h"
+#include "oracle/type_names.h"
 
 namespace hakfuzz {
 
@@ -63,7 +64,7 @@ std::optional<std::string> nothing_kept(PoolUnderTest& pool, const model::Routin
     pool.free(p);
     if (fresh)
       return "after everything was freed, an allocation of class " + std::to_string(cls) +
-             " acquired a fresh page though " + hakmem::block_kind_name(kind) + " pages of the class exist";
+             " acquired a fresh page though " + block_kind_name(kind) + " pages of the class exist";
   }
   pool.collect();
   return std::nullopt;
@@ -123,8 +124,8 @@ std::optional<Judge::BlockId> Judge::on_alloc(int thread, std::size_t size, void
     find(FindingKind::alloc_null, call + " returned null");
     return std::nullopt;
   } else if (got != want) {
-    find(FindingKind::alloc_route, call + " routed to " + hakmem::block_kind_name(got) + ", model expects " +
-                                       hakmem::block_kind_name(want));
+    find(FindingKind::alloc_route,
+         call + " routed to " + block_kind_name(got) + ", model expects " + block_kind_name(want));
     return std::nullopt;
   }
   if (!p) return std::nullopt;
@@ -351,7 +352,7 @@ void Judge::probe_around(const Block& b) {
     digest_.mix(static_cast<std::uint64_t>(got));
     if (got != want)
       return find(FindingKind::page_of, "page_of(slab+" + std::to_string(a - slab) + ") of class " +
-                                            std::to_string(b.cls) + " " + hakmem::block_kind_name(b.kind) +
+                                            std::to_string(b.cls) + " " + block_kind_name(b.kind) +
                                             " page is " + hakmem::verdict_name(got) + ", geometry says " +
                                             hakmem::verdict_name(want));
   }
@@ -395,8 +396,8 @@ void Judge::check_commit(std::size_t size, std::uint32_t slab, BlockKind kind, i
   const std::uint64_t pages = (kind == BlockKind::v2 ? census_.v2_slabs : census_.v1_slabs)[cls];
   const std::uint64_t cap = hakmem::kGeometry[cls].capacity;
   if (pages > (live_.peak(kind, cls) + cap - 1) / cap)
-    find(FindingKind::retained, std::to_string(pages) + " " + hakmem::block_kind_name(kind) +
-                                    " pages of class " + std::to_string(cls) + " for at most " +
+    find(FindingKind::retained, std::to_string(pages) + " " + block_kind_name(kind) + " pages of class " +
+                                    std::to_string(cls) + " for at most " +
                                     std::to_string(live_.peak(kind, cls)) + " blocks ever live (" +
                                     std::to_string(cap) + " per page)");
 }

@@ -5,6 +5,8 @@
 #include <iterator>
 #include <memory>
 
+#include "oracle/type_names.h"
+
 namespace hakfuzz::model {
 
 using hakmem::V2Stat;
@@ -226,13 +228,13 @@ std::optional<std::string> check_acquisitions(BlockKind wanted, BlockKind got, s
   }
   if (plausible && got == want) return std::nullopt;  // every allocation asks: no text unless it diverged
 
-  std::string route = std::string(hakmem::block_kind_name(wanted)) + " route, acquisitions";
+  std::string route = std::string(block_kind_name(wanted)) + " route, acquisitions";
   for (std::uint64_t i = first; i < first + made; ++i)
     route += " #" + std::to_string(i) + (w.fails(i) ? " (fails)" : " (ok)");
   if (made == 0) route += " none";
   if (!plausible) return route + ": more page acquisitions than the route makes";
-  return route + ": the pool returned " + (got == BlockKind::none ? "null" : hakmem::block_kind_name(got)) +
-         ", the model expects " + (want == BlockKind::none ? "null" : hakmem::block_kind_name(want));
+  return route + ": the pool returned " + (got == BlockKind::none ? "null" : block_kind_name(got)) +
+         ", the model expects " + (want == BlockKind::none ? "null" : block_kind_name(want));
 }
 
 bool v2_refill_failed(BlockKind wanted, std::uint64_t first, std::uint64_t made, const FaultWindow& w) {

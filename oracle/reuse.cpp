@@ -2,16 +2,18 @@
 
 #include <algorithm>
 
+#include "oracle/type_names.h"
+
 namespace hakfuzz::model {
 
 using hakmem::BlockKind;
 
 std::string describe(const hakmem::SlabCensus& s) {
-  return "slab " + std::to_string(s.slab) + " (" + hakmem::block_kind_name(s.kind) + ", class " +
-         std::to_string(s.cls) + ", " + hakmem::slab_queue_name(s.queue) + ", owner " +
-         hakmem::slab_owner_name(s.owner) + (s.owner_hinted ? " hinted" : "") + "): used " +
-         std::to_string(s.used) + ", free " + std::to_string(s.free_stack) + ", cached " +
-         std::to_string(s.cached) + ", pending " + std::to_string(s.remote_pending);
+  return "slab " + std::to_string(s.slab) + " (" + block_kind_name(s.kind) + ", class " +
+         std::to_string(s.cls) + ", " + slab_queue_name(s.queue) + ", owner " + slab_owner_name(s.owner) +
+         (s.owner_hinted ? " hinted" : "") + "): used " + std::to_string(s.used) + ", free " +
+         std::to_string(s.free_stack) + ", cached " + std::to_string(s.cached) + ", pending " +
+         std::to_string(s.remote_pending);
 }
 
 std::optional<std::string> check_retention(const hakmem::Census& c) {

@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "exec/run_program.h"
+#include "oracle/type_names.h"
 #include "stress/canary.h"
 #include "stress/crash_hook.h"
 #include "stress/rss.h"
@@ -203,7 +204,7 @@ class ParallelRun {
     if (const BlockKind want = routing_.kind_for(size); info.kind != want)
       finding(FindingKind::alloc_route, ticket,
               fmt::format("worker {}: alloc({}) landed {}, the config routes it {}", w.index, size,
-                          hakmem::block_kind_name(info.kind), hakmem::block_kind_name(want)));
+                          block_kind_name(info.kind), block_kind_name(want)));
     w.bytes_in += info.usable;
     const std::uint64_t head =
         canary_head(w.index, static_cast<std::uint64_t>(round_) << 24 | (w.next_id++ & 0xFFFFFF), size);
@@ -250,7 +251,7 @@ class ParallelRun {
     if (intact && !model::route_fits(tag_kind(tag), out.route))
       finding(FindingKind::free_outcome, ticket,
               fmt::format("worker {}: free of live {} block {:#x} routed {}", w.index,
-                          hakmem::block_kind_name(tag_kind(tag)), head, hakmem::free_route_name(out.route)));
+                          block_kind_name(tag_kind(tag)), head, hakmem::free_route_name(out.route)));
     w.bytes_out += tag_usable(tag);
   }
 

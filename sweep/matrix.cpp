@@ -10,6 +10,13 @@ namespace hakfuzz::sweep {
 
 namespace {
 
+// Every value a flag can take, in order: one axis of the matrix.
+std::vector<std::uint32_t> domain(const hakmem::FlagSpec& spec) {
+  std::vector<std::uint32_t> out;
+  for (std::uint32_t v = spec.min; v <= spec.max; ++v) out.push_back(v);
+  return out;
+}
+
 // The only semantic knowledge the sweep has about flags. Flags not named
 // here are assumed to change behaviour, the safe default for a new flag.
 constexpr std::string_view kTelemetryOnly[] = {"stats_compiled", "v2_stats"};
@@ -54,7 +61,7 @@ Matrix::Matrix() {
       throw std::logic_error(std::string("sweep: build switch ") + s.name +
                              " is swept but this binary "
                              "cannot realise its values");
-    axes_.push_back({&s, i, s.domain()});
+    axes_.push_back({&s, i, domain(s)});
     size_ *= axes_.back().values.size();
   }
   auto known = [&](std::string_view field) {

@@ -29,7 +29,7 @@ template <class P>
 void expect_every_page_unowned(const P& pool) {
   for (const SlabCensus& s : pool.census().slabs) {
     EXPECT_EQ(s.owner, SlabOwner::none) << "slab " << s.slab;
-    EXPECT_TRUE(s.queue == SlabQueue::orphan || s.queue == SlabQueue::cold) << slab_queue_name(s.queue);
+    EXPECT_TRUE(s.queue == SlabQueue::orphan || s.queue == SlabQueue::cold) << static_cast<int>(s.queue);
   }
 }
 
@@ -57,7 +57,7 @@ TYPED_TEST(CensusTest, OneEntryPerCommittedSlab) {
       EXPECT_EQ(s.queue, SlabQueue::v1_partial);
       EXPECT_EQ(s.owner, SlabOwner::none);
     } else {
-      EXPECT_TRUE(s.queue == SlabQueue::current || s.queue == SlabQueue::full) << slab_queue_name(s.queue);
+      EXPECT_TRUE(s.queue == SlabQueue::current || s.queue == SlabQueue::full) << static_cast<int>(s.queue);
       EXPECT_EQ(s.owner, SlabOwner::live_thread);
       EXPECT_NE(s.owner_slot, kNoOwnerSlot);
     }

@@ -1,6 +1,7 @@
-// Names and messages generated from verdicts.def, v2_stats.def and
-// plants.def, the census's queue and owner names, and the per-class stats
-// table printed at teardown.
+// The names and messages the allocator prints itself: verdicts (a rejected
+// free's report), counters and plant docs, and the per-class stats table
+// printed at teardown. Names only the tester prints (block kinds, census
+// queues) live with the tester (oracle/type_names.cpp).
 #include <cinttypes>
 
 #include "hakmem/types.h"
@@ -34,44 +35,9 @@ const char* v2_stat_name(V2Stat s) {
   return names[static_cast<int>(s)];
 }
 
-const char* v2_stat_doc(V2Stat s) {
-  static const char* const docs[] = {
-#define HAKMEM_V2_STAT(name, doc) doc,
-#include "hakmem/v2_stats.def"
-#undef HAKMEM_V2_STAT
-  };
-  return docs[static_cast<int>(s)];
-}
-
 const char* free_route_name(FreeRoute r) {
   static const char* const names[] = {"null", "v2_local", "v2_remote", "v1", "large", "rejected"};
   return names[static_cast<int>(r)];
-}
-
-const char* block_kind_name(BlockKind k) {
-  static const char* const names[] = {"none", "v1", "v2", "large"};
-  return names[static_cast<int>(k)];
-}
-
-const char* slab_queue_name(SlabQueue q) {
-  static const char* const names[] = {"none",   "current", "partial",    "full",
-                                      "orphan", "cold",    "v1_partial", "v1_full"};
-  return names[static_cast<int>(q)];
-}
-
-const char* slab_owner_name(SlabOwner o) {
-  static const char* const names[] = {"none", "live_thread", "exited_thread"};
-  return names[static_cast<int>(o)];
-}
-
-const char* plant_name(Plant p) {
-  static const char* const names[] = {
-      "none",
-#define HAKMEM_PLANT(id, doc) #id,
-#include "hakmem/plants.def"
-#undef HAKMEM_PLANT
-  };
-  return names[static_cast<int>(p)];
 }
 
 const char* plant_doc(Plant p) {
@@ -82,12 +48,6 @@ const char* plant_doc(Plant p) {
 #undef HAKMEM_PLANT
   };
   return docs[static_cast<int>(p)];
-}
-
-std::optional<Plant> plant_from_name(std::string_view name) {
-  for (int i = 0; i < kNumPlants; ++i)
-    if (name == plant_name(static_cast<Plant>(i))) return static_cast<Plant>(i);
-  return std::nullopt;
 }
 
 std::uint64_t StatsSnapshot::total(V2Stat s) const {

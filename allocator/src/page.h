@@ -86,9 +86,6 @@ struct alignas(64) PageDesc {
     meta[block].store(static_cast<std::uint8_t>(s), order);
   }
 
-  std::uint32_t free_stack_at(std::uint32_t k) const {
-    return meta[capacity + k].load(std::memory_order_relaxed);
-  }
   void push_free(std::uint32_t block) {
     meta[capacity + free_top++].store(static_cast<std::uint8_t>(block), std::memory_order_relaxed);
   }

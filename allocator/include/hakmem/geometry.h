@@ -76,7 +76,7 @@ struct ClassGeometry {
   std::uint64_t reciprocal;   // ceil(2^40 / block_size): exact division for offsets < 2^18
   std::uint32_t cache_limit;  // free-cache entries per thread: kFreeCacheBytes in blocks, clamped
 };
-constexpr ClassGeometry make_geometry(int cls) {
+consteval ClassGeometry make_geometry(int cls) {
   std::uint32_t bs = static_cast<std::uint32_t>(kClassSizes[cls]);
   std::uint32_t cap = static_cast<std::uint32_t>((kSlabSize - kSlabHeaderBytes) / bs);
   std::uint32_t limit = std::clamp<std::uint32_t>(kFreeCacheBytes / bs, kFreeCacheMin, kFreeCacheMax);

@@ -47,7 +47,6 @@ inline constexpr int kNumV2Stats = 0
     ;
 static_assert(kNumV2Stats == 12, "the brief fixes exactly 12 v2 counters");
 const char* v2_stat_name(V2Stat s);
-const char* v2_stat_doc(V2Stat s);
 
 namespace detail::verdict_counter {
 // The names the counter column of verdicts.def may use.
@@ -98,8 +97,6 @@ struct FlagSpec {
   bool swept;
   const char* doc;
   bool build_switch;
-  // Every value the flag can take, in order (the sweep's domain).
-  std::vector<std::uint32_t> domain() const;
   // Text of a value as a user would write it ("1", "0x7F", "quiet").
   std::string value_text(std::uint32_t v) const;
 };
@@ -114,8 +111,6 @@ const std::vector<FlagSpec>& flag_table();
 // The flag a row of the table describes.
 inline EnvFlag env_flag_of(const FlagSpec& spec) { return static_cast<EnvFlag>(&spec - flag_table().data()); }
 const FlagSpec& env_flag_spec(EnvFlag f);
-// The flag table as a Markdown table (docs/allocator.md, `hakfuzz flags --markdown`).
-std::string flag_table_markdown();
 
 enum class InvalidFreePolicy : std::uint8_t { report = 0, abort = 1, quiet = 2 };
 
@@ -170,9 +165,7 @@ inline constexpr int kNumPlants = 1
 #include "hakmem/plants.def"
 #undef HAKMEM_PLANT
     ;
-const char* plant_name(Plant p);  // "none", or the plants.def id
 const char* plant_doc(Plant p);
-std::optional<Plant> plant_from_name(std::string_view name);
 
 // ---------------------------------------------------------------- OS faults
 // Fault injection for the OS layer: page acquisitions (a slab commit or a
@@ -183,7 +176,6 @@ struct FaultPlan {
   std::uint64_t fail_count = 1;  // how many consecutive failures from fail_nth
   std::uint32_t fail_ppm = 0;    // random failures per million acquisitions
   std::uint64_t seed = 0;
-  bool active() const { return fail_nth != 0 || fail_ppm != 0; }
 };
 
 // ---------------------------------------------------------------- results
@@ -216,7 +208,6 @@ static_assert(unpack(pack({FreeRoute::rejected, Verdict::ok, false, Verdict::dou
               FreeOutcome{FreeRoute::rejected, Verdict::ok, false, Verdict::double_free, 6});
 
 enum class BlockKind : std::uint8_t { none, v1, v2, large };
-const char* block_kind_name(BlockKind k);
 
 // What the pool knows about an address (introspection for the tester).
 struct BlockInfo {
@@ -241,11 +232,9 @@ struct InvariantReport {
 // What the pool holds, slab by slab (Pool::census): for "nothing kept"
 // checks, which need more than the invariant walk's consistency.
 enum class SlabQueue : std::uint8_t { none, current, partial, full, orphan, cold, v1_partial, v1_full };
-const char* slab_queue_name(SlabQueue q);
 // A v2 slab's owner: none (orphaned, cold), a live thread, or a thread
 // context whose thread has exited (its pages were never given up).
 enum class SlabOwner : std::uint8_t { none, live_thread, exited_thread };
-const char* slab_owner_name(SlabOwner o);
 inline constexpr std::uint32_t kNoOwnerSlot = UINT32_MAX;
 
 struct SlabCensus {
