@@ -4,14 +4,23 @@
 // which strings are accepted and what they mean; the pool must agree, name
 // the right variable on an error, keep its old config when a refresh fails,
 // and route each class as the accepted config says, and follow the
-// invalid-free policy it names in what it writes to its report stream. The
-// input's tail is an ops program run through the model.
+// invalid-free policy it names in what it writes to its report stream
+// (`abort` in a forked child, which also puts the pool's fork handlers to
+// work). The pool is built as the preload shim builds its own, with no
+// arena cache: its teardown gives every mapping back to the OS. The input's
+// tail is an ops program run through the model.
 //
 // Bytes: for each env flag, twice (init, then refresh): one length byte
 // (0xFF = unset, else length % 33) and that many value bytes; then a Program.
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cctype>
+#include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <stdexcept>
 
 #include "fuzz/dictionary.h"
@@ -250,7 +259,6 @@ std::unique_ptr<PoolUnderTest> construct_pool(const EnvInput& e, const Expectati
   hakmem::PoolOptions options;
   options.env = source(e.init);
   options.arena_bytes = std::size_t{64} << 20;
-  options.arena_cache = &harness_arena_cache();
   options.report = report;  // what it says of invalid frees (judge_invalid_free)
   try {
     pool = make_pool(Flavour::stats_on, options);
@@ -274,16 +282,22 @@ std::unique_ptr<PoolUnderTest> construct_pool(const EnvInput& e, const Expectati
   return pool;
 }
 
-// One block per class, each routed as `cfg` says.
+// Above every class: the large path, which maps and unmaps for itself.
+constexpr std::size_t kLargeSize = hakmem::kClassSizes[hakmem::kNumClasses - 1] + 1;
+
+// One block per class and one large block, each routed as `cfg` says.
 void route_blocks(PoolUnderTest& pool, const hakmem::Config& cfg, std::vector<void*>& blocks,
                   EnvPhase& phase) {
-  for (int c = 0; c < hakmem::kNumClasses; ++c) {
-    void* p = pool.alloc(hakmem::kClassSizes[c]);
-    const hakmem::BlockKind want = model::Routing(cfg).kind_for(hakmem::kClassSizes[c]);
+  for (int c = 0; c <= hakmem::kNumClasses; ++c) {
+    const std::size_t size = c < hakmem::kNumClasses ? hakmem::kClassSizes[c] : kLargeSize;
+    void* p = pool.alloc(size);
+    const hakmem::BlockKind want = model::Routing(cfg).kind_for(size);
     if (!p || pool.block_info(p).kind != want)
-      return phase.find("class " + std::to_string(c) + " not routed as " + cfg.describe() + " says",
+      return phase.find("size " + std::to_string(size) + " not routed as " + cfg.describe() + " says",
                         FindingKind::alloc_route);
-    phase.out.digest = phase.out.digest * 31 + *pool.arena_offset(p);
+    // A large block's address is the OS's: only arena offsets enter the digest.
+    if (std::optional<std::uint64_t> at = pool.arena_offset(p))
+      phase.out.digest = phase.out.digest * 31 + *at;
     blocks.push_back(p);
   }
 }
@@ -304,26 +318,82 @@ void judge_refresh(PoolUnderTest& pool, const EnvInput& e, const Expectation& at
     phase.find("config after refresh_from_env differs from the table (a failed refresh must change nothing)");
 }
 
-// A double free under the policy the config names: rejected, with a line
-// naming the verdict in the report stream under `report` and nothing under
-// `quiet`. `abort` is not tried: it would end the run.
-void judge_invalid_free(PoolUnderTest& pool, ReportStream& report, EnvPhase& phase) {
+// An invalid free under `report` or `quiet`: rejected, with a line naming
+// the verdict in the report stream under `report` and nothing under
+// `quiet`.
+void judge_rejected_free(PoolUnderTest& pool, ReportStream& report, const char* what, void* ptr,
+                         EnvPhase& phase) {
   const hakmem::InvalidFreePolicy policy = pool.config().invalid_free_policy();
-  if (policy == hakmem::InvalidFreePolicy::abort) return;
-  void* p = pool.alloc(hakmem::kClassSizes[0]);
-  if (!p || pool.free(p).route == hakmem::FreeRoute::rejected)
-    return phase.find("a block allocated for the double free was not freed", FindingKind::free_outcome);
   const std::size_t before = report.text().size();
-  const hakmem::FreeOutcome out = pool.free(p);
+  const hakmem::FreeOutcome out = pool.free(ptr);
   const std::string said = report.text().substr(before);
   if (out.route != hakmem::FreeRoute::rejected)
-    return phase.find("a double free was not rejected", FindingKind::free_outcome);
+    return phase.find(std::string("a ") + what + " was not rejected", FindingKind::free_outcome);
   const std::string verdict = hakmem::verdict_name(out.reason);
-  phase.note("double free rejected: " + verdict + (said.empty() ? ", nothing reported" : ", reported"));
+  phase.note(std::string(what) + " rejected: " + verdict +
+             (said.empty() ? ", nothing reported" : ", reported"));
   if (policy == hakmem::InvalidFreePolicy::quiet && !said.empty())
     phase.find("HAKMEM_POOL_INVALID_FREE=quiet, yet the pool reported: " + said, FindingKind::config);
   else if (policy == hakmem::InvalidFreePolicy::report && said.find(verdict) == std::string::npos)
     phase.find("HAKMEM_POOL_INVALID_FREE=report, yet no report names " + verdict, FindingKind::config);
+}
+
+// Long enough for a child that allocates a handful of blocks under any
+// sanitizer on a loaded machine; a child that takes longer is hung.
+constexpr unsigned kForkChildSeconds = 5;
+
+// `abort`, in a child: the pool's fork handlers around fork(), then the
+// child takes every lock of the pool again (a block of each class, a large
+// one, a refresh) and frees one block twice, which must abort it. A lock
+// the handlers left taken hangs the child until its alarm ends it.
+void judge_abort_in_child(PoolUnderTest& pool, EnvPhase& phase) {
+  pool.prepare_fork();
+  const pid_t child = fork();
+  if (child == 0) {
+    // The fuzzing engine's handlers would report the abort as a crash of the
+    // input and the alarm as a timeout: the child dies of the signals.
+    std::signal(SIGABRT, SIG_DFL);
+    std::signal(SIGALRM, SIG_DFL);
+    alarm(kForkChildSeconds);
+    pool.after_fork();
+    for (int c = 0; c <= hakmem::kNumClasses; ++c)
+      pool.free(pool.alloc(c < hakmem::kNumClasses ? hakmem::kClassSizes[c] : kLargeSize));
+    (void)pool.refresh_from_env();
+    void* p = pool.alloc(hakmem::kClassSizes[0]);
+    pool.free(p);
+    pool.free(p);
+    _exit(0);
+  }
+  pool.after_fork();
+  if (child < 0) return phase.find("fork failed: " + std::string(std::strerror(errno)), FindingKind::harness);
+  int status = 0;
+  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  const auto died_of = [&](int sig) { return WIFSIGNALED(status) && WTERMSIG(status) == sig; };
+  const std::string how = WIFSIGNALED(status)
+                              ? std::string("died of signal ") + std::to_string(WTERMSIG(status))
+                              : "exited with status " + std::to_string(WEXITSTATUS(status));
+  phase.note("double free in a forked child: " + how);
+  if (died_of(SIGALRM))
+    phase.find("a forked child's pool hung for " + std::to_string(kForkChildSeconds) +
+                   " s: a lock taken by prepare_fork was not released in the child",
+               FindingKind::deadlock);
+  else if (!died_of(SIGABRT))
+    phase.find("HAKMEM_POOL_INVALID_FREE=abort, yet a double free in a forked child " + how,
+               FindingKind::config);
+}
+
+// Invalid frees under the policy the config names: a double free (a block
+// of a class) and a free of an address outside every arena (no class).
+void judge_invalid_free(PoolUnderTest& pool, ReportStream& report, EnvPhase& phase) {
+  if (pool.config().invalid_free_policy() == hakmem::InvalidFreePolicy::abort)
+    return judge_abort_in_child(pool, phase);
+  void* p = pool.alloc(hakmem::kClassSizes[0]);
+  if (!p || pool.free(p).route == hakmem::FreeRoute::rejected)
+    return phase.find("a block allocated for the double free was not freed", FindingKind::free_outcome);
+  judge_rejected_free(pool, report, "double free", p, phase);
+  int stray = 0;
+  if (!phase.out.finding) judge_rejected_free(pool, report, "free of a stack address", &stray, phase);
 }
 
 // Route one block per class under the config, refresh, route again, then

@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include <unistd.h>
+
 namespace hakfuzz {
 
 namespace {
@@ -96,6 +98,23 @@ class CounterSteers final : public PoolWrapper {
         hidden_.rows[r][i] += after.rows[r][i] - before.rows[r][i];
   }
   hakmem::StatsSnapshot hidden_;  // one thread at a time: stats_diff's runs hand a baton
+};
+
+// A fork handler that forgets the child: the parent's locks are released,
+// the child's copies stay held, so the child's next call on the pool hangs.
+class ForkChildKeepsLocks final : public PoolWrapper {
+ public:
+  using PoolWrapper::PoolWrapper;
+  void prepare_fork() override {
+    parent_ = getpid();
+    inner().prepare_fork();
+  }
+  void after_fork() override {
+    if (getpid() == parent_) inner().after_fork();
+  }
+
+ private:
+  pid_t parent_ = 0;
 };
 
 template <class W>

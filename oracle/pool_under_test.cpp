@@ -28,6 +28,8 @@ class FlavourPool final : public PoolUnderTest {
   void census_into(hakmem::Census& into) const override { pool_.census(into); }
   void collect() override { pool_.collect(); }
   void end_current_thread() override { Pool::end_current_thread(); }
+  void prepare_fork() override { pool_.prepare_fork(); }
+  void after_fork() override { pool_.after_fork(); }
   void set_fault_plan(const hakmem::FaultPlan& plan) override { pool_.set_fault_plan(plan); }
   hakmem::OsCounters os_counters() const override { return pool_.os_counters(); }
   std::uintptr_t arena_base() const override { return pool_.arena_base(); }

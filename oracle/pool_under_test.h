@@ -45,6 +45,10 @@ class PoolUnderTest {
   // The calling thread's exit, as far as pools of this flavour can tell
   // (hakmem::Pool::end_current_thread), the OS thread going on.
   virtual void end_current_thread() = 0;
+  // fork(): every lock taken before it, released after it in the parent
+  // and in the child (hakmem::Pool::prepare_fork).
+  virtual void prepare_fork() = 0;
+  virtual void after_fork() = 0;
   virtual void set_fault_plan(const hakmem::FaultPlan& plan) = 0;
   virtual hakmem::OsCounters os_counters() const = 0;
   virtual std::uintptr_t arena_base() const = 0;
@@ -69,6 +73,8 @@ class PoolWrapper : public PoolUnderTest {
   void census_into(hakmem::Census& into) const override { inner_->census_into(into); }
   void collect() override { inner_->collect(); }
   void end_current_thread() override { inner_->end_current_thread(); }
+  void prepare_fork() override { inner_->prepare_fork(); }
+  void after_fork() override { inner_->after_fork(); }
   void set_fault_plan(const hakmem::FaultPlan& plan) override { inner_->set_fault_plan(plan); }
   hakmem::OsCounters os_counters() const override { return inner_->os_counters(); }
   std::uintptr_t arena_base() const override { return inner_->arena_base(); }
