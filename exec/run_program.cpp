@@ -15,6 +15,7 @@ class ProgramRun {
         judge_(*pool_, program.config,
                {.trace = options.trace,
                 .probe_page_of = options.probe_page_of,
+                .plant_walk_faults = options.plant_walk_faults,
                 .threads = program.threads,
                 .quiesce = [this] {
                   if (team_) team_->quiesce();

@@ -23,6 +23,8 @@ struct RunOptions {
   bool trace = false;
   // After every alloc and free, probe page_of around the block (Judge::Options).
   bool probe_page_of = false;
+  // At every check, plant each invariant fault the walk must report (Judge::Options).
+  bool plant_walk_faults = false;
   std::size_t max_ops = kMaxOpsPerRun;
   // Where the pool's diagnostics and teardown stats table go; null: none are made.
   std::FILE* report = nullptr;

@@ -410,6 +410,30 @@ void Judge::check() {
   note([&] { return "check live=" + std::to_string(r.live_blocks); });
   const std::vector<Divergence> wrong = quiescent_divergences(r, census_, {live_.size(), live_.live_bytes()});
   if (!wrong.empty()) find(wrong.front().kind, wrong.front().what);
+  if (options_.plant_walk_faults && !found()) plant_walk_faults();
+  ++checks_;
+}
+
+// Each invariant fault the pool has a place for, planted in turn (the place
+// picked by the check's number) and undone: the walk must name each.
+void Judge::plant_walk_faults() {
+  quiesce();
+  std::string planted;
+  for (int i = 1; i < hakmem::kNumInvariantFaults && !found(); ++i) {
+    const auto fault = static_cast<hakmem::InvariantFault>(i);
+    const std::optional<hakmem::InvariantReport> r = pool_.check_with_fault(fault, checks_);
+    if (!r) continue;
+    planted += std::string(planted.empty() ? "" : " ") + invariant_fault_name(fault);
+    if (r->fault != fault)
+      find(FindingKind::invariant, std::string("the walk missed a planted ") + invariant_fault_name(fault) +
+                                       ": " +
+                                       (r->ok ? std::string("it passed")
+                                              : std::string("it reported ") + invariant_fault_name(r->fault) +
+                                                    " (" + r->first_error + ")"));
+  }
+  quiesce();
+  if (!found())
+    note([&] { return "walk reported every fault planted: " + (planted.empty() ? "none" : planted); });
 }
 
 void Judge::finish(bool recheck) {

@@ -86,6 +86,9 @@ class Judge {
     // After every alloc and free, probe page_of at crafted addresses around
     // the block against the slab geometry.
     bool probe_page_of = false;
+    // At every check, once the walk passed: each invariant fault planted in
+    // turn (PoolUnderTest::check_with_fault), which the walk must report.
+    bool plant_walk_faults = false;
     // Ops overlap (the scheduler switches threads inside calls): the run's
     // digest is its steps', so an allocation adds only where it landed; an
     // allocation's page acquisitions are other threads' too, so only its
@@ -195,6 +198,7 @@ class Judge {
   void compare(const hakmem::FreeOutcome& got, const model::Expected& want, What what);
   void check_commit(std::size_t size, std::uint32_t slab, hakmem::BlockKind kind, int cls);
   void probe_around(const model::Block& b);
+  void plant_walk_faults();
   std::string where(const void* p) const;
   std::string who(int thread) const { return options_.threads > 1 ? "t" + std::to_string(thread) + " " : ""; }
   void quiesce() const {
@@ -230,6 +234,7 @@ class Judge {
   std::vector<LastFree> last_free_;  // per address, the free that began last
   std::vector<model::Block> all_;    // every block the run made, by id - 1
   hakmem::Census census_;            // the last census taken, its storage reused
+  std::uint32_t checks_ = 0;         // checks so far: where plant_walk_faults plants
   support::Digest digest_;
   std::vector<Note> notes_;
   struct OpResult {

@@ -25,6 +25,13 @@ class FlavourPool final : public PoolUnderTest {
   hakmem::StatsSnapshot stats() const override { return pool_.stats(); }
   std::size_t stats_storage_bytes() const override { return Pool::stats_storage_bytes(); }
   hakmem::InvariantReport check() const override { return pool_.check(); }
+  std::optional<hakmem::InvariantReport> check_with_fault(hakmem::InvariantFault fault,
+                                                          std::uint32_t pick) override {
+    if constexpr (Pool::kSchedPoints)
+      return pool_.check_with_fault(fault, pick);
+    else
+      return std::nullopt;
+  }
   void census_into(hakmem::Census& into) const override { pool_.census(into); }
   void collect() override { pool_.collect(); }
   void end_current_thread() override { Pool::end_current_thread(); }

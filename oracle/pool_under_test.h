@@ -34,6 +34,10 @@ class PoolUnderTest {
   virtual hakmem::StatsSnapshot stats() const = 0;
   virtual std::size_t stats_storage_bytes() const = 0;
   virtual hakmem::InvariantReport check() const = 0;
+  // The walk with `fault` planted at its pick-th place (hakmem::Pool::
+  // check_with_fault): the tester's flavour only, nullopt elsewhere.
+  virtual std::optional<hakmem::InvariantReport> check_with_fault(hakmem::InvariantFault fault,
+                                                                  std::uint32_t pick) = 0;
   hakmem::Census census() const {
     hakmem::Census c;
     census_into(c);
@@ -70,6 +74,10 @@ class PoolWrapper : public PoolUnderTest {
   hakmem::StatsSnapshot stats() const override { return inner_->stats(); }
   std::size_t stats_storage_bytes() const override { return inner_->stats_storage_bytes(); }
   hakmem::InvariantReport check() const override { return inner_->check(); }
+  std::optional<hakmem::InvariantReport> check_with_fault(hakmem::InvariantFault fault,
+                                                          std::uint32_t pick) override {
+    return inner_->check_with_fault(fault, pick);
+  }
   void census_into(hakmem::Census& into) const override { inner_->census_into(into); }
   void collect() override { inner_->collect(); }
   void end_current_thread() override { inner_->end_current_thread(); }

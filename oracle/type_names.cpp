@@ -18,4 +18,14 @@ const char* slab_owner_name(hakmem::SlabOwner o) {
   return names[static_cast<int>(o)];
 }
 
+const char* invariant_fault_name(hakmem::InvariantFault f) {
+  static const char* const names[] = {
+      "none",
+#define HAKMEM_INVARIANT_FAULT(name, text) #name,
+#include "hakmem/invariant_faults.def"
+#undef HAKMEM_INVARIANT_FAULT
+  };
+  return names[static_cast<int>(f)];
+}
+
 }  // namespace hakfuzz

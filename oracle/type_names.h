@@ -9,5 +9,6 @@ namespace hakfuzz {
 const char* block_kind_name(hakmem::BlockKind k);
 const char* slab_queue_name(hakmem::SlabQueue q);
 const char* slab_owner_name(hakmem::SlabOwner o);
+const char* invariant_fault_name(hakmem::InvariantFault f);
 
 }  // namespace hakfuzz

@@ -250,6 +250,7 @@ INSTANTIATE_TEST_SUITE_P(
                       CorpusHunt{"refill_retries", "ops", FindingKind::alloc_route},
                       CorpusHunt{"choice_takes_capitals", "env", FindingKind::config},
                       CorpusHunt{"fork_child_keeps_locks", "env", FindingKind::deadlock},
+                      CorpusHunt{"walk_ignores_used", "walk", FindingKind::invariant},
                       CorpusHunt{"counter_steers", "stats_diff", FindingKind::stats_diverge}),
     [](const auto& info) { return std::string(info.param.plant) + "_" + info.param.target; });
 

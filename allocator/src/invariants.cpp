@@ -102,17 +102,24 @@ class InvariantWalk {
   }
 
  private:
-  void fail(const std::string& what) {
-    if (r_.ok) {
-      r_.ok = false;
-      r_.first_error = what;
-    }
+  // `where` leads the fault's text: empty, a page's name, or a block's.
+  void fail(InvariantFault f, const std::string& where = {}) {
+    static const char* const texts[] = {
+        "",
+#define HAKMEM_INVARIANT_FAULT(name, text) text,
+#include "hakmem/invariant_faults.def"
+#undef HAKMEM_INVARIANT_FAULT
+    };
+    if (!r_.ok) return;
+    r_.ok = false;
+    r_.fault = f;
+    r_.first_error = where + texts[static_cast<int>(f)];
   }
   // The failure paths build text and are rare: out of line, so the parts
   // that call them stay small enough to be inlined into the slab walk.
-  [[gnu::cold]] void fail_page(const PageDesc* d, const char* what) { fail(page_name(d) + ": " + what); }
-  [[gnu::cold]] void fail_block(const PageDesc* d, std::uint32_t b, const char* what) {
-    fail(page_name(d) + ": block " + std::to_string(b) + " " + what);
+  [[gnu::cold]] void fail_page(const PageDesc* d, InvariantFault f) { fail(f, page_name(d) + ": "); }
+  [[gnu::cold]] void fail_block(const PageDesc* d, std::uint32_t b, InvariantFault f) {
+    fail(f, page_name(d) + ": block " + std::to_string(b) + " ");
   }
 
   std::size_t slab_of_desc(const PageDesc* d) const { return static_cast<std::size_t>(d - arena_.desc(0)); }
@@ -126,7 +133,7 @@ class InvariantWalk {
       if (ctx.slot == kNoThreadSlot) {
         for (const auto& pages : ctx.classes)
           if (pages.current || pages.partial.head || pages.full.head || pages.cached)
-            fail("an idle thread context still owns pages");
+            fail(InvariantFault::idle_context_owns_pages);
         return;
       }
       for (int cls = 0; cls < kNumClasses; ++cls) note_cache(ctx.classes[cls], cls, &ctx);
@@ -134,7 +141,7 @@ class InvariantWalk {
         if (pages.current) {
           const std::size_t slab = slab_of_desc(pages.current);
           if (slab < used_slabs_ && placed_[slab].list != PageList::none)
-            fail(page_name(pages.current) + " is current and on a queue");
+            fail_page(pages.current, InvariantFault::current_and_queued);
           else
             place_one(pages.current, PageList::current, &ctx);
         }
@@ -146,15 +153,15 @@ class InvariantWalk {
 
   void note_cache(const ThreadCtx::ClassPages& pages, int cls, const ThreadCtx* ctx) {
     if (pages.cache_limit != kGeometry[cls].cache_limit || pages.cached > pages.cache_limit)
-      return fail("a free cache overflows its limit");
+      return fail(InvariantFault::cache_over_limit);
     for (std::uint32_t i = 0; i < pages.cached; ++i) {
       const BlockHandle h = pages.cache[i];
       const PageDesc* d = handle_slab(h) < used_slabs_ ? arena_.desc(handle_slab(h)) : nullptr;
       if (!d || d->kind.load(std::memory_order_relaxed) != PageKind::v2 || d->cls != cls ||
           handle_block(h) >= d->capacity)
-        return fail("a free cache holds a block of no v2 page of its class");
+        return fail(InvariantFault::cache_foreign_block);
       if (d->owner.load(std::memory_order_relaxed) != ctx)
-        return fail(page_name(d) + " has a block in the free cache of a thread that does not own it");
+        return fail_page(d, InvariantFault::cache_of_non_owner);
       cached_.emplace_back(handle_slab(h), handle_block(h));
     }
   }
@@ -170,17 +177,15 @@ class InvariantWalk {
   }
 
   void place(const PageQueue& q, PageList id, const ThreadCtx* owner) {
-    std::size_t guard = 0;
     for (const PageDesc* d = q.head; d && r_.ok; d = d->next) {
-      if (++guard > arena_.slab_count()) return fail("page queue cycle");
       place_one(d, id, owner);
     }
   }
 
   void place_one(const PageDesc* d, PageList id, const ThreadCtx* owner) {
     const std::size_t slab = slab_of_desc(d);
-    if (slab >= used_slabs_) return fail("a page queue holds a page that was never committed");
-    if (placed_[slab].list != PageList::none) return fail(page_name(d) + " is on two page queues");
+    if (slab >= used_slabs_) return fail(InvariantFault::queue_page_uncommitted);
+    if (placed_[slab].list != PageList::none) return fail_page(d, InvariantFault::on_two_queues);
     placed_[slab] = {id, owner};
   }
 
@@ -190,20 +195,20 @@ class InvariantWalk {
     const Placement& at = placed_[i];
     if (kind == PageKind::v1) {
       ++r_.v1_pages;
-      if (remote_state) fail_page(d, "v1 page has remote frees");
+      if (remote_state) fail_page(d, InvariantFault::v1_remote_frees);
       PageList want = d->free_top ? PageList::v1_partial : PageList::v1_full;
-      if (at.list != want || d->list != want) fail_page(d, "v1 page on the wrong queue");
+      if (at.list != want || d->list != want) fail_page(d, InvariantFault::v1_wrong_queue);
       return;
     }
     ++r_.v2_pages;
     const ThreadCtx* owner = d->owner.load(std::memory_order_relaxed);
-    if (at.list == PageList::none) return fail_page(d, "v2 page on no queue (lost page)");
+    if (at.list == PageList::none) return fail_page(d, InvariantFault::lost_page);
     const PageList list = at.list;
-    if (d->list != list) fail_page(d, "queue tag disagrees with the queue it is on");
-    if (owner != at.owner) fail_page(d, "owner disagrees with the queue it is on");
-    if (list == PageList::partial && d->free_top == 0) fail_page(d, "partial page without free blocks");
-    if (list == PageList::full && d->free_top != 0) fail_page(d, "full page with free blocks");
-    if (list == PageList::cold && d->used != 0) fail_page(d, "cold page with live blocks");
+    if (d->list != list) fail_page(d, InvariantFault::queue_tag_wrong);
+    if (owner != at.owner) fail_page(d, InvariantFault::owner_wrong);
+    if (list == PageList::partial && d->free_top == 0) fail_page(d, InvariantFault::partial_without_free);
+    if (list == PageList::full && d->free_top != 0) fail_page(d, InvariantFault::full_with_free);
+    if (list == PageList::cold && d->used != 0) fail_page(d, InvariantFault::cold_with_live);
     if (list == PageList::orphan) ++r_.orphan_pages;
     if (list == PageList::cold) ++r_.cold_pages;
   }
@@ -214,9 +219,9 @@ class InvariantWalk {
   bool walk_slab(std::uint32_t i) {
     const PageDesc* d = arena_.desc(i);
     const PageKind kind = d->kind.load(std::memory_order_relaxed);
-    if (kind != PageKind::v1 && kind != PageKind::v2) return fail_page(d, "bad kind"), false;
+    if (kind != PageKind::v1 && kind != PageKind::v2) return fail_page(d, InvariantFault::bad_kind), false;
     if (d->cls >= kNumClasses || d->capacity != kGeometry[d->cls].capacity || d->index != i)
-      return fail_page(d, "bad class geometry"), false;
+      return fail_page(d, InvariantFault::bad_geometry), false;
     check_header(d, i, kind);
 
     // One copy of the slab's per-block bytes (block states, then the free
@@ -232,13 +237,11 @@ class InvariantWalk {
     const BlockBytes bytes = check_block_bytes(d, meta, seen);
     const std::uint32_t allocated = bytes.allocated, free_state = bytes.free,
                         remote_state = bytes.remote_freed;
-    if (r_.ok && remote_state != remote_bits)
-      fail_page(d, "a remote-freed block has no remote bit (a lost remote free: no drain will take it)");
+    if (r_.ok && remote_state != remote_bits) fail_page(d, InvariantFault::remote_free_without_bit);
     const std::uint32_t in_cache = check_cached_blocks(d, i, meta, seen);
-    if (free_state != d->free_top + in_cache)
-      fail_page(d, "free blocks missing from the free stack and caches (lost blocks)");
-    if (d->used != allocated + remote_state + in_cache)
-      fail_page(d, "used count disagrees with block states");
+    if (free_state != d->free_top + in_cache) fail_page(d, InvariantFault::lost_blocks);
+    if (d->used != allocated + remote_state + in_cache && pool_.options.plant != Plant::walk_ignores_used)
+      fail_page(d, InvariantFault::used_count_wrong);
 
     check_placement(d, i, kind, remote_state);
     r_.live_blocks += allocated;
@@ -255,7 +258,7 @@ class InvariantWalk {
     detail::poison(base, sizeof(SlabHeader));
     if (header.magic != kSlabMagic || header.slab_index != i || header.kind != std::uint8_t(kind) ||
         header.cls != d->cls)
-      fail_page(d, "slab header corrupted (memory written before the first block)");
+      fail_page(d, InvariantFault::header_corrupted);
   }
 
   // The remote bits set, each on a block in the remote-freed state.
@@ -266,12 +269,12 @@ class InvariantWalk {
       for (std::uint64_t bits = d->remote_bits[w].load(std::memory_order_relaxed); bits; bits &= bits - 1) {
         const std::uint32_t b = w * 64 + static_cast<std::uint32_t>(__builtin_ctzll(bits));
         if (b >= cap) {
-          fail_page(d, "remote bit set past the last block");
+          fail_page(d, InvariantFault::remote_bit_past_end);
           break;
         }
         ++remote_bits;
         if (static_cast<BlockState>(meta[b]) != BlockState::remote_freed)
-          fail_block(d, b, "has a remote bit but was not remote-freed (a stray bit: a drain would free it)");
+          fail_block(d, b, InvariantFault::stray_remote_bit);
       }
     }
     return remote_bits;
@@ -281,12 +284,12 @@ class InvariantWalk {
   // without repeats, over free blocks only (marked in `seen`).
   BlockBytes check_block_bytes(const PageDesc* d, const std::uint8_t* meta, bool* seen) {
     const BlockBytes bytes = read_block_bytes(meta, d->capacity, d->free_top, seen);
-    if (bytes.invalid != BlockBytes::kNone) fail_block(d, bytes.invalid, "has an invalid state");
-    if (d->free_top > d->capacity) fail_page(d, "free stack overflows capacity");
+    if (bytes.invalid != BlockBytes::kNone) fail_block(d, bytes.invalid, InvariantFault::invalid_block_state);
+    if (d->free_top > d->capacity) fail_page(d, InvariantFault::free_stack_overflow);
     if (bytes.stack_fault == BlockBytes::StackFault::broken)
-      fail_page(d, "free stack entry repeated or out of range");
+      fail_page(d, InvariantFault::free_stack_broken);
     else if (bytes.stack_fault == BlockBytes::StackFault::not_free)
-      fail_block(d, bytes.stack_fault_block, "on the free stack is not free");
+      fail_block(d, bytes.stack_fault_block, InvariantFault::free_stack_not_free);
     return bytes;
   }
 
@@ -298,12 +301,12 @@ class InvariantWalk {
     for (; cached_at_ != cached_.end() && cached_at_->first == i; ++cached_at_, ++in_cache) {
       const std::uint32_t b = cached_at_->second;
       if (seen[b]) {
-        fail_block(d, b, "is cached twice, or cached and on the free stack");
+        fail_block(d, b, InvariantFault::cached_twice);
         break;
       }
       seen[b] = true;
       if (static_cast<BlockState>(meta[b]) != BlockState::free)
-        fail_block(d, b, "in a free cache is not free");
+        fail_block(d, b, InvariantFault::cached_not_free);
     }
     return in_cache;
   }

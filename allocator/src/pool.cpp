@@ -174,6 +174,11 @@ std::size_t Pool::stats_storage_bytes() {
 }
 
 InvariantReport Pool::check() const { return impl_->check(); }
+#if HAKMEM_POOL_SCHED_POINTS
+std::optional<InvariantReport> Pool::check_with_fault(InvariantFault fault, std::uint32_t pick) {
+  return impl_->check_with_fault(fault, pick);
+}
+#endif
 Census Pool::census() const {
   Census c;
   impl_->census(c);

@@ -17,7 +17,8 @@
 //                       tester's flavour; nothing in the others)
 // and the paths: alloc.cpp (allocation), free.cpp (free), v2_remote.cpp
 // (remote frees, thread exit), collect.cpp (a thread gives back what it
-// holds), invariants.cpp (the walk), census.cpp (what the pool holds),
+// holds), invariants.cpp (the walk), walk_faults.cpp (faults planted for
+// it, the tester's flavour only), census.cpp (what the pool holds),
 // pool.cpp (the facade: construction, configuration, stats, rejection
 // reports).
 //
@@ -148,6 +149,10 @@ struct Pool::Impl final : ThreadExitListener {
   // ------------------------------------------------------------ invariants.cpp, census.cpp
   InvariantReport check() const;
   void census(Census& into) const;
+#if HAKMEM_POOL_SCHED_POINTS
+  // ------------------------------------------------------------ walk_faults.cpp
+  std::optional<InvariantReport> check_with_fault(InvariantFault fault, std::uint32_t pick);
+#endif
 
   // ------------------------------------------------------------ state
   // In construction order: the flags are parsed before anything is mapped,

@@ -101,6 +101,13 @@ class Pool {
 
   // Walks every page and block; call at quiescent points only.
   InvariantReport check() const;
+#if HAKMEM_POOL_SCHED_POINTS
+  // The tester's flavour: breaks the pool's bookkeeping at one place (the
+  // pick-th, modulo their number) where `fault` then holds, walks, and puts
+  // every byte back. nullopt when the pool holds no such place. A walk that
+  // does not report `fault` cannot see that corruption.
+  std::optional<InvariantReport> check_with_fault(InvariantFault fault, std::uint32_t pick);
+#endif
   // What the pool holds, slab by slab: queue, owner, blocks live, cached and
   // remote-freed (types.h); call at quiescent points only, like check().
   Census census() const;

@@ -218,10 +218,23 @@ struct BlockInfo {
   std::optional<std::uint64_t> arena_offset;  // offset from the arena base
 };
 
+enum class InvariantFault : std::uint8_t {
+  none,
+#define HAKMEM_INVARIANT_FAULT(name, text) name,
+#include "hakmem/invariant_faults.def"
+#undef HAKMEM_INVARIANT_FAULT
+};
+inline constexpr int kNumInvariantFaults = 1
+#define HAKMEM_INVARIANT_FAULT(name, text) +1
+#include "hakmem/invariant_faults.def"
+#undef HAKMEM_INVARIANT_FAULT
+    ;
+
 // Result of the invariant walk plus the totals it counted.
 struct InvariantReport {
   bool ok = true;
-  std::string first_error;
+  InvariantFault fault = InvariantFault::none;    // the first inconsistency found
+  std::string first_error;                        // where, and what
   std::uint64_t live_blocks = 0, live_bytes = 0;  // pool + large, usable bytes
   std::uint64_t remote_pending = 0;               // blocks pushed remotely, not yet drained
   std::uint64_t v1_pages = 0, v2_pages = 0, orphan_pages = 0, cold_pages = 0;
