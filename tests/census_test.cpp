@@ -52,7 +52,7 @@ TYPED_TEST(CensusTest, OneEntryPerCommittedSlab) {
     EXPECT_EQ(s.slab, i);
     EXPECT_EQ(s.capacity, kGeometry[s.cls].capacity);
     EXPECT_EQ(s.used + s.free_stack, s.capacity);
-    live += s.live();
+    live += testing::live(s);
     if (s.kind == BlockKind::v1) {
       EXPECT_EQ(s.queue, SlabQueue::v1_partial);
       EXPECT_EQ(s.owner, SlabOwner::none);
@@ -113,7 +113,7 @@ TYPED_TEST(CensusTest, CollectDrainsRemoteFreesAndKeepsLiveBlocks) {
   EXPECT_EQ(after.remote_pending, 0u);
   std::uint32_t live = 0;
   for (const SlabCensus& s : after.slabs) {
-    live += s.live();
+    live += testing::live(s);
     if (s.used == 0) {
       EXPECT_EQ(s.queue, SlabQueue::cold) << "slab " << s.slab;
     } else {
@@ -187,7 +187,7 @@ TYPED_TEST(CensusTest, CollectRacesWithEverything) {
   EXPECT_TRUE(r.ok) << r.first_error;
   EXPECT_EQ(r.live_blocks, 0u);
   const Census c = pool.census();
-  for (const SlabCensus& s : c.slabs) EXPECT_EQ(s.live(), 0u) << "slab " << s.slab;
+  for (const SlabCensus& s : c.slabs) EXPECT_EQ(testing::live(s), 0u) << "slab " << s.slab;
 }
 
 }  // namespace

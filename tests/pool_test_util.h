@@ -57,4 +57,12 @@ std::uint64_t count(const P& pool, int row, V2Stat s) {
 // and no controller installed.
 using AllFlavours = ::testing::Types<PoolStatsOff, PoolStatsOn, PoolTester>;
 
+// Sums over the pool's snapshots that only tests take.
+inline std::uint32_t live(const SlabCensus& s) { return s.used - s.cached - s.remote_pending; }
+inline std::uint64_t total(const StatsSnapshot& s, V2Stat stat) {
+  std::uint64_t sum = 0;
+  for (const auto& row : s.rows) sum += row[static_cast<int>(stat)];
+  return sum;
+}
+
 }  // namespace hakmem::testing

@@ -52,7 +52,7 @@ TEST(Runner, ScheduleWithRemoteFreesAndThreadExit) {
   RunResult r = run_program(p, {.trace = true});
   ASSERT_FALSE(r.finding) << r.finding->what;
   EXPECT_NE(r.trace[2].find("v2_remote"), std::string::npos) << r.trace[2];
-  EXPECT_GT(r.stats.total(hakmem::V2Stat::free_fast), 1u);
+  EXPECT_GT(hakmem::testing::total(r.stats, hakmem::V2Stat::free_fast), 1u);
 }
 
 // The same verdict op for op: digest, finding, and where it was found.

@@ -30,7 +30,7 @@ TYPED_TEST(V1Test, AllocFreeAndContentsSurvive) {
   InvariantReport r = pool.check();
   EXPECT_TRUE(r.ok) << r.first_error;
   EXPECT_EQ(r.live_blocks, 0u);
-  EXPECT_EQ(pool.stats().total(V2Stat::alloc_calls), 0u);
+  EXPECT_EQ(testing::total(pool.stats(), V2Stat::alloc_calls), 0u);
 }
 
 TYPED_TEST(V1Test, ForeignAndDoubleFreesAreRejectedWithoutCorruption) {

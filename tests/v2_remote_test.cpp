@@ -111,8 +111,8 @@ TYPED_TEST(V2RemoteTest, ParallelHandOffWithChurnKeepsExactAccounting) {
   EXPECT_EQ(r.live_blocks, 0u);
   if constexpr (TypeParam::kStatsCompiled) {
     StatsSnapshot s = pool.stats();
-    EXPECT_EQ(s.total(V2Stat::free_fast), s.total(V2Stat::free_calls));
-    EXPECT_EQ(s.total(V2Stat::alloc_calls), allocs.load());
+    EXPECT_EQ(testing::total(s, V2Stat::free_fast), testing::total(s, V2Stat::free_calls));
+    EXPECT_EQ(testing::total(s, V2Stat::alloc_calls), allocs.load());
   }
 }
 

@@ -50,12 +50,6 @@ const char* plant_doc(Plant p) {
   return docs[static_cast<int>(p)];
 }
 
-std::uint64_t StatsSnapshot::total(V2Stat s) const {
-  std::uint64_t sum = 0;
-  for (const auto& row : rows) sum += row[static_cast<int>(s)];
-  return sum;
-}
-
 std::string format_stats_table(const StatsSnapshot& s) {
   if (!s.compiled)
     return "[pool v2 stats] compiled out (build with HAKMEM_POOL_HOTBOX_V2_STATS_COMPILED=1)\n";

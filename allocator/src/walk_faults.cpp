@@ -143,10 +143,27 @@ class Planter {
       case F::cache_over_limit:
         return with_class(
             at_.bound, [](ThreadCtx::ClassPages&) { return true; },
-            [&](const ClassRef& c) { b_.set(c.pages().cache_limit, c.pages().cache_limit + 1); });
+            [&](const ClassRef& c) {
+              ThreadCtx::ClassPages& p = c.pages();
+              if (clause(2) == 0)
+                b_.set(p.cache_limit, p.cache_limit + 1);
+              else
+                b_.set(p.cached, p.cache_limit + 1);
+            });
       case F::cache_foreign_block:
         return with_class(at_.bound, has_cached, [&](const ClassRef& c) {
-          b_.set(c.pages().cache[0], make_handle(static_cast<std::uint32_t>(at_.slabs.size()), 0));
+          BlockHandle& h = c.pages().cache[0];
+          PageDesc* d = pool_.arena.desc(handle_slab(h));
+          switch (clause(4)) {
+            case 0:  // past every committed slab
+              return b_.set(h, make_handle(static_cast<std::uint32_t>(at_.slabs.size()), 0));
+            case 1:  // a page of another kind
+              return b_.set(d->kind, PageKind::v1);
+            case 2:  // a page of another class
+              return b_.set(d->cls, std::uint8_t((d->cls + 1) % kNumClasses));
+            default:  // past the page's last block
+              return b_.set(h, make_handle(handle_slab(h), d->capacity));
+          }
         });
       case F::cache_of_non_owner:
         return with_class(at_.bound, has_cached, [&](const ClassRef& c) {
@@ -172,7 +189,18 @@ class Planter {
         return with_slab([&](PageDesc* d) { return uncached(d); },
                          [&](PageDesc* d) { b_.set(d->kind, static_cast<PageKind>(0x7F)); });
       case F::bad_geometry:
-        return with_slab(any_slab, [&](PageDesc* d) { b_.set(d->index, d->index + 1); });
+        // The class and capacity only where no free cache checks them first.
+        return with_slab([&](PageDesc* d) { return uncached(d); },
+                         [&](PageDesc* d) {
+                           switch (clause(3)) {
+                             case 0:
+                               return b_.set(d->cls, std::uint8_t{kNumClasses});
+                             case 1:
+                               return b_.set(d->capacity, std::uint16_t(d->capacity + 1));
+                             default:
+                               return b_.set(d->index, d->index + 1);
+                           }
+                         });
       case F::header_corrupted:
         return with_slab(any_slab, [&](PageDesc* d) { corrupt_header(d); });
       case F::remote_bit_past_end:
@@ -329,6 +357,9 @@ class Planter {
     return true;
   }
 
+  // Which clause of a check with `n` clauses the pick breaks: over a
+  // program's checks, each in turn.
+  std::uint32_t clause(std::uint32_t n) const { return pick_ % n; }
   void set_state(PageDesc* d, std::uint32_t b, BlockState s) {
     b_.set(d->meta[b], static_cast<std::uint8_t>(s));
   }
@@ -339,12 +370,24 @@ class Planter {
   void corrupt_header(PageDesc* d) {
     auto* header = reinterpret_cast<SlabHeader*>(pool_.arena.slab_base(d->index));
     detail::unpoison(header, sizeof(SlabHeader));
-    const std::uint64_t magic = header->magic;
-    header->magic = ~magic;
+    const SlabHeader was = *header;
+    switch (clause(4)) {
+      case 0:
+        header->magic = ~was.magic;
+        break;
+      case 1:
+        header->slab_index = was.slab_index + 1;
+        break;
+      case 2:
+        header->kind = static_cast<std::uint8_t>(was.kind ^ 3);
+        break;
+      default:
+        header->cls = static_cast<std::uint8_t>(was.cls + 1);
+    }
     detail::poison(header, sizeof(SlabHeader));
-    b_.on_undo([header, magic] {
+    b_.on_undo([header, was] {
       detail::unpoison(header, sizeof(SlabHeader));
-      header->magic = magic;
+      *header = was;
       detail::poison(header, sizeof(SlabHeader));
     });
   }

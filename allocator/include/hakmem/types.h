@@ -78,7 +78,6 @@ struct StatsSnapshot {
   bool compiled = false;  // false: the build has no counters at all
   std::array<std::array<std::uint64_t, kNumV2Stats>, kNumStatRows> rows{};
   std::uint64_t get(int row, V2Stat s) const { return rows[row][static_cast<int>(s)]; }
-  std::uint64_t total(V2Stat s) const;
   bool operator==(const StatsSnapshot&) const = default;
 };
 // The per-class table HAKMEM_POOL_V2_STATS=1 prints at teardown.
@@ -263,7 +262,6 @@ struct SlabCensus {
   std::uint32_t free_stack = 0;      // on the page's free stack
   std::uint32_t cached = 0;          // in its owner's free cache
   std::uint32_t remote_pending = 0;  // remote-freed, not yet drained
-  std::uint32_t live() const { return used - cached - remote_pending; }
   bool operator==(const SlabCensus&) const = default;
 };
 
