@@ -341,6 +341,8 @@ void Judge::probe_around(const Block& b) {
   if (b.kind == BlockKind::large) {
     if (pool_.page_of(b.ptr) != Verdict::unknown)
       find(FindingKind::page_of, "page_of of a large block is not unknown");
+    else if (pool_.block_info(b.ptr + 16).live)
+      find(FindingKind::usable_size, "block_info calls a large block's interior a live block");
     return;
   }
   const std::uintptr_t slab =
@@ -350,6 +352,13 @@ void Judge::probe_around(const Block& b) {
     if (want == Verdict::unknown) continue;  // fell into a neighbouring slab
     const Verdict got = pool_.page_of(reinterpret_cast<void*>(a));
     digest_.mix(static_cast<std::uint64_t>(got));
+    // Geometry alone says these are no block start, on either route (on a v1
+    // page page_of says header_missing everywhere).
+    const bool no_block = want == Verdict::misaligned || want == Verdict::out_of_range;
+    if (no_block && pool_.block_info(reinterpret_cast<void*>(a)).live)
+      return find(FindingKind::usable_size, "block_info(slab+" + std::to_string(a - slab) +
+                                                ") calls a live block what is no block start (" +
+                                                hakmem::verdict_name(want) + ")");
     if (got != want)
       return find(FindingKind::page_of, "page_of(slab+" + std::to_string(a - slab) + ") of class " +
                                             std::to_string(b.cls) + " " + block_kind_name(b.kind) +

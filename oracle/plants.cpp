@@ -100,6 +100,22 @@ class CounterSteers final : public PoolWrapper {
   hakmem::StatsSnapshot hidden_;  // one thread at a time: stats_diff's runs hand a baton
 };
 
+// Introspection that rounds an interior pointer down to its block's start,
+// as an allocator's usable-size lookup that masks offsets might: the page_of
+// target's probes ask it about addresses that are no block start.
+class BlockInfoRoundsDown final : public PoolWrapper {
+ public:
+  using PoolWrapper::PoolWrapper;
+  hakmem::BlockInfo block_info(const void* ptr) const override {
+    const hakmem::BlockInfo info = inner().block_info(ptr);
+    const auto a = reinterpret_cast<std::uintptr_t>(ptr);
+    const std::uintptr_t first = (a & ~(std::uintptr_t{hakmem::kSlabSize} - 1)) + hakmem::kSlabHeaderBytes;
+    if (info.live || info.cls < 0 || a < first) return info;
+    const std::size_t size = hakmem::kGeometry[info.cls].block_size;
+    return inner().block_info(reinterpret_cast<void*>(first + (a - first) / size * size));
+  }
+};
+
 // A fork handler that forgets the child: the parent's locks are released,
 // the child's copies stay held, so the child's next call on the pool hangs.
 class ForkChildKeepsLocks final : public PoolWrapper {

@@ -251,6 +251,7 @@ INSTANTIATE_TEST_SUITE_P(
                       CorpusHunt{"choice_takes_capitals", "env", FindingKind::config},
                       CorpusHunt{"fork_child_keeps_locks", "env", FindingKind::deadlock},
                       CorpusHunt{"walk_ignores_used", "walk", FindingKind::invariant},
+                      CorpusHunt{"block_info_rounds_down", "page_of", FindingKind::usable_size},
                       CorpusHunt{"counter_steers", "stats_diff", FindingKind::stats_diverge}),
     [](const auto& info) { return std::string(info.param.plant) + "_" + info.param.target; });
 

@@ -137,9 +137,22 @@ class Planter {
       case F::none:
         return false;
       case F::idle_context_owns_pages:
+        // The walk only asks whether any is set.
         return with_class(
             at_.idle, [](ThreadCtx::ClassPages&) { return true; },
-            [&](const ClassRef& c) { b_.set(c.pages().current, at_.slabs.front()); });
+            [&](const ClassRef& c) {
+              ThreadCtx::ClassPages& p = c.pages();
+              switch (clause(4)) {
+                case 0:
+                  return b_.set(p.current, at_.slabs.front());
+                case 1:
+                  return b_.set(p.partial.head, at_.slabs.front());
+                case 2:
+                  return b_.set(p.full.head, at_.slabs.front());
+                default:
+                  return b_.set(p.cached, std::uint32_t{1});
+              }
+            });
       case F::cache_over_limit:
         return with_class(
             at_.bound, [](ThreadCtx::ClassPages&) { return true; },
@@ -178,11 +191,15 @@ class Planter {
               b_.set(next.current, c.pages().current);
             },
             [](const ClassRef& c) { return c.cls + 1 < kNumClasses; });
-      case F::queue_page_uncommitted:
+      case F::queue_page_uncommitted: {
         if (at_.slabs.size() >= pool_.arena.slab_count()) return false;
-        return with_queue([&](PageQueue& q) {
-          b_.set(tail(q)->next, pool_.arena.desc(static_cast<std::uint32_t>(at_.slabs.size())));
-        });
+        PageDesc* const uncommitted = pool_.arena.desc(static_cast<std::uint32_t>(at_.slabs.size()));
+        if (clause(2) == 0)
+          return with_class(
+              at_.bound, [](ThreadCtx::ClassPages&) { return true; },
+              [&](const ClassRef& c) { b_.set(c.pages().current, uncommitted); });
+        return with_queue([&](PageQueue& q) { b_.set(tail(q)->next, uncommitted); });
+      }
       case F::on_two_queues:
         return with_queue([&](PageQueue& q) { b_.set(tail(q)->next, q.head); });
       case F::bad_kind:
