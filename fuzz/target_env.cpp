@@ -285,9 +285,14 @@ std::unique_ptr<PoolUnderTest> construct_pool(const EnvInput& e, const Expectati
 // Above every class: the large path, which maps and unmaps for itself.
 constexpr std::size_t kLargeSize = hakmem::kClassSizes[hakmem::kNumClasses - 1] + 1;
 
-// One block per class and one large block, each routed as `cfg` says.
+// One block per class and one large block, each routed as `cfg` says; a
+// request of 2^63 bytes gets null, whatever the config.
 void route_blocks(PoolUnderTest& pool, const hakmem::Config& cfg, std::vector<void*>& blocks,
                   EnvPhase& phase) {
+  if (void* p = pool.alloc(std::size_t{1} << 63)) {
+    blocks.push_back(p);
+    return phase.find("a request of 2^63 bytes got a block", FindingKind::alloc_route);
+  }
   for (int c = 0; c <= hakmem::kNumClasses; ++c) {
     const std::size_t size = c < hakmem::kNumClasses ? hakmem::kClassSizes[c] : kLargeSize;
     void* p = pool.alloc(size);

@@ -116,6 +116,14 @@ class BlockInfoRoundsDown final : public PoolWrapper {
   }
 };
 
+// A request size kept in 20 bits, as a rounding that overflows would: 2^63
+// bytes become 0, and a minimal block is handed out where null is due.
+class HugeRequestTruncated final : public PoolWrapper {
+ public:
+  using PoolWrapper::PoolWrapper;
+  void* alloc(std::size_t size) override { return inner().alloc(size & 0xFFFFF); }
+};
+
 // A fork handler that forgets the child: the parent's locks are released,
 // the child's copies stay held, so the child's next call on the pool hangs.
 class ForkChildKeepsLocks final : public PoolWrapper {

@@ -250,6 +250,7 @@ INSTANTIATE_TEST_SUITE_P(
                       CorpusHunt{"refill_retries", "ops", FindingKind::alloc_route},
                       CorpusHunt{"choice_takes_capitals", "env", FindingKind::config},
                       CorpusHunt{"fork_child_keeps_locks", "env", FindingKind::deadlock},
+                      CorpusHunt{"huge_request_truncated", "env", FindingKind::alloc_route},
                       CorpusHunt{"walk_ignores_used", "walk", FindingKind::invariant},
                       CorpusHunt{"block_info_rounds_down", "page_of", FindingKind::usable_size},
                       CorpusHunt{"counter_steers", "stats_diff", FindingKind::stats_diverge}),
