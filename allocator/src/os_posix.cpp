@@ -34,15 +34,19 @@ bool OsLayer::acquisition_allowed() {
 }
 
 void* OsLayer::reserve(std::size_t bytes, std::size_t alignment) {
-  std::size_t span = bytes + alignment;
+  // One alignment more than needed on each side, and the first aligned
+  // address strictly above the base: head and tail are never empty, so
+  // where the OS put the mapping never changes the path taken (the corpus
+  // covers the same lines on every run).
+  const std::size_t span = bytes + 2 * alignment;
   void* raw = mmap(nullptr, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (raw == MAP_FAILED) return nullptr;
-  auto base = reinterpret_cast<std::uintptr_t>(raw);
-  std::uintptr_t aligned = (base + alignment - 1) & ~(std::uintptr_t(alignment) - 1);
-  // Trim the unaligned head and tail so release() unmaps exactly [p, p+bytes).
-  if (aligned > base) munmap(raw, aligned - base);
-  std::uintptr_t end = aligned + bytes;
-  if (base + span > end) munmap(reinterpret_cast<void*>(end), base + span - end);
+  const auto base = reinterpret_cast<std::uintptr_t>(raw);
+  const std::uintptr_t aligned = (base | (std::uintptr_t(alignment) - 1)) + 1;
+  // Trim the head and tail so release() unmaps exactly [p, p+bytes).
+  munmap(raw, aligned - base);
+  const std::uintptr_t end = aligned + bytes;
+  munmap(reinterpret_cast<void*>(end), base + span - end);
   g_maps.fetch_add(1);
   std::lock_guard lock(mutex_);
   ++counters_.maps;
