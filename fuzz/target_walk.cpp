@@ -9,7 +9,8 @@
 namespace hakfuzz {
 
 RunResult run_walk_target(Bytes input, bool trace) {
-  return run_program(decode(input, true), {.flavour = Flavour::tester, .trace = trace, .plant_walk_faults = true});
+  return run_program(decode(input, true),
+                     {.flavour = Flavour::tester, .trace = trace, .plant_walk_faults = true});
 }
 
 }  // namespace hakfuzz

@@ -131,196 +131,256 @@ class Planter {
   Planter(Pool::Impl& pool, std::uint32_t pick, Breaks& b)
       : pool_(pool), at_(places_of(pool)), pick_(pick), b_(b) {}
 
+  // Every fault of the table has its planter, or this does not compile.
   bool plant(InvariantFault f) {
-    using F = InvariantFault;
-    switch (f) {
-      case F::none:
-        return false;
-      case F::idle_context_owns_pages:
-        // The walk only asks whether any is set.
-        return with_class(
-            at_.idle, [](ThreadCtx::ClassPages&) { return true; },
-            [&](const ClassRef& c) {
-              ThreadCtx::ClassPages& p = c.pages();
-              switch (clause(4)) {
-                case 0:
-                  return b_.set(p.current, at_.slabs.front());
-                case 1:
-                  return b_.set(p.partial.head, at_.slabs.front());
-                case 2:
-                  return b_.set(p.full.head, at_.slabs.front());
-                default:
-                  return b_.set(p.cached, std::uint32_t{1});
-              }
-            });
-      case F::cache_over_limit:
-        return with_class(
-            at_.bound, [](ThreadCtx::ClassPages&) { return true; },
-            [&](const ClassRef& c) {
-              ThreadCtx::ClassPages& p = c.pages();
-              if (clause(2) == 0)
-                b_.set(p.cache_limit, p.cache_limit + 1);
-              else
-                b_.set(p.cached, p.cache_limit + 1);
-            });
-      case F::cache_foreign_block:
-        return with_class(at_.bound, has_cached, [&](const ClassRef& c) {
-          BlockHandle& h = c.pages().cache[0];
-          PageDesc* d = pool_.arena.desc(handle_slab(h));
-          switch (clause(4)) {
-            case 0:  // past every committed slab
-              return b_.set(h, make_handle(static_cast<std::uint32_t>(at_.slabs.size()), 0));
-            case 1:  // a page of another kind
-              return b_.set(d->kind, PageKind::v1);
-            case 2:  // a page of another class
-              return b_.set(d->cls, std::uint8_t((d->cls + 1) % kNumClasses));
-            default:  // past the page's last block
-              return b_.set(h, make_handle(handle_slab(h), d->capacity));
-          }
-        });
-      case F::cache_of_non_owner:
-        return with_class(at_.bound, has_cached, [&](const ClassRef& c) {
-          b_.set(pool_.arena.desc(handle_slab(c.pages().cache[0]))->owner, static_cast<ThreadCtx*>(nullptr));
-        });
-      case F::current_and_queued:
-        return with_class(
-            at_.bound, [](ThreadCtx::ClassPages& p) { return p.current != nullptr; },
-            [&](const ClassRef& c) {
-              // Placed as this class's current page, then met again as the next class's.
-              ThreadCtx::ClassPages& next = c.ctx->classes[(c.cls + 1) % kNumClasses];
-              b_.set(next.current, c.pages().current);
-            },
-            [](const ClassRef& c) { return c.cls + 1 < kNumClasses; });
-      case F::queue_page_uncommitted: {
-        if (at_.slabs.size() >= pool_.arena.slab_count()) return false;
-        PageDesc* const uncommitted = pool_.arena.desc(static_cast<std::uint32_t>(at_.slabs.size()));
-        if (clause(2) == 0)
-          return with_class(
-              at_.bound, [](ThreadCtx::ClassPages&) { return true; },
-              [&](const ClassRef& c) { b_.set(c.pages().current, uncommitted); });
-        return with_queue([&](PageQueue& q) { b_.set(tail(q)->next, uncommitted); });
-      }
-      case F::on_two_queues:
-        return with_queue([&](PageQueue& q) { b_.set(tail(q)->next, q.head); });
-      case F::bad_kind:
-        return with_slab([&](PageDesc* d) { return uncached(d); },
-                         [&](PageDesc* d) { b_.set(d->kind, static_cast<PageKind>(0x7F)); });
-      case F::bad_geometry:
-        // The class and capacity only where no free cache checks them first.
-        return with_slab([&](PageDesc* d) { return uncached(d); },
-                         [&](PageDesc* d) {
-                           switch (clause(3)) {
-                             case 0:
-                               return b_.set(d->cls, std::uint8_t{kNumClasses});
-                             case 1:
-                               return b_.set(d->capacity, std::uint16_t(d->capacity + 1));
-                             default:
-                               return b_.set(d->index, d->index + 1);
-                           }
-                         });
-      case F::header_corrupted:
-        return with_slab(any_slab, [&](PageDesc* d) { corrupt_header(d); });
-      case F::remote_bit_past_end:
-        return with_slab([](PageDesc* d) { return d->capacity < kRemoteWords * 64; },
-                         [&](PageDesc* d) { set_remote_bit(d, d->capacity); });
-      case F::stray_remote_bit:
-        return with_block(BlockState::allocated, [&](PageDesc* d, std::uint32_t b) { set_remote_bit(d, b); });
-      case F::invalid_block_state:
-        return with_block(BlockState::allocated,
-                          [&](PageDesc* d, std::uint32_t b) { b_.set(d->meta[b], std::uint8_t{0x7F}); });
-      case F::free_stack_overflow:
-        return with_slab(any_slab, [&](PageDesc* d) { b_.set(d->free_top, std::uint16_t(d->capacity + 1)); });
-      case F::free_stack_broken:
-        return with_slab(has_free_stack,
-                         [&](PageDesc* d) { b_.set(d->meta[d->capacity], std::uint8_t(d->capacity)); });
-      case F::free_stack_not_free:
-        return with_block(BlockState::allocated, [&](PageDesc* d, std::uint32_t b) {
-          if (d->free_top == 0) return false;
-          b_.set(d->meta[d->capacity], std::uint8_t(b));
-          return true;
-        });
-      case F::remote_free_without_bit:
-        return with_block(BlockState::allocated,
-                          [&](PageDesc* d, std::uint32_t b) { set_state(d, b, BlockState::remote_freed); });
-      case F::cached_twice:
-        return with_class(
-            at_.bound, [](ThreadCtx::ClassPages& p) { return second_on_later_slab(p) != 0; },
-            [&](const ClassRef& c) {
-              ThreadCtx::ClassPages& p = c.pages();
-              b_.set(p.cache[second_on_later_slab(p)], p.cache[0]);
-            });
-      case F::cached_not_free:
-        return with_class(
-            at_.bound,
-            [&](ThreadCtx::ClassPages& p) {
-              return p.cached &&
-                     block_in(pool_.arena.desc(handle_slab(p.cache[0])), BlockState::allocated) != kNoBlock;
-            },
-            [&](const ClassRef& c) {
-              const std::uint32_t slab = handle_slab(c.pages().cache[0]);
-              b_.set(c.pages().cache[0],
-                     make_handle(slab, block_in(pool_.arena.desc(slab), BlockState::allocated)));
-            });
-      case F::lost_blocks:
-        return with_slab(has_free_stack,
-                         [&](PageDesc* d) { b_.set(d->free_top, std::uint16_t(d->free_top - 1)); });
-      case F::used_count_wrong:
-        return with_slab(any_slab, [&](PageDesc* d) { b_.set(d->used, std::uint16_t(d->used + 1)); });
-      case F::v1_remote_frees:
-        return with_block(BlockState::allocated, [&](PageDesc* d, std::uint32_t b) {
-          if (d->kind.load(std::memory_order_relaxed) != PageKind::v1) return false;
-          set_state(d, b, BlockState::remote_freed);
-          set_remote_bit(d, b);
-          return true;
-        });
-      case F::v1_wrong_queue:
-        return with_slab(is(PageKind::v1), [&](PageDesc* d) {
-          b_.set(d->list, d->list == PageList::v1_partial ? PageList::v1_full : PageList::v1_partial);
-        });
-      case F::lost_page:
-        return with_class(
-            at_.bound, [](ThreadCtx::ClassPages& p) { return p.current != nullptr; },
-            [&](const ClassRef& c) { b_.set(c.pages().current, static_cast<PageDesc*>(nullptr)); });
-      case F::queue_tag_wrong:
-        return with_slab(is(PageKind::v2), [&](PageDesc* d) {
-          b_.set(d->list, d->list == PageList::cold ? PageList::orphan : PageList::cold);
-        });
-      case F::owner_wrong:
-        return with_slab(
-            [&](PageDesc* d) {
-              return is(PageKind::v2)(d) && uncached(d) && d->owner.load(std::memory_order_relaxed);
-            },
-            [&](PageDesc* d) { b_.set(d->owner, static_cast<ThreadCtx*>(nullptr)); });
-      case F::partial_without_free:
-        // Every block of the free stack handed out: the counts still agree.
-        return with_slab(on(PageList::partial), [&](PageDesc* d) {
-          for (std::uint32_t k = 0; k < d->free_top; ++k)
-            set_state(d, d->meta[d->capacity + k], BlockState::allocated);
-          b_.set(d->used, std::uint16_t(d->used + d->free_top));
-          b_.set(d->free_top, std::uint16_t{0});
-        });
-      case F::full_with_free:
-        // One block back on the free stack: the counts still agree.
-        return with_block(BlockState::allocated, [&](PageDesc* d, std::uint32_t b) {
-          if (d->list != PageList::full) return false;
-          set_state(d, b, BlockState::free);
-          b_.set(d->meta[d->capacity + d->free_top], std::uint8_t(b));
-          b_.set(d->free_top, std::uint16_t(d->free_top + 1));
-          b_.set(d->used, std::uint16_t(d->used - 1));
-          return true;
-        });
-      case F::cold_with_live:
-        // The free stack's top handed out: the counts still agree.
-        return with_slab(on(PageList::cold), [&](PageDesc* d) {
-          set_state(d, d->meta[d->capacity + d->free_top - 1], BlockState::allocated);
-          b_.set(d->free_top, std::uint16_t(d->free_top - 1));
-          b_.set(d->used, std::uint16_t(d->used + 1));
-        });
-    }
-    return false;
+    static constexpr bool (Planter::*kPlanters[])() = {
+        nullptr,
+#define HAKMEM_INVARIANT_FAULT(name, text) &Planter::name,
+#include "hakmem/invariant_faults.def"
+#undef HAKMEM_INVARIANT_FAULT
+    };
+    return f != InvariantFault::none && (this->*kPlanters[static_cast<int>(f)])();
   }
 
  private:
+  // One planter per fault, in the table's order.
+  bool idle_context_owns_pages() {
+    // The walk only asks whether any is set.
+    return with_class(
+        at_.idle, [](ThreadCtx::ClassPages&) { return true; },
+        [&](const ClassRef& c) {
+          ThreadCtx::ClassPages& p = c.pages();
+          switch (clause(4)) {
+            case 0:
+              return b_.set(p.current, at_.slabs.front());
+            case 1:
+              return b_.set(p.partial.head, at_.slabs.front());
+            case 2:
+              return b_.set(p.full.head, at_.slabs.front());
+            default:
+              return b_.set(p.cached, std::uint32_t{1});
+          }
+        });
+  }
+
+  bool cache_over_limit() {
+    return with_class(
+        at_.bound, [](ThreadCtx::ClassPages&) { return true; },
+        [&](const ClassRef& c) {
+          ThreadCtx::ClassPages& p = c.pages();
+          if (clause(2) == 0)
+            b_.set(p.cache_limit, p.cache_limit + 1);
+          else
+            b_.set(p.cached, p.cache_limit + 1);
+        });
+  }
+
+  bool cache_foreign_block() {
+    return with_class(at_.bound, has_cached, [&](const ClassRef& c) {
+      BlockHandle& h = c.pages().cache[0];
+      PageDesc* d = pool_.arena.desc(handle_slab(h));
+      switch (clause(4)) {
+        case 0:  // past every committed slab
+          return b_.set(h, make_handle(static_cast<std::uint32_t>(at_.slabs.size()), 0));
+        case 1:  // a page of another kind
+          return b_.set(d->kind, PageKind::v1);
+        case 2:  // a page of another class
+          return b_.set(d->cls, std::uint8_t((d->cls + 1) % kNumClasses));
+        default:  // past the page's last block
+          return b_.set(h, make_handle(handle_slab(h), d->capacity));
+      }
+    });
+  }
+
+  bool cache_of_non_owner() {
+    return with_class(at_.bound, has_cached, [&](const ClassRef& c) {
+      b_.set(pool_.arena.desc(handle_slab(c.pages().cache[0]))->owner, static_cast<ThreadCtx*>(nullptr));
+    });
+  }
+
+  bool current_and_queued() {
+    return with_class(
+        at_.bound, [](ThreadCtx::ClassPages& p) { return p.current != nullptr; },
+        [&](const ClassRef& c) {
+          // Placed as this class's current page, then met again as the next class's.
+          ThreadCtx::ClassPages& next = c.ctx->classes[(c.cls + 1) % kNumClasses];
+          b_.set(next.current, c.pages().current);
+        },
+        [](const ClassRef& c) { return c.cls + 1 < kNumClasses; });
+  }
+
+  bool queue_page_uncommitted() {
+    if (at_.slabs.size() >= pool_.arena.slab_count()) return false;
+    PageDesc* const uncommitted = pool_.arena.desc(static_cast<std::uint32_t>(at_.slabs.size()));
+    if (clause(2) == 0)
+      return with_class(
+          at_.bound, [](ThreadCtx::ClassPages&) { return true; },
+          [&](const ClassRef& c) { b_.set(c.pages().current, uncommitted); });
+    return with_queue([&](PageQueue& q) { b_.set(tail(q)->next, uncommitted); });
+  }
+
+  bool on_two_queues() {
+    return with_queue([&](PageQueue& q) { b_.set(tail(q)->next, q.head); });
+  }
+
+  bool bad_kind() {
+    return with_slab([&](PageDesc* d) { return uncached(d); },
+                     [&](PageDesc* d) { b_.set(d->kind, static_cast<PageKind>(0x7F)); });
+  }
+
+  bool bad_geometry() {
+    // The class and capacity only where no free cache checks them first.
+    return with_slab([&](PageDesc* d) { return uncached(d); },
+                     [&](PageDesc* d) {
+                       switch (clause(3)) {
+                         case 0:
+                           return b_.set(d->cls, std::uint8_t{kNumClasses});
+                         case 1:
+                           return b_.set(d->capacity, std::uint16_t(d->capacity + 1));
+                         default:
+                           return b_.set(d->index, d->index + 1);
+                       }
+                     });
+  }
+
+  bool header_corrupted() {
+    return with_slab(any_slab, [&](PageDesc* d) { corrupt_header(d); });
+  }
+
+  bool remote_bit_past_end() {
+    return with_slab([](PageDesc* d) { return d->capacity < kRemoteWords * 64; },
+                     [&](PageDesc* d) { set_remote_bit(d, d->capacity); });
+  }
+
+  bool stray_remote_bit() {
+    return with_block(BlockState::allocated, [&](PageDesc* d, std::uint32_t b) { set_remote_bit(d, b); });
+  }
+
+  bool invalid_block_state() {
+    return with_block(BlockState::allocated,
+                      [&](PageDesc* d, std::uint32_t b) { b_.set(d->meta[b], std::uint8_t{0x7F}); });
+  }
+
+  bool free_stack_overflow() {
+    return with_slab(any_slab, [&](PageDesc* d) { b_.set(d->free_top, std::uint16_t(d->capacity + 1)); });
+  }
+
+  bool free_stack_broken() {
+    return with_slab(has_free_stack,
+                     [&](PageDesc* d) { b_.set(d->meta[d->capacity], std::uint8_t(d->capacity)); });
+  }
+
+  bool free_stack_not_free() {
+    return with_block(BlockState::allocated, [&](PageDesc* d, std::uint32_t b) {
+      if (d->free_top == 0) return false;
+      b_.set(d->meta[d->capacity], std::uint8_t(b));
+      return true;
+    });
+  }
+
+  bool remote_free_without_bit() {
+    return with_block(BlockState::allocated,
+                      [&](PageDesc* d, std::uint32_t b) { set_state(d, b, BlockState::remote_freed); });
+  }
+
+  bool cached_twice() {
+    return with_class(
+        at_.bound, [](ThreadCtx::ClassPages& p) { return second_on_later_slab(p) != 0; },
+        [&](const ClassRef& c) {
+          ThreadCtx::ClassPages& p = c.pages();
+          b_.set(p.cache[second_on_later_slab(p)], p.cache[0]);
+        });
+  }
+
+  bool cached_not_free() {
+    return with_class(
+        at_.bound,
+        [&](ThreadCtx::ClassPages& p) {
+          return p.cached &&
+                 block_in(pool_.arena.desc(handle_slab(p.cache[0])), BlockState::allocated) != kNoBlock;
+        },
+        [&](const ClassRef& c) {
+          const std::uint32_t slab = handle_slab(c.pages().cache[0]);
+          b_.set(c.pages().cache[0],
+                 make_handle(slab, block_in(pool_.arena.desc(slab), BlockState::allocated)));
+        });
+  }
+
+  bool lost_blocks() {
+    return with_slab(has_free_stack,
+                     [&](PageDesc* d) { b_.set(d->free_top, std::uint16_t(d->free_top - 1)); });
+  }
+
+  bool used_count_wrong() {
+    return with_slab(any_slab, [&](PageDesc* d) { b_.set(d->used, std::uint16_t(d->used + 1)); });
+  }
+
+  bool v1_remote_frees() {
+    return with_block(BlockState::allocated, [&](PageDesc* d, std::uint32_t b) {
+      if (d->kind.load(std::memory_order_relaxed) != PageKind::v1) return false;
+      set_state(d, b, BlockState::remote_freed);
+      set_remote_bit(d, b);
+      return true;
+    });
+  }
+
+  bool v1_wrong_queue() {
+    return with_slab(is(PageKind::v1), [&](PageDesc* d) {
+      b_.set(d->list, d->list == PageList::v1_partial ? PageList::v1_full : PageList::v1_partial);
+    });
+  }
+
+  bool lost_page() {
+    return with_class(
+        at_.bound, [](ThreadCtx::ClassPages& p) { return p.current != nullptr; },
+        [&](const ClassRef& c) { b_.set(c.pages().current, static_cast<PageDesc*>(nullptr)); });
+  }
+
+  bool queue_tag_wrong() {
+    return with_slab(is(PageKind::v2), [&](PageDesc* d) {
+      b_.set(d->list, d->list == PageList::cold ? PageList::orphan : PageList::cold);
+    });
+  }
+
+  bool owner_wrong() {
+    return with_slab(
+        [&](PageDesc* d) {
+          return is(PageKind::v2)(d) && uncached(d) && d->owner.load(std::memory_order_relaxed);
+        },
+        [&](PageDesc* d) { b_.set(d->owner, static_cast<ThreadCtx*>(nullptr)); });
+  }
+
+  bool partial_without_free() {
+    // Every block of the free stack handed out: the counts still agree.
+    return with_slab(on(PageList::partial), [&](PageDesc* d) {
+      for (std::uint32_t k = 0; k < d->free_top; ++k)
+        set_state(d, d->meta[d->capacity + k], BlockState::allocated);
+      b_.set(d->used, std::uint16_t(d->used + d->free_top));
+      b_.set(d->free_top, std::uint16_t{0});
+    });
+  }
+
+  bool full_with_free() {
+    // One block back on the free stack: the counts still agree.
+    return with_block(BlockState::allocated, [&](PageDesc* d, std::uint32_t b) {
+      if (d->list != PageList::full) return false;
+      set_state(d, b, BlockState::free);
+      b_.set(d->meta[d->capacity + d->free_top], std::uint8_t(b));
+      b_.set(d->free_top, std::uint16_t(d->free_top + 1));
+      b_.set(d->used, std::uint16_t(d->used - 1));
+      return true;
+    });
+  }
+
+  bool cold_with_live() {
+    // The free stack's top handed out: the counts still agree.
+    return with_slab(on(PageList::cold), [&](PageDesc* d) {
+      set_state(d, d->meta[d->capacity + d->free_top - 1], BlockState::allocated);
+      b_.set(d->free_top, std::uint16_t(d->free_top - 1));
+      b_.set(d->used, std::uint16_t(d->used + 1));
+    });
+  }
+
   bool uncached(PageDesc* d) const { return at_.cached[d->index] == 0; }
   // An entry after the first of a free cache whose slab the walk meets no
   // earlier than the first's (so a copy of the first is met as a repeat
