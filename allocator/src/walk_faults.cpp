@@ -75,8 +75,9 @@ struct Places {
   std::vector<PageQueue*> queues;     // the page queues holding a page
 };
 
-// The walk runs at quiescence, and so does this: the writes below take no
-// lock, as the walk's reads do not.
+// Planting runs where the walk runs, at quiescence: no other thread touches
+// the pool until the walk is done and every write undone, so the writes take
+// no lock (the queues' locks are released once the places are listed).
 Places places_of(Pool::Impl& pool) {
   Places at;
   const std::uint32_t used = pool.arena.slabs_used();
